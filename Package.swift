@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Data flow, one module per stage:
+//   CAudit (libauparse, libaudit, zlib) -> AuditReading (bytes -> records -> events)
+//   -> FileEvents (events -> creation/rename file events) -> Outputs (ECS JSON, text)
+//   -> AudispLKM (the `audisp-lkm` command line)
+let package = Package(
+    name: "audisp-lkm",
+    products: [
+        .executable(name: "audisp-lkm", targets: ["AudispLKM"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CAudit",
+            pkgConfig: "auparse",
+            providers: [.apt(["libauparse-dev", "libaudit-dev", "zlib1g-dev"])]
+        ),
+        .target(name: "AuditReading", dependencies: ["CAudit"]),
+        .target(name: "FileEvents", dependencies: ["AuditReading"]),
+        .target(name: "Outputs", dependencies: ["FileEvents"]),
+        .executableTarget(
+            name: "AudispLKM",
+            dependencies: [
+                "AuditReading", "FileEvents", "Outputs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "AuditReadingTests", dependencies: ["AuditReading"]),
+        .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading"]),
+        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AudispLKM"]),
+    ]
+)

@@ -1,0 +1,204 @@
+import ArgumentParser
+import AuditReading
+import FileEvents
+import Glibc
+import Outputs
+
+/// `audisp-lkm replay`: reads audit logs offline.
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read audit logs offline and print what they contain.",
+        discussion: """
+            Reads raw audit logs as auditd writes them (RAW or ENRICHED, with or without \
+            node= prefixes), rotated and gzip-compressed copies, `ausearch --raw` output and \
+            ausearch's default output. `ausearch -i` output is refused: it cannot be replayed \
+            faithfully.
+
+            Files are read in the order given, except that a rotation set is put oldest \
+            first: `replay /var/log/audit/audit.log*` reads audit.log.4 ... audit.log.1, \
+            audit.log.
+
+            --events prints every file event (creation or rename) the records describe, \
+            whether or not it concerns kernel-module configuration.
+
+            Standard error gets a summary at the end (records, events, file events, \
+            unresolved paths, skipped lines) and, when it is a terminal, progress.
+
+            Examples:
+              audisp-lkm replay --events /var/log/audit/audit.log*
+              ausearch --raw -k lkm | audisp-lkm replay --events --format text
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, text
+    }
+
+    @Flag(help: "Print every normalised file event (one per line).")
+    var events = false
+
+    @Option(help: "Output format: json (one ECS document per line) or text (one key=value line).")
+    var format: Format = .json
+
+    @Option(name: .customLong("eoe-timeout"),
+            help: ArgumentHelp("Seconds of log time after which an event with no end record is complete.",
+                               valueName: "seconds"))
+    var endOfEventTimeout: UInt64 = 2
+
+    @Flag(name: .customLong("split-usr"),
+          help: "The logs come from a system where /bin, /sbin and /lib* are not links into /usr.")
+    var splitUsr = false
+
+    @Argument(help: ArgumentHelp("Audit logs, plain or .gz; none or - reads standard input.", valueName: "file"))
+    var files: [String] = []
+
+    func validate() throws {
+        guard events else {
+            throw ValidationError("alerts are not available yet; use --events to print file events")
+        }
+    }
+
+    func run() throws {
+        let inputs = try RotationOrder.sorted(files.isEmpty ? ["-"] : files).map { path in
+            do { return try LogInput(path: path) } catch let error as LogInputError { throw ValidationError(error.description) }
+        }
+        var output = StandardOutput()
+        var normalizer = FileEventNormalizer(usrMerge: UsrMerge(isMerged: !splitUsr))
+        var json = JSONWriter()
+        var text = KeyValueLine()
+        let format = self.format
+        let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout) { event in
+            normalizer.normalize(event) { fileEvent in
+                switch format {
+                case .json:
+                    json.reset()
+                    FileEventDocument.json(fileEvent, into: &json)
+                    output.write(json.bytes)
+                case .text:
+                    text.reset()
+                    fileEvent.keyValueLine(into: &text)
+                    output.write(text.bytes)
+                }
+            }
+        }
+        var progress = Progress(inputs: inputs)
+        var failures: [String] = []
+        for input in inputs {
+            do {
+                try reader.read(input) { consumed in progress.show(input: input, consumed: consumed, reader: reader) }
+            } catch {
+                if case .interpreted = error { throw ValidationError(error.description) }
+                failures.append(error.description)
+                progress.clear()
+                StandardError.report(error.description)
+            }
+            progress.finished(input)
+        }
+        reader.finish()
+        output.flush()
+        progress.clear()
+        Summary.print(reading: reader.statistics, normalizing: normalizer.statistics, inputs: inputs.count)
+        if !failures.isEmpty { throw ExitCode(2) }
+    }
+}
+
+/// Puts a rotation set (`audit.log`, `audit.log.1`, `audit.log.2.gz` ...) oldest first;
+/// other names keep the order given.
+enum RotationOrder {
+    static func sorted(_ paths: [String]) -> [String] {
+        // (base name, generation): audit.log is generation 0, audit.log.3.gz generation 3.
+        func rotation(_ path: String) -> (String, Int)? {
+            var name = Substring(path)
+            if name.hasSuffix(".gz") { name = name.dropLast(3) }
+            guard let dot = name.lastIndex(of: "."), let generation = Int(name[name.index(after: dot)...]),
+                  generation >= 0 else { return (String(name), 0) }
+            return (String(name[..<dot]), generation)
+        }
+        let keyed = paths.enumerated().map { (offset: $0.offset, path: $0.element, rotation: rotation($0.element)) }
+        return keyed.sorted { a, b in
+            guard let ra = a.rotation, let rb = b.rotation, ra.0 == rb.0 else { return a.offset < b.offset }
+            return ra.1 != rb.1 ? ra.1 > rb.1 : a.offset < b.offset
+        }.map(\.path)
+    }
+}
+
+/// Buffered standard output.
+struct StandardOutput {
+    private var buffer: [UInt8] = []
+
+    init() { buffer.reserveCapacity(1 << 17) }
+
+    /// Appends one line (`bytes` plus a newline).
+    mutating func write(_ bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        var offset = 0
+        buffer.withUnsafeBytes { bytes in
+            while offset < bytes.count {
+                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    StandardError.report("writing standard output: \(String(cString: strerror(errno)))")
+                    Glibc.exit(2)
+                }
+                offset += written
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A progress line on standard error, when it is a terminal, at most twice a second.
+struct Progress {
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private var lastShown = timespec()
+    private var shown = false
+    private let totalBytes: Int64?
+    private var doneBytes: Int64 = 0
+
+    init(inputs: [LogInput]) {
+        let sizes = inputs.map(\.fileSize)
+        totalBytes = sizes.contains { $0 == nil } ? nil : sizes.reduce(0) { $0 + $1! }
+    }
+
+    mutating func show(input: LogInput, consumed: Int64, reader: AuditLogReader) {
+        guard enabled else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        guard now.tv_sec * 1000 + now.tv_nsec / 1_000_000 - (lastShown.tv_sec * 1000 + lastShown.tv_nsec / 1_000_000) >= 500
+        else { return }
+        lastShown = now
+        let megabytes = (doneBytes + consumed) >> 20
+        var line = "\r\u{1B}[Kaudisp-lkm: \(input.name): \(megabytes) MiB"
+        if let totalBytes, totalBytes > 0 { line += " of \(totalBytes >> 20) MiB (\((doneBytes + consumed) * 100 / totalBytes)%)" }
+        line += ", \(reader.statistics.records) records, \(reader.statistics.events) events"
+        StandardError.write(line)
+        shown = true
+    }
+
+    mutating func finished(_ input: LogInput) { doneBytes += input.fileSize ?? 0 }
+
+    mutating func clear() {
+        guard shown else { return }
+        StandardError.write("\r\u{1B}[K")
+        shown = false
+    }
+}
+
+/// The end-of-run counts on standard error.
+enum Summary {
+    static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, inputs: Int) {
+        var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
+            + "\(reading.events) events, \(normalizing.fileEvents) file events"
+            + " (\(normalizing.unresolvedPaths) with unresolved paths)"
+            + "; skipped \(reading.malformedLines) malformed and \(reading.overlongLines) overlong lines"
+        if normalizing.failedCalls > 0 { line += "; ignored \(normalizing.failedCalls) failed calls" }
+        if normalizing.incompleteEvents > 0 { line += "; \(normalizing.incompleteEvents) events missing PATH records" }
+        if reading.forcedCompletions > 0 { line += "; \(reading.forcedCompletions) events closed early (too many open)" }
+        StandardError.write(line + "\n")
+    }
+}

@@ -1,0 +1,236 @@
+import Glibc
+
+/// Reads audit logs into events: bytes → lines → regrouped events → libauparse.
+///
+/// Accepts what auditd writes (RAW and ENRICHED, with or without `node=`), `ausearch
+/// --raw` output, and `ausearch`'s default output, whose `----` blocks list an event's
+/// records last to first: each block is put back in kernel order and closed as one
+/// event. `ausearch -i` output is refused: its timestamps are dates and its values are
+/// interpreted, so it cannot be replayed faithfully.
+public final class AuditLogReader {
+    /// Lines longer than this are skipped and counted: the kernel's largest record is
+    /// 8970 bytes (MAX_AUDIT_MESSAGE_LENGTH), and ENRICHED adds a few hundred.
+    public static let maximumLineLength = 1 << 16
+
+    public private(set) var statistics = ReadStatistics()
+    private var regrouper: EventRegrouper
+    private let parser: AuparseFeed
+    private var completed: [UInt8] = []
+    private var pendingLine: [UInt8] = []
+    private var discardingLongLine = false
+    private var format = InputFormat.undecided
+    private var checkedForInterpretation = false
+    private var ausearchBlock: [[UInt8]] = []
+
+    /// Creates a reader that calls `onEvent` for each event; the event is valid during the call.
+    public init(endOfEventTimeout: UInt64 = 2, onEvent: @escaping (AuditEvent) -> Void) {
+        regrouper = EventRegrouper(endOfEventTimeout: endOfEventTimeout)
+        parser = AuparseFeed(onEvent: onEvent)
+    }
+
+    /// Reads all of `input`, calling `progress` with the bytes consumed about every 4 MiB.
+    public func read(_ input: LogInput, progress: ((Int64) -> Void)? = nil) throws(ReplayInputError) {
+        format = .undecided
+        checkedForInterpretation = false
+        inputName = input.name
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        var sinceProgress = 0
+        while failure == nil {
+            let count: Int
+            do { count = try input.read(into: chunk) } catch {
+                failure = .unreadable(error)
+                break
+            }
+            if count == 0 { break }
+            split(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
+            sinceProgress += count
+            if sinceProgress >= 4 << 20, let progress {
+                sinceProgress = 0
+                progress(input.bytesConsumed)
+            }
+        }
+        if failure == nil, !pendingLine.isEmpty, !discardingLongLine {
+            // A last line without a newline (a log cut mid-write) is still a record.
+            takePendingLine()
+        }
+        pendingLine.removeAll(keepingCapacity: true)
+        discardingLongLine = false
+        endAusearchBlock()
+        passToParser(atLeast: 0)
+        if let failure {
+            self.failure = nil
+            throw failure
+        }
+    }
+
+    private var inputName = ""
+    private var failure: ReplayInputError?
+
+    /// Cuts `bytes` into lines; a line that continues past the chunk waits in `pendingLine`.
+    private func split(_ bytes: UnsafeRawBufferPointer) {
+        var start = 0
+        while start < bytes.count, failure == nil {
+            guard let newline = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start) else {
+                appendPending(UnsafeRawBufferPointer(rebasing: bytes[start...]))
+                return
+            }
+            let end = bytes.baseAddress!.distance(to: UnsafeRawPointer(newline))
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            start = end + 1
+            if pendingLine.isEmpty && !discardingLongLine {
+                take(line: piece)
+                continue
+            }
+            appendPending(piece)
+            if discardingLongLine {
+                discardingLongLine = false
+            } else {
+                takePendingLine()
+            }
+        }
+    }
+
+    private func takePendingLine() {
+        let line = pendingLine
+        pendingLine.removeAll(keepingCapacity: true)
+        line.withUnsafeBytes { take(line: $0) }
+    }
+
+    /// Completes every open event and delivers it (end of all input).
+    public func finish() {
+        endAusearchBlock()
+        regrouper.completeAll(to: &completed)
+        passToParser(atLeast: 0)
+        parser.flush()
+        statistics.events = parser.eventsDelivered
+        statistics.forcedCompletions = regrouper.forcedCompletions
+    }
+
+    private func appendPending(_ bytes: UnsafeRawBufferPointer) {
+        if discardingLongLine { return }
+        if pendingLine.count + bytes.count > Self.maximumLineLength {
+            statistics.overlongLines += 1
+            pendingLine.removeAll(keepingCapacity: true)
+            discardingLongLine = true
+        } else {
+            pendingLine.append(contentsOf: bytes)
+        }
+    }
+
+    private func take(line: UnsafeRawBufferPointer) {
+        statistics.lines += 1
+        if line.isEmpty || line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+        if line.count > Self.maximumLineLength {
+            statistics.overlongLines += 1
+            return
+        }
+        // libauparse works on C strings: a NUL would silently cut the record short.
+        if memchr(line.baseAddress!, 0, line.count) != nil {
+            statistics.malformedLines += 1
+            return
+        }
+        if format == .undecided { format = InputFormat.detect(firstLine: line) }
+        if format == .ausearch {
+            if line.starts(at: 0, with: "----") {
+                endAusearchBlock()
+                return
+            }
+            if line.starts(at: 0, with: "time->") { return }
+        }
+        if !checkedForInterpretation {
+            checkedForInterpretation = true
+            if InputFormat.isInterpreted(line) {
+                failure = .interpreted(input: inputName)
+                return
+            }
+        }
+        if format == .ausearch {
+            ausearchBlock.append([UInt8](line))
+        } else {
+            add(record: line)
+        }
+    }
+
+    private func add(record line: UnsafeRawBufferPointer) {
+        if regrouper.add(line: line, to: &completed) {
+            statistics.records += 1
+            passToParser(atLeast: 1 << 18)
+        } else {
+            statistics.malformedLines += 1
+        }
+    }
+
+    private func endAusearchBlock() {
+        guard !ausearchBlock.isEmpty else { return }
+        for line in ausearchBlock.reversed() {
+            line.withUnsafeBytes { add(record: $0) }
+        }
+        ausearchBlock.removeAll(keepingCapacity: true)
+        regrouper.completeAll(to: &completed)
+    }
+
+    private func passToParser(atLeast threshold: Int) {
+        guard completed.count > threshold || (threshold == 0 && !completed.isEmpty) else { return }
+        completed.withUnsafeBytes { parser.feed($0) }
+        completed.removeAll(keepingCapacity: true)
+        statistics.events = parser.eventsDelivered
+    }
+}
+
+/// Counts a replay reports, so that nothing is skipped silently.
+public struct ReadStatistics: Sendable {
+    /// Lines read, blank ones included.
+    public var lines = 0
+    /// Record lines passed on to libauparse.
+    public var records = 0
+    /// Events libauparse assembled.
+    public var events = 0
+    /// Lines skipped: no `msg=audit(...)` header libauparse can read, or NUL bytes.
+    public var malformedLines = 0
+    /// Lines skipped for exceeding `AuditLogReader.maximumLineLength`.
+    public var overlongLines = 0
+    /// Events completed early because too many were open at once.
+    public var forcedCompletions = 0
+}
+
+/// Why an input cannot be replayed.
+public enum ReplayInputError: Error, CustomStringConvertible {
+    case unreadable(LogInputError)
+    case interpreted(input: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let error):
+            return error.description
+        case .interpreted(let input):
+            return "\(input): this is interpreted `ausearch -i` output, which cannot be replayed faithfully; "
+                + "produce it with `ausearch --raw` instead"
+        }
+    }
+}
+
+/// The shape of one input, decided by its first non-blank line.
+enum InputFormat {
+    case undecided
+    /// Record lines as auditd writes them (also `ausearch --raw`).
+    case raw
+    /// `ausearch`'s default output: `----` and `time->` lines around reversed records.
+    case ausearch
+
+    static func detect(firstLine line: UnsafeRawBufferPointer) -> InputFormat {
+        line.starts(at: 0, with: "----") || line.starts(at: 0, with: "time->") ? .ausearch : .raw
+    }
+
+    /// `ausearch -i` prints `msg=audit(11/27/26 06:28:13.159:150)`: a date, not seconds.
+    static func isInterpreted(_ line: UnsafeRawBufferPointer) -> Bool {
+        let window = UnsafeRawBufferPointer(rebasing: line[..<min(line.count, 400)])
+        let marker = Array("msg=audit(".utf8)
+        guard let start = (0...max(0, window.count - marker.count)).first(where: { offset in
+            offset + marker.count <= window.count && window[offset ..< offset + marker.count].elementsEqual(marker)
+        }) else { return false }
+        var i = start + marker.count
+        while i < window.count, (48...57).contains(window[i]) { i += 1 }
+        return i < window.count && window[i] == UInt8(ascii: "/")
+    }
+}

@@ -1,0 +1,112 @@
+import CAudit
+import Glibc
+
+/// libauparse in feed mode: bytes in, one callback per assembled event.
+///
+/// This is the code path of both the plugin (records from auditd on stdin) and
+/// replay (records from files), so the two cannot disagree about what an event is.
+public final class AuparseFeed {
+    private let state: OpaquePointer
+    private let onEvent: (AuditEvent) -> Void
+    /// Events delivered so far.
+    public private(set) var eventsDelivered = 0
+
+    /// Creates a parser that calls `onEvent` for every complete event. The event is only
+    /// valid during the call.
+    public init(onEvent: @escaping (AuditEvent) -> Void) {
+        guard let state = auparse_init(AUSOURCE_FEED, nil) else {
+            fatalError("auparse_init failed: out of memory")
+        }
+        self.state = state
+        self.onEvent = onEvent
+        // Values are escaped by our outputs; libauparse must hand them over raw.
+        auparse_set_escape_mode(state, AUPARSE_ESC_RAW)
+        auparse_add_callback(state, { state, kind, context in
+            guard kind == AUPARSE_CB_EVENT_READY, let state, let context else { return }
+            let feed = Unmanaged<AuparseFeed>.fromOpaque(context).takeUnretainedValue()
+            feed.eventsDelivered += 1
+            feed.onEvent(AuditEvent(state: state))
+        }, Unmanaged.passUnretained(self).toOpaque(), nil)
+    }
+
+    deinit { auparse_destroy(state) }
+
+    /// Parses whole record lines; complete events are delivered before this returns.
+    public func feed(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        auparse_feed(state, base.assumingMemoryBound(to: CChar.self), bytes.count)
+    }
+
+    /// Delivers every event libauparse still holds (end of input).
+    public func flush() { auparse_flush_feed(state) }
+
+    /// Delivers held events that are already complete (input has gone quiet).
+    public func ageEvents() { auparse_feed_age_events(state) }
+}
+
+/// One assembled event, borrowed from libauparse for the duration of a callback.
+public struct AuditEvent {
+    fileprivate let state: OpaquePointer
+
+    /// The event's identity: time, serial and the `node=` name (nil when absent).
+    public var timestamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?) {
+        guard let stamp = auparse_get_timestamp(state)?.pointee else { return (0, 0, 0, nil) }
+        return (stamp.sec, Int(stamp.milli), UInt64(stamp.serial), stamp.host.map { String(cString: $0) })
+    }
+
+    public var recordCount: Int { Int(auparse_get_num_records(state)) }
+
+    /// Calls `body` with each record in order; return false from `body` to stop.
+    public func forEachRecord(_ body: (AuditRecord) -> Bool) {
+        guard auparse_first_record(state) > 0 else { return }
+        repeat {
+            if !body(AuditRecord(state: state)) { return }
+        } while auparse_next_record(state) > 0
+    }
+}
+
+/// The current record of an `AuditEvent`.
+public struct AuditRecord {
+    fileprivate let state: OpaquePointer
+
+    public var type: MessageType { MessageType(rawValue: auparse_get_type(state)) }
+
+    /// Calls `body` with each `name=value` field, raw (hex-encoded values stay encoded).
+    public func forEachField(_ body: (_ name: FieldText, _ value: FieldText) -> Void) {
+        guard auparse_first_field(state) > 0 else { return }
+        repeat {
+            if let name = auparse_get_field_name(state), let value = auparse_get_field_str(state) {
+                body(FieldText(name), FieldText(value))
+            }
+        } while auparse_next_field(state) > 0
+    }
+
+    /// The ENRICHED part of the record (after `\x1d`): `AUID="alice" UID="root" ...`.
+    public var enrichment: FieldText? {
+        auparse_get_record_interpretations(state).map(FieldText.init)
+    }
+
+    /// The record line as libauparse holds it (without the ENRICHED part).
+    public var text: FieldText? { auparse_get_record_text(state).map(FieldText.init) }
+}
+
+/// A NUL-terminated string owned by libauparse, viewed as bytes without copying.
+public struct FieldText {
+    public let bytes: UnsafeRawBufferPointer
+
+    init(_ pointer: UnsafePointer<CChar>) {
+        bytes = UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))
+    }
+
+    public init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    /// Whether the text is exactly `literal` (ASCII).
+    @inline(__always)
+    public func equals(_ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        return bytes.isEmpty || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0
+    }
+
+    public var array: [UInt8] { [UInt8](bytes) }
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+}

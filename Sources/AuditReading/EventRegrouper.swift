@@ -1,0 +1,202 @@
+import Glibc
+
+/// Regroups interleaved record lines into whole events before libauparse sees them.
+///
+/// libauparse decides when an event is complete by a rule (an end-marker record, a
+/// one-record type, or `end_of_event_timeout` seconds of stream time passing), but it
+/// keeps the events it is building in an array that every incoming record scans, and it
+/// releases events lowest timestamp first. audit.log has no EOE records, and events of
+/// old kernels have no PROCTITLE either, so thousands of events stay open at once and
+/// parsing slows to a crawl. This type applies the same rule with a hash table and hands
+/// libauparse each event contiguous and closed by an EOE record (added when the event
+/// lacks one), so libauparse holds one event at a time and groups exactly as before.
+public struct EventRegrouper {
+    /// `end_of_event_timeout`: seconds of stream time after which an open event is complete.
+    public let endOfEventTimeout: UInt64
+    /// Open events beyond this number are completed oldest first (counted in `forcedCompletions`).
+    public let maximumOpenEvents: Int
+
+    /// Events completed because too many were open at once.
+    public private(set) var forcedCompletions = 0
+
+    private struct OpenEvent {
+        var id: EventID
+        var lines: [UInt8] = []
+        var lastType = MessageType(rawValue: 0)
+        var isOpen = false
+    }
+
+    private var openBySlot: [OpenEvent] = []
+    private var slotByID: [EventID: Int] = [:]
+    private var freeSlots: [Int] = []
+    /// Slots in arrival order; entries of events already completed are skipped and compacted.
+    private var arrivals: [Int] = []
+    private var oldestOpenSeconds = UInt64.max
+    private var lastSlot = -1
+    private var nodes = NodeNames()
+    private var types = MessageTypeTable()
+
+    public init(endOfEventTimeout: UInt64 = 2, maximumOpenEvents: Int = 100_000) {
+        self.endOfEventTimeout = endOfEventTimeout
+        self.maximumOpenEvents = maximumOpenEvents
+    }
+
+    /// The number of events still open.
+    public var openEvents: Int { slotByID.count }
+
+    /// Adds one record line (without its newline). Complete events are appended to
+    /// `output` as record lines ending in an EOE record. Returns false when libauparse
+    /// would skip the line (no parsable `msg=audit(...)` header).
+    public mutating func add(line: UnsafeRawBufferPointer, to output: inout [UInt8]) -> Bool {
+        guard let header = RecordHeader.parse(line) else { return false }
+        let id = EventID(seconds: header.seconds, milliseconds: header.milliseconds,
+                         serial: header.serial, node: nodes.index(of: header.node, in: line))
+        let type = types.type(in: line, header.typeName)
+
+        let slot: Int
+        if lastSlot >= 0, openBySlot[lastSlot].isOpen, openBySlot[lastSlot].id == id {
+            slot = lastSlot
+        } else if let existing = slotByID[id] {
+            slot = existing
+        } else if type == .endOfEvent {
+            // A lone EOE whose event is already complete: libauparse discards it too.
+            return true
+        } else {
+            slot = open(id)
+        }
+        openBySlot[slot].lines.append(contentsOf: line)
+        openBySlot[slot].lines.append(UInt8(ascii: "\n"))
+        openBySlot[slot].lastType = type
+        lastSlot = slot
+        if type.endsEvent { complete(slot, to: &output) }
+
+        if header.seconds >= oldestOpenSeconds &+ endOfEventTimeout {
+            completeExpired(now: header.seconds, to: &output)
+        }
+        while slotByID.count > maximumOpenEvents, let oldest = arrivals.first(where: { openBySlot[$0].isOpen }) {
+            forcedCompletions += 1
+            complete(oldest, to: &output)
+            compactArrivals()
+        }
+        return true
+    }
+
+    /// Completes every open event older than `endOfEventTimeout` at time `now` (seconds):
+    /// the plugin calls this with the wall clock when its input drains.
+    public mutating func completeExpired(now: UInt64, to output: inout [UInt8]) {
+        var oldest = UInt64.max
+        for slot in arrivals where openBySlot[slot].isOpen {
+            let seconds = openBySlot[slot].id.seconds
+            if seconds &+ endOfEventTimeout <= now {
+                complete(slot, to: &output)
+            } else {
+                oldest = min(oldest, seconds)
+            }
+        }
+        compactArrivals()
+        oldestOpenSeconds = oldest
+    }
+
+    /// Completes every open event, in arrival order (end of input, or an ausearch block).
+    public mutating func completeAll(to output: inout [UInt8]) {
+        for slot in arrivals where openBySlot[slot].isOpen {
+            complete(slot, to: &output)
+        }
+        arrivals.removeAll(keepingCapacity: true)
+        oldestOpenSeconds = .max
+    }
+
+    private mutating func open(_ id: EventID) -> Int {
+        let slot: Int
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            openBySlot[slot].id = id
+        } else {
+            slot = openBySlot.count
+            openBySlot.append(OpenEvent(id: id))
+        }
+        openBySlot[slot].isOpen = true
+        slotByID[id] = slot
+        arrivals.append(slot)
+        oldestOpenSeconds = min(oldestOpenSeconds, id.seconds)
+        return slot
+    }
+
+    private mutating func complete(_ slot: Int, to output: inout [UInt8]) {
+        output.append(contentsOf: openBySlot[slot].lines)
+        if openBySlot[slot].lastType != .endOfEvent {
+            appendEndOfEvent(openBySlot[slot].id, to: &output)
+        }
+        openBySlot[slot].lines.removeAll(keepingCapacity: openBySlot[slot].lines.capacity <= 1 << 16)
+        openBySlot[slot].isOpen = false
+        slotByID[openBySlot[slot].id] = nil
+        freeSlots.append(slot)
+        if slotByID.isEmpty {
+            arrivals.removeAll(keepingCapacity: true)
+            oldestOpenSeconds = .max
+        }
+    }
+
+    private mutating func compactArrivals() {
+        arrivals.removeAll { !openBySlot[$0].isOpen }
+    }
+
+    /// `[node=NAME ]type=EOE msg=audit(SEC.MSEC:SERIAL): `: libauparse appends it to the
+    /// open event with the same identity and marks that event complete.
+    private func appendEndOfEvent(_ id: EventID, to output: inout [UInt8]) {
+        if id.node != EventID.noNode {
+            output.append(contentsOf: "node=".utf8)
+            output.append(contentsOf: nodes.name(id.node))
+            output.append(UInt8(ascii: " "))
+        }
+        output.append(contentsOf: "type=EOE msg=audit(".utf8)
+        appendDecimal(id.seconds, to: &output)
+        output.append(UInt8(ascii: "."))
+        if id.milliseconds < 100 { output.append(UInt8(ascii: "0")) }
+        if id.milliseconds < 10 { output.append(UInt8(ascii: "0")) }
+        appendDecimal(UInt64(id.milliseconds), to: &output)
+        output.append(UInt8(ascii: ":"))
+        appendDecimal(id.serial, to: &output)
+        output.append(contentsOf: "): \n".utf8)
+    }
+}
+
+/// Appends the decimal digits of `value`.
+func appendDecimal(_ value: UInt64, to output: inout [UInt8]) {
+    var digits: (UInt64, Int) = (value, 0)
+    var buffer = (UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0),
+                  UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0))
+    withUnsafeMutableBytes(of: &buffer) { bytes in
+        repeat {
+            bytes[19 - digits.1] = UInt8(48 + digits.0 % 10)
+            digits.0 /= 10
+            digits.1 += 1
+        } while digits.0 > 0
+        output.append(contentsOf: bytes[(20 - digits.1)...])
+    }
+}
+
+/// Interns `node=` names so that an event identity is a few integers.
+struct NodeNames {
+    private var names: [[UInt8]] = []
+    private var indexByName: [[UInt8]: Int32] = [:]
+    private var last: Int32 = EventID.noNode
+
+    mutating func index(of range: Range<Int>?, in line: UnsafeRawBufferPointer) -> Int32 {
+        guard let range else { return EventID.noNode }
+        let name = UnsafeRawBufferPointer(rebasing: line[range])
+        if last != EventID.noNode, names[Int(last)].elementsEqual(name) { return last }
+        let key = [UInt8](name)
+        if let known = indexByName[key] {
+            last = known
+            return known
+        }
+        let index = Int32(names.count)
+        names.append(key)
+        indexByName[key] = index
+        last = index
+        return index
+    }
+
+    func name(_ index: Int32) -> [UInt8] { names[Int(index)] }
+}

@@ -1,0 +1,49 @@
+import CAudit
+import Glibc
+
+/// A kernel or user-space audit message type (`AUDIT_SYSCALL`, `AUDIT_PATH`, ...).
+public struct MessageType: RawRepresentable, Hashable, Sendable {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let syscall = MessageType(rawValue: 1300)
+    public static let path = MessageType(rawValue: 1302)
+    public static let cwd = MessageType(rawValue: 1307)
+    public static let execve = MessageType(rawValue: 1309)
+    public static let endOfEvent = MessageType(rawValue: 1320)
+    public static let proctitle = MessageType(rawValue: 1327)
+
+    /// Whether an event whose latest record has this type is complete, by libauparse 3.0.9's
+    /// rule (`au_check_events`): an end marker (PROCTITLE, EOE) or a type that is always a
+    /// one-record event (below AUDIT_FIRST_EVENT, AUDIT_KERNEL, anomalies, NetLabel).
+    var endsEvent: Bool {
+        let type = rawValue
+        return type == 1327 || type == 1320 || type < 1300 || type >= 2100 || type == 2000
+            || (1406...1419).contains(type)
+    }
+}
+
+/// Maps `type=` names to message types with libaudit's own table, remembering answers:
+/// a log uses a few dozen names, and each lookup in libaudit is a string search.
+struct MessageTypeTable {
+    private var known: [(name: [UInt8], type: MessageType)] = []
+
+    /// The type named by the bytes in `range` of `line`; a nil range (no `type=` field) is
+    /// type 0, as libauparse leaves it.
+    mutating func type(in line: UnsafeRawBufferPointer, _ range: Range<Int>?) -> MessageType {
+        guard let range else { return MessageType(rawValue: 0) }
+        let name = UnsafeRawBufferPointer(rebasing: line[range])
+        for entry in known where entry.name.count == name.count {
+            if entry.name.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) }) == 0 {
+                return entry.type
+            }
+        }
+        let key = [UInt8](name)
+        let type = MessageType(rawValue: String(decoding: key, as: UTF8.self).withCString {
+            audit_name_to_msg_type($0)
+        })
+        // Garbage names are not remembered, so a corrupt log cannot grow the table without bound.
+        if type.rawValue >= 0 && known.count < 512 { known.append((key, type)) }
+        return type
+    }
+}

@@ -1,0 +1,159 @@
+import CAudit
+import Glibc
+
+/// The identity that groups records into one event: `msg=audit(SECONDS.MILLI:SERIAL)`
+/// plus the `node=` name, compared exactly as libauparse compares them.
+public struct EventID: Hashable, Sendable {
+    public var seconds: UInt64
+    public var milliseconds: UInt32
+    public var serial: UInt64
+    /// Index into the reader's node-name table; `EventID.noNode` when the record has no `node=`.
+    public var node: Int32
+
+    public static let noNode: Int32 = -1
+}
+
+/// What the reader needs to know about one record line before libauparse parses it.
+///
+/// `parse` follows libauparse 3.0.9's `extract_timestamp` and `parse_up_record`
+/// byte for byte (token splitting on spaces, the 80/340-byte header window,
+/// `strtoul` rules), so that a line libauparse would skip is skipped here too and
+/// records regroup exactly as libauparse would group them.
+struct RecordHeader {
+    var seconds: UInt64
+    var milliseconds: UInt32
+    var serial: UInt64
+    /// The `node=` value, when the line starts with one.
+    var node: Range<Int>?
+    /// The `type=` value, when it is the record's first field (second after `node=`).
+    var typeName: Range<Int>?
+
+    /// Parses the header of `line` (no trailing newline); nil when libauparse would skip the line.
+    static func parse(_ line: UnsafeRawBufferPointer) -> RecordHeader? {
+        guard let first = line.first else { return nil }
+        // extract_timestamp only looks at a copy of the first 80 bytes (340 with node=).
+        let window = min(line.count, first == UInt8(ascii: "n") ? 340 : 80)
+        var tokens = SpaceTokens(line, end: window)
+        guard let token1 = tokens.next() else { return nil }
+        var node: Range<Int>?
+        if line[token1.lowerBound] == UInt8(ascii: "n"), token1.count > 5 {
+            node = token1.lowerBound + 5 ..< token1.upperBound
+            _ = tokens.next()
+        }
+        guard let message = tokens.next(), message.count > 18 else { return nil }
+        var open = message.lowerBound + 9
+        if line[open] != UInt8(ascii: "(") {
+            guard let found = message.first(where: { line[$0] == UInt8(ascii: "(") }) else { return nil }
+            open = found
+        }
+        let stampStart = open + 1
+        let stampEnd = (stampStart ..< message.upperBound).first { line[$0] == UInt8(ascii: ")") } ?? message.upperBound
+        guard var header = parseTimestamp(line, stampStart ..< stampEnd) else { return nil }
+        header.node = node
+        header.typeName = typeField(line)
+        return header
+    }
+
+    /// libauparse's `str2event`: `SEC[.MILLI][:SERIAL]` with `strtoul` semantics.
+    private static func parseTimestamp(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> RecordHeader? {
+        guard let seconds = strtoul(line, from: range.lowerBound, end: range.upperBound),
+              seconds <= UInt64(Int.max) - 3 // LONG_MAX - eoe_timeout - 1, with libauparse's eoe_timeout of 2
+        else { return nil }
+        var rest = range
+        var milliseconds: UInt64 = 0
+        if let dot = rest.first(where: { line[$0] == UInt8(ascii: ".") }) {
+            guard let value = strtoul(line, from: dot + 1, end: rest.upperBound), value <= 999 else { return nil }
+            milliseconds = value
+            rest = dot + 1 ..< rest.upperBound
+        }
+        var serial: UInt64 = 0
+        if let colon = rest.first(where: { line[$0] == UInt8(ascii: ":") }) {
+            guard let value = strtoul(line, from: colon + 1, end: rest.upperBound) else { return nil }
+            serial = value
+        }
+        return RecordHeader(seconds: seconds, milliseconds: UInt32(milliseconds), serial: serial)
+    }
+
+    /// `strtoul(s, NULL, 10)`: leading blanks, an optional sign, then digits; no digits is 0.
+    /// nil on overflow (where strtoul sets ERANGE).
+    private static func strtoul(_ line: UnsafeRawBufferPointer, from start: Int, end: Int) -> UInt64? {
+        var i = start
+        while i < end, line[i] == UInt8(ascii: " ") || (9...13).contains(line[i]) { i += 1 }
+        var negative = false
+        if i < end, line[i] == UInt8(ascii: "+") || line[i] == UInt8(ascii: "-") {
+            negative = line[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        var value: UInt64 = 0
+        while i < end, (48...57).contains(line[i]) {
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(line[i] - 48))
+            if o1 || o2 { return nil }
+            value = sum
+            i += 1
+        }
+        return negative ? 0 &- value : value
+    }
+
+    /// The value of the record's `type=` field as parse_up_record finds it: the first
+    /// `name=value` token (second after `node=`), with trailing `:` `,` `'` `)` removed.
+    private static func typeField(_ line: UnsafeRawBufferPointer) -> Range<Int>? {
+        var tokens = SpaceTokens(line, end: line.count)
+        var fieldsSeen = 0
+        while let token = tokens.next() {
+            guard let equals = token.first(where: { line[$0] == UInt8(ascii: "=") }) else { continue }
+            var nameStart = token.lowerBound
+            if line.starts(at: nameStart, with: "msg=") {
+                if line[nameStart + 4] == UInt8(ascii: "a") { continue }
+            }
+            if line[nameStart] == UInt8(ascii: "(") { nameStart += 1 }
+            var value = equals + 1 ..< token.upperBound
+            for trailing in [UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "'")] where value.last.map({ line[$0] == trailing }) == true {
+                value = value.lowerBound ..< value.upperBound - 1
+            }
+            if value.isEmpty { continue }
+            fieldsSeen += 1
+            let name = nameStart ..< equals
+            if fieldsSeen == 1, line.bytes(name, equal: "node") { continue }
+            if line.bytes(name, equal: "type") {
+                if line[value.upperBound - 1] == UInt8(ascii: ")") { value = value.lowerBound ..< value.upperBound - 1 }
+                return value
+            }
+            return nil
+        }
+        return nil
+    }
+}
+
+/// Splits a byte range on spaces, skipping empty tokens, as libaudit's `audit_strsplit` does.
+struct SpaceTokens {
+    private let bytes: UnsafeRawBufferPointer
+    private let end: Int
+    private var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer, end: Int) {
+        self.bytes = bytes
+        self.end = end
+    }
+
+    mutating func next() -> Range<Int>? {
+        while position < end, bytes[position] == UInt8(ascii: " ") { position += 1 }
+        guard position < end else { return nil }
+        let start = position
+        while position < end, bytes[position] != UInt8(ascii: " ") { position += 1 }
+        return start ..< position
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether the bytes in `range` are exactly the ASCII text `text`.
+    func bytes(_ range: Range<Int>, equal text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        return memcmp(baseAddress! + range.lowerBound, text.utf8Start, range.count) == 0
+    }
+
+    /// Whether the bytes from `offset` start with the ASCII text `text`.
+    func starts(at offset: Int, with text: StaticString) -> Bool {
+        offset + text.utf8CodeUnitCount <= count && bytes(offset ..< offset + text.utf8CodeUnitCount, equal: text)
+    }
+}

@@ -1,0 +1,81 @@
+import AuditReading
+
+/// Decoding of the kernel's untrusted-string encoding (`audit_log_untrustedstring`).
+///
+/// A value the kernel considers safe is printed in double quotes; one containing a
+/// space, `"`, a control byte or a byte above 0x7E is printed as unquoted hex; a
+/// missing string is the literal `(null)`.
+enum AuditValue {
+    /// The bytes of an encoded string value; nil for `(null)`, `(none)` or malformed hex.
+    static func decode(_ text: FieldText) -> [UInt8]? {
+        decode(text.bytes)
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        let count = bytes.count
+        if count >= 2, bytes[0] == UInt8(ascii: "\""), bytes[count - 1] == UInt8(ascii: "\"") {
+            return [UInt8](bytes[1 ..< count - 1])
+        }
+        if count == 6, bytes[0] == UInt8(ascii: "("), bytes[5] == UInt8(ascii: ")") { return nil }
+        return decodeHex(bytes)
+    }
+
+    /// Hex pairs to bytes; nil when the text is not whole hex pairs.
+    static func decodeHex(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard bytes.count % 2 == 0 else { return nil }
+        var result = [UInt8]()
+        result.reserveCapacity(bytes.count / 2)
+        var index = 0
+        while index < bytes.count {
+            guard let high = hexDigit(bytes[index]), let low = hexDigit(bytes[index + 1]) else { return nil }
+            result.append(high << 4 | low)
+            index += 2
+        }
+        return result
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+
+    /// A decimal field (`pid=1234`); nil when not a number.
+    static func decimal(_ text: FieldText) -> UInt64? {
+        var value: UInt64 = 0
+        guard !text.bytes.isEmpty else { return nil }
+        for byte in text.bytes {
+            guard (48...57).contains(byte) else { return nil }
+            let (product, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = product.addingReportingOverflow(UInt64(byte - 48))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
+    }
+
+    /// A hexadecimal field (`arch=c000003e`, `a0=ffffff9c`); nil when not hex.
+    static func hexadecimal(_ text: FieldText) -> UInt64? {
+        var value: UInt64 = 0
+        guard !text.bytes.isEmpty, text.bytes.count <= 16 else { return nil }
+        for byte in text.bytes {
+            guard let digit = hexDigit(byte) else { return nil }
+            value = value << 4 | UInt64(digit)
+        }
+        return value
+    }
+
+    /// An octal field (`mode=0100644`); nil when not octal.
+    static func octal(_ text: FieldText) -> UInt32? {
+        var value: UInt32 = 0
+        guard !text.bytes.isEmpty, text.bytes.count <= 11 else { return nil }
+        for byte in text.bytes {
+            guard (48...55).contains(byte) else { return nil }
+            value = value << 3 | UInt32(byte - 48)
+        }
+        return value
+    }
+}

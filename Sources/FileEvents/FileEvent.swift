@@ -1,0 +1,110 @@
+/// A file event with Elastic Defend's field meanings (ECS names in comments), made from
+/// one audit event. Byte strings are kept as bytes: paths and arguments need not be UTF-8.
+public struct FileEvent: Sendable {
+    public enum Action: String, Sendable {
+        case creation
+        case rename
+    }
+
+    /// `event.action`.
+    public var action: Action
+    /// `file.*`: the new name.
+    public var file: FilePath
+    /// `file.Ext.original.*`: a rename's source; nil for creations and for renames whose
+    /// source item could not be paired by inode.
+    public var original: FilePath?
+    public var process: Process
+    public var user: User
+    public var audit: AuditFacts
+
+    /// `@timestamp` and the event's identity (`event.id` is `SECONDS.MILLI:SERIAL`).
+    public var seconds: Int
+    public var milliseconds: Int
+    public var serial: UInt64
+    /// `host.name`: the `node=` name, when the record had one.
+    public var node: String?
+
+    /// `SECONDS.MILLI:SERIAL`, the event's id within its node.
+    public var eventID: String {
+        let milli = String(milliseconds)
+        return "\(seconds).\(String(repeating: "0", count: max(0, 3 - milli.count)))\(milli):\(serial)"
+    }
+}
+
+/// A name in the file system, resolved to its canonical absolute path when possible.
+public struct FilePath: Sendable, Equatable {
+    /// `file.path`: canonical and absolute; nil when the path cannot be resolved.
+    public var path: [UInt8]?
+    /// `file.name`: the last component (known even when the directory is not).
+    public var name: [UInt8]?
+    /// Why `path` is nil; nil when it is resolved.
+    public var unresolvedReason: String?
+    /// The name exactly as the kernel logged it (decoded from hex when it was hex).
+    public var loggedName: [UInt8]?
+    /// `file.inode`, `file.device` (major:minor as logged), `file.mode`.
+    public var inode: UInt64?
+    public var device: String?
+    public var mode: UInt32?
+
+    /// `file.extension`.
+    public var fileExtension: [UInt8]? { name.flatMap(PathText.fileExtension(of:)) }
+}
+
+/// `process.*`.
+public struct Process: Sendable {
+    /// `process.executable`: the program as invoked (for a `#!` script, the script).
+    /// nil when the kernel logged none (`exe="(null)"`, kernel threads).
+    public var executable: [UInt8]?
+    /// Where `executable` came from.
+    public var executableSource: ExecutableSource
+    public var pid: Int?
+    /// `process.parent.pid`.
+    public var parentPID: Int?
+    /// `process.working_directory`.
+    public var workingDirectory: [UInt8]?
+    /// `process.args`: from the exec record when used, else the decoded PROCTITLE.
+    public var args: [[UInt8]]
+
+    /// `process.name`: the basename of `executable` (never the 15-byte `comm`).
+    public var name: [UInt8]? { executable.map(PathText.basename(of:)) }
+}
+
+/// How `process.executable` was found (SPEC §2): an exec record of the same pid earlier
+/// in the stream, the script named in PROCTITLE when `exe` is an interpreter, or `exe`.
+public enum ExecutableSource: String, Sendable {
+    case execRecord = "exec"
+    case scriptArgument = "proctitle"
+    case syscallExe = "exe"
+    case none
+}
+
+/// `user.*` and the audit (login) user.
+public struct User: Sendable {
+    /// `user.id`: the effective uid, as Elastic Defend reports it.
+    public var effectiveID: UInt64?
+    public var effectiveName: String?
+    /// `user.Ext.real.id`.
+    public var realID: UInt64?
+    public var realName: String?
+    /// The login uid (`auid`): who logged in, whatever they became since.
+    public var auditID: UInt64?
+    public var auditName: String?
+    /// The audit session (`ses`).
+    public var session: UInt64?
+}
+
+/// `auditd.*`: the raw facts the event was made from.
+public struct AuditFacts: Sendable {
+    public var syscall: FileSyscall
+    public var syscallNumber: UInt64
+    public var architecture: Architecture
+    /// The SYSCALL record's `exe=` (the resolved image: the interpreter for scripts).
+    public var exe: [UInt8]?
+    public var comm: [UInt8]?
+    public var key: [UInt8]?
+    public var tty: String?
+    public var exitCode: Int64?
+    public var gid: UInt64?
+    public var effectiveGID: UInt64?
+    public var items: Int?
+}

@@ -1,0 +1,82 @@
+/// Textual operations on file paths, as bytes: Linux paths need not be UTF-8.
+enum PathText {
+    static let slash = UInt8(ascii: "/")
+    static let dot = UInt8(ascii: ".")
+
+    /// An absolute path with `.`, `..` and repeated `/` removed and no trailing `/`.
+    /// `..` is taken textually (the kernel does not log whether a component was a link).
+    static func normalize(_ path: [UInt8]) -> [UInt8] {
+        var components: [ArraySlice<UInt8>] = []
+        for component in path.split(separator: slash, omittingEmptySubsequences: true) {
+            if component.count == 1 && component.first == dot { continue }
+            if component.count == 2 && component.allSatisfy({ $0 == dot }) {
+                _ = components.popLast()
+                continue
+            }
+            components.append(component)
+        }
+        var result: [UInt8] = []
+        result.reserveCapacity(path.count)
+        for component in components {
+            result.append(slash)
+            result.append(contentsOf: component)
+        }
+        return result.isEmpty ? [slash] : result
+    }
+
+    /// `base` joined with the relative `name`, normalised.
+    static func join(_ base: [UInt8], _ name: [UInt8]) -> [UInt8] {
+        normalize(base + [slash] + name)
+    }
+
+    /// Everything before the last `/` (`"/"` for a top-level name).
+    static func directory(of path: [UInt8]) -> [UInt8] {
+        guard let last = path.lastIndex(of: slash) else { return [] }
+        return last == 0 ? [slash] : Array(path[..<last])
+    }
+
+    /// Everything after the last `/`.
+    static func basename(of path: [UInt8]) -> [UInt8] {
+        guard let last = path.lastIndex(of: slash) else { return path }
+        return Array(path[(last + 1)...])
+    }
+
+    /// The kernel logs a PARENT item's name as the caller's directory part, up to and
+    /// including the last `/`; for a name without `/` it logs the working directory.
+    static func parentName(of name: [UInt8]) -> [UInt8]? {
+        guard let last = name.lastIndex(of: slash) else { return nil }
+        return Array(name[...last])
+    }
+
+    /// ECS `file.extension`: the text after the last `.` of the name; none when there is
+    /// no `.`, when the only `.` starts the name (a dot file), or when the name ends in `.`.
+    static func fileExtension(of name: [UInt8]) -> [UInt8]? {
+        guard let last = name.lastIndex(of: dot), last > 0, last < name.count - 1 else { return nil }
+        return Array(name[(last + 1)...])
+    }
+}
+
+/// Merged-/usr systems (Debian 12, Fedora, Ubuntu, RHEL 9...) make `/bin`, `/sbin`,
+/// `/lib*` symbolic links into `/usr`. The kernel logs names as passed, so
+/// `/lib/modprobe.d/x.conf` must become `/usr/lib/modprobe.d/x.conf`, which is the file's
+/// canonical path (what Elastic Defend reports, walking dentries).
+public struct UsrMerge: Sendable {
+    /// Whether the aliases apply (false: a split-/usr system, paths are left as they are).
+    public var isMerged: Bool
+
+    public init(isMerged: Bool) { self.isMerged = isMerged }
+
+    private static let aliases: [[UInt8]] = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"].map { Array($0.utf8) }
+
+    /// Rewrites an aliased directory prefix; the final component is never rewritten
+    /// (it may itself be a link, and the rule is about the name that was made).
+    public func canonical(_ path: [UInt8]) -> [UInt8] {
+        guard isMerged else { return path }
+        for alias in Self.aliases where path.count > alias.count + 1 && path.starts(with: alias)
+            && path[alias.count] == PathText.slash {
+            // The alias must be a directory of the path: something follows its '/'.
+            return Array("/usr".utf8) + path
+        }
+        return path
+    }
+}

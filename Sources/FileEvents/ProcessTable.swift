@@ -1,0 +1,77 @@
+/// Finds `process.executable` as invoked, the way Elastic Defend reports it.
+///
+/// The SYSCALL record's `exe=` is the image the kernel runs: for a `#!` script, the
+/// interpreter. Elastic's rule excludes scripts by their own path
+/// (`/var/lib/dpkg/info/kmod.postinst`), so the normaliser prefers, in order:
+/// 1. the path passed to execve by the same pid, when the stream has its exec event
+///    (audit-rules/ has an opt-in exec-tracking file) and that exec produced the same
+///    `exe` (so a reused pid is not mistaken for the old process);
+/// 2. the script named in PROCTITLE's argv[1], when `exe` is an interpreter and
+///    argv[1] is not an option;
+/// 3. `exe` itself.
+public struct ProcessTable: Sendable {
+    /// Processes remembered at most; the table starts over when full.
+    public let capacity: Int
+    private var execs: [ProcessKey: Exec] = [:]
+
+    private struct ProcessKey: Hashable {
+        var node: String?
+        var pid: Int
+    }
+
+    private struct Exec {
+        var executable: [UInt8]
+        var resolvedExe: [UInt8]?
+        var arguments: [[UInt8]]
+    }
+
+    public init(capacity: Int = 1 << 16) { self.capacity = capacity }
+
+    /// Remembers a successful execve/execveat.
+    mutating func recordExec(_ event: SyscallEvent, node: String?) {
+        guard event.success, let pid = event.pid, let executable = invokedPath(event) else { return }
+        if execs.count >= capacity { execs.removeAll(keepingCapacity: true) }
+        execs[ProcessKey(node: node, pid: pid)] = Exec(
+            executable: executable, resolvedExe: event.exe,
+            arguments: event.execArguments.isEmpty ? event.proctitle : event.execArguments)
+    }
+
+    /// The process of a file event.
+    func process(of event: SyscallEvent, node: String?) -> Process {
+        var process = Process(executable: event.exe, executableSource: event.exe == nil ? .none : .syscallExe,
+                              pid: event.pid, parentPID: event.parentPID,
+                              workingDirectory: event.cwd, args: event.proctitle)
+        guard let exe = event.exe else { return process }
+        if let pid = event.pid, let exec = execs[ProcessKey(node: node, pid: pid)], exec.resolvedExe == exe {
+            process.executable = exec.executable
+            process.executableSource = .execRecord
+            process.args = exec.arguments
+        } else if Self.isInterpreter(exe), event.proctitle.count >= 2, let script = event.proctitle.dropFirst().first,
+                  !script.isEmpty, script.first != UInt8(ascii: "-") {
+            process.executable = script
+            process.executableSource = .scriptArgument
+        }
+        return process
+    }
+
+    /// The path given to exec (`bprm->filename`): PATH item 0, relative names kept.
+    /// execveat on a descriptor is `/dev/fd/N` (or `/dev/fd/N/name`), as the kernel names it.
+    private func invokedPath(_ event: SyscallEvent) -> [UInt8]? {
+        let first = event.paths.first { $0.index == 0 } ?? event.paths.first
+        let name = first?.name ?? []
+        if event.syscall == .execveat, let descriptor = event.directoryDescriptor(argument: 0),
+           name.isEmpty || name.first != PathText.slash {
+            let base = Array("/dev/fd/\(descriptor)".utf8)
+            return name.isEmpty ? base : base + [PathText.slash] + name
+        }
+        return name.isEmpty ? nil : name
+    }
+
+    /// Interpreters that run a script named by their first argument.
+    static func isInterpreter(_ exe: [UInt8]) -> Bool {
+        let name = String(decoding: PathText.basename(of: exe), as: UTF8.self)
+        if ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "node", "nodejs"]
+            .contains(name) { return true }
+        return ["python", "perl", "ruby", "php", "lua", "tclsh", "wish"].contains { name.hasPrefix($0) }
+    }
+}

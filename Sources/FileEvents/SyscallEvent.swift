@@ -1,0 +1,246 @@
+import AuditReading
+
+/// The records of one system call event that matter for file events, decoded.
+struct SyscallEvent {
+    var architecture: Architecture
+    var syscall: FileSyscall
+    var syscallNumber: UInt64
+    var success = false
+    var exitCode: Int64?
+    var arguments: [UInt64?] = [nil, nil, nil, nil]
+    var items: Int?
+    var pid: Int?
+    var parentPID: Int?
+    var uid: UInt64?
+    var euid: UInt64?
+    var auid: UInt64?
+    var gid: UInt64?
+    var egid: UInt64?
+    var session: UInt64?
+    var tty: String?
+    var comm: [UInt8]?
+    var exe: [UInt8]?
+    var key: [UInt8]?
+    var names = EnrichedNames()
+
+    var cwd: [UInt8]?
+    var paths: [PathItem] = []
+    var proctitle: [[UInt8]] = []
+    var execArguments: [[UInt8]] = []
+
+    /// The directory fd in argument `index`, or nil for AT_FDCWD (-100, logged as
+    /// `ffffff9c` by 32-bit and `ffffffffffffff9c` by 64-bit tasks).
+    func directoryDescriptor(argument index: Int?) -> UInt64? {
+        guard let index, let value = arguments[index] else { return nil }
+        return value == 0xFFFF_FF9C || value == 0xFFFF_FFFF_FFFF_FF9C ? nil : value
+    }
+
+    /// Decodes `event` when it is a system call this module understands; nil otherwise.
+    /// Gives up at the SYSCALL record when the call is of no interest, so unrelated
+    /// events cost one record's fields.
+    static func decode(_ event: AuditEvent) -> SyscallEvent? {
+        var decoded: SyscallEvent?
+        var early = Early()
+        event.forEachRecord { record in
+            switch record.type {
+            case .syscall:
+                guard let syscall = decodeSyscall(record) else { return false }
+                decoded = syscall
+            case .cwd:
+                record.forEachField { name, value in
+                    if name.equals("cwd") { early.cwd = AuditValue.decode(value) }
+                }
+            case .path:
+                if let item = PathItem(record) { early.paths.append(item) }
+            case .proctitle:
+                record.forEachField { name, value in
+                    if name.equals("proctitle"), let title = AuditValue.decode(value) {
+                        early.proctitle = title.split(separator: 0, omittingEmptySubsequences: false).map(Array.init)
+                        if early.proctitle.last?.isEmpty == true { early.proctitle.removeLast() }
+                    }
+                }
+            case .execve:
+                early.execArguments.decode(record)
+            default:
+                break
+            }
+            return true
+        }
+        guard var result = decoded else { return nil }
+        result.cwd = early.cwd
+        result.paths = early.paths
+        result.proctitle = early.proctitle
+        result.execArguments = early.execArguments.arguments
+        return result
+    }
+
+    /// Records other than SYSCALL, gathered whatever order they come in.
+    private struct Early {
+        var cwd: [UInt8]?
+        var paths: [PathItem] = []
+        var proctitle: [[UInt8]] = []
+        var execArguments = ExecArguments()
+    }
+
+    private static func decodeSyscall(_ record: AuditRecord) -> SyscallEvent? {
+        var architecture: Architecture?
+        var number: UInt64?
+        var event: SyscallEvent?
+        var rejected = false
+        record.forEachField { name, value in
+            guard !rejected else { return }
+            if event == nil {
+                // arch and syscall come first; decide before decoding anything else.
+                if name.equals("arch") {
+                    architecture = AuditValue.hexadecimal(value).flatMap(Architecture.init(rawValue:))
+                    if architecture == nil { rejected = true }
+                } else if name.equals("syscall") {
+                    number = AuditValue.decimal(value)
+                }
+                if let architecture, let number {
+                    guard let syscall = FileSyscall.lookup(number, architecture: architecture) else {
+                        rejected = true
+                        return
+                    }
+                    event = SyscallEvent(architecture: architecture, syscall: syscall, syscallNumber: number)
+                }
+                return
+            }
+            event!.take(name, value)
+        }
+        guard !rejected, var event else { return nil }
+        if let enrichment = record.enrichment { event.names = EnrichedNames(enrichment) }
+        return event
+    }
+
+    private mutating func take(_ name: FieldText, _ value: FieldText) {
+        let bytes = name.bytes
+        guard let first = bytes.first else { return }
+        switch first {
+        case UInt8(ascii: "a"):
+            if bytes.count == 2, (48...51).contains(bytes[1]) {
+                arguments[Int(bytes[1] - 48)] = AuditValue.hexadecimal(value)
+            } else if name.equals("auid") {
+                auid = AuditValue.decimal(value)
+            }
+        case UInt8(ascii: "s"):
+            if name.equals("success") { success = value.equals("yes") }
+            else if name.equals("ses") { session = AuditValue.decimal(value) }
+        case UInt8(ascii: "e"):
+            if name.equals("exit") { exitCode = Int64(value.string) }
+            else if name.equals("exe") { exe = AuditValue.decode(value) }
+            else if name.equals("euid") { euid = AuditValue.decimal(value) }
+            else if name.equals("egid") { egid = AuditValue.decimal(value) }
+        case UInt8(ascii: "p"):
+            if name.equals("pid") { pid = AuditValue.decimal(value).map { Int($0) } }
+            else if name.equals("ppid") { parentPID = AuditValue.decimal(value).map { Int($0) } }
+        case UInt8(ascii: "u"):
+            if name.equals("uid") { uid = AuditValue.decimal(value) }
+        case UInt8(ascii: "g"):
+            if name.equals("gid") { gid = AuditValue.decimal(value) }
+        case UInt8(ascii: "i"):
+            if name.equals("items") { items = AuditValue.decimal(value).map { Int($0) } }
+        case UInt8(ascii: "t"):
+            if name.equals("tty") { tty = value.string }
+        case UInt8(ascii: "c"):
+            if name.equals("comm") { comm = AuditValue.decode(value) }
+        case UInt8(ascii: "k"):
+            // libauparse splits a multi-key value into several `key` fields; keep the first.
+            if name.equals("key"), key == nil { key = AuditValue.decode(value) }
+        default:
+            break
+        }
+    }
+}
+
+/// One PATH record.
+struct PathItem {
+    enum NameType: Equatable {
+        case normal, parent, create, delete, unknown, other
+    }
+
+    var index: Int?
+    /// The name as passed by the caller; nil for `(null)`.
+    var name: [UInt8]?
+    var hasName = false
+    var inode: UInt64?
+    var device: String?
+    var mode: UInt32?
+    var nameType: NameType = .other
+
+    init?(_ record: AuditRecord) {
+        record.forEachField { field, value in
+            if field.equals("item") { index = AuditValue.decimal(value).map { Int($0) } }
+            else if field.equals("name") { name = AuditValue.decode(value); hasName = true }
+            else if field.equals("inode") { inode = AuditValue.decimal(value) }
+            else if field.equals("dev") { device = value.string }
+            else if field.equals("mode") { mode = AuditValue.octal(value) }
+            // Kernels before 3.x wrote objtype= where newer ones write nametype=.
+            else if field.equals("nametype") || field.equals("objtype") {
+                nameType = value.equals("NORMAL") ? .normal : value.equals("PARENT") ? .parent
+                    : value.equals("CREATE") ? .create : value.equals("DELETE") ? .delete
+                    : value.equals("UNKNOWN") ? .unknown : .other
+            }
+        }
+    }
+
+    /// Whether the inode is a directory (`S_IFDIR`).
+    var isDirectory: Bool { mode.map { $0 & 0o170000 == 0o040000 } ?? false }
+
+    /// The directory this item identifies, when it has an inode.
+    var directoryKey: DirectoryKey? {
+        guard let inode, let device else { return nil }
+        return DirectoryKey(device: device, inode: inode)
+    }
+}
+
+/// `argc=N a0=... a1=...`, possibly spread over several EXECVE records, with long
+/// arguments split into `aN_len=` plus `aN[0]=`, `aN[1]=`... hex chunks.
+struct ExecArguments {
+    private(set) var arguments: [[UInt8]] = []
+
+    mutating func decode(_ record: AuditRecord) {
+        record.forEachField { name, value in
+            let bytes = name.bytes
+            guard bytes.count >= 2, bytes[0] == UInt8(ascii: "a"), (48...57).contains(bytes[1]) else { return }
+            var end = 1
+            while end < bytes.count, (48...57).contains(bytes[end]) { end += 1 }
+            guard let index = Int(String(decoding: bytes[1..<end], as: UTF8.self)), index < 1 << 16 else { return }
+            let piece: [UInt8]?
+            if end == bytes.count {
+                piece = AuditValue.decode(value)          // aN="text" or aN=HEX
+            } else if bytes[end] == UInt8(ascii: "[") {
+                piece = AuditValue.decodeHex(value.bytes) // aN[k]=HEX chunk
+            } else {
+                return                                     // aN_len=
+            }
+            while arguments.count <= index { arguments.append([]) }
+            arguments[index].append(contentsOf: piece ?? [])
+        }
+    }
+}
+
+/// User and group names from an ENRICHED record (`AUID="alice" UID="root" ...`).
+struct EnrichedNames {
+    var auid: String?
+    var uid: String?
+    var euid: String?
+
+    init() {}
+
+    init(_ text: FieldText) {
+        var tokens = text.bytes.split(separator: UInt8(ascii: " "))[...]
+        while let token = tokens.popFirst() {
+            guard let equals = token.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let key = token[..<equals]
+            var value = token[(equals + 1)...]
+            if value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""), value.count >= 2 {
+                value = value.dropFirst().dropLast()
+            }
+            let string = String(decoding: value, as: UTF8.self)
+            if key.elementsEqual("AUID".utf8) { auid = string }
+            else if key.elementsEqual("UID".utf8) { uid = string }
+            else if key.elementsEqual("EUID".utf8) { euid = string }
+        }
+    }
+}

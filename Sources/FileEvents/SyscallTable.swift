@@ -1,0 +1,81 @@
+/// The system call tables whose file operations the normaliser understands, by the
+/// `arch=` value the kernel logs (AUDIT_ARCH_*).
+public enum Architecture: UInt64, Sendable {
+    case x86_64 = 0xC000_003E
+    /// 32-bit x86, also reached from 64-bit programs through `int 0x80`.
+    case i386 = 0x4000_0003
+    case aarch64 = 0xC000_00B7
+
+    public var name: String {
+        switch self {
+        case .x86_64: "x86_64"
+        case .i386: "i386"
+        case .aarch64: "aarch64"
+        }
+    }
+}
+
+/// A system call that can make a new name (or run a program) in a watched directory.
+public enum FileSyscall: String, Sendable {
+    case open, creat, openat, openat2
+    case link, linkat, symlink, symlinkat, mknod, mknodat
+    case rename, renameat, renameat2
+    case execve, execveat
+
+    enum Kind { case open, otherCreation, rename, exec }
+
+    var kind: Kind {
+        switch self {
+        case .open, .creat, .openat, .openat2: .open
+        case .link, .linkat, .symlink, .symlinkat, .mknod, .mknodat: .otherCreation
+        case .rename, .renameat, .renameat2: .rename
+        case .execve, .execveat: .exec
+        }
+    }
+
+    /// Which argument (a0...a3) holds the directory fd the *new* name is relative to.
+    /// nil for the calls without one: their relative names are relative to the CWD.
+    var newNameDirectoryArgument: Int? {
+        switch self {
+        case .openat, .openat2, .mknodat, .execveat: 0
+        case .symlinkat: 1
+        case .linkat, .renameat, .renameat2: 2
+        case .open, .creat, .link, .symlink, .mknod, .rename, .execve: nil
+        }
+    }
+
+    /// Which argument holds the directory fd of the *old* name (rename and link sources).
+    var oldNameDirectoryArgument: Int? {
+        switch self {
+        case .linkat, .renameat, .renameat2: 0
+        default: nil
+        }
+    }
+
+    /// Looks up a system call number in the table of `architecture`.
+    public static func lookup(_ number: UInt64, architecture: Architecture) -> FileSyscall? {
+        switch architecture {
+        case .x86_64: x86_64[number]
+        case .i386: i386[number]
+        case .aarch64: generic[number]
+        }
+    }
+
+    // arch/x86/entry/syscalls/syscall_64.tbl
+    private static let x86_64: [UInt64: FileSyscall] = [
+        2: .open, 85: .creat, 257: .openat, 437: .openat2,
+        86: .link, 265: .linkat, 88: .symlink, 266: .symlinkat, 133: .mknod, 259: .mknodat,
+        82: .rename, 264: .renameat, 316: .renameat2, 59: .execve, 322: .execveat,
+    ]
+    // arch/x86/entry/syscalls/syscall_32.tbl
+    private static let i386: [UInt64: FileSyscall] = [
+        5: .open, 8: .creat, 295: .openat, 437: .openat2,
+        9: .link, 303: .linkat, 83: .symlink, 304: .symlinkat, 14: .mknod, 297: .mknodat,
+        38: .rename, 302: .renameat, 353: .renameat2, 11: .execve, 358: .execveat,
+    ]
+    // include/uapi/asm-generic/unistd.h (arm64 has no open, creat, link, rename, ...)
+    private static let generic: [UInt64: FileSyscall] = [
+        56: .openat, 437: .openat2, 37: .linkat, 36: .symlinkat, 33: .mknodat,
+        38: .renameat, 276: .renameat2, 221: .execve, 281: .execveat,
+    ]
+}

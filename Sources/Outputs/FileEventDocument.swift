@@ -1,0 +1,117 @@
+import FileEvents
+
+/// ECS fields of a file event, as Elastic Defend names them.
+public enum FileEventDocument {
+    /// Writes one file event as a whole JSON document (`replay --events --format json`).
+    public static func json(_ event: FileEvent, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writeMembers(of: event, into: &writer)
+        writer.endObject()
+    }
+
+    /// Writes the event's members into an object already begun (alerts add `rule.*`).
+    public static func writeMembers(of event: FileEvent, into writer: inout JSONWriter) {
+        writer.member("@timestamp", Timestamp.iso8601(seconds: event.seconds, milliseconds: event.milliseconds))
+
+        writer.beginObject("event")
+        writer.member("kind", "event")
+        writer.key("category"); writer.beginArray(); writer.string("file"); writer.endArray()
+        writer.key("type"); writer.beginArray(); writer.string(event.action == .creation ? "creation" : "change"); writer.endArray()
+        writer.member("action", event.action.rawValue)
+        writer.member("id", event.eventID)
+        writer.member("outcome", "success")
+        writer.endObject()
+
+        writer.beginObject("host")
+        writer.member("name", event.node)
+        writer.beginObject("os"); writer.member("type", "linux"); writer.endObject()
+        writer.endObject()
+
+        writer.beginObject("file")
+        writePath(event.file, into: &writer)
+        writer.member("inode", event.file.inode.map(String.init))
+        writer.member("device", event.file.device)
+        writer.member("mode", event.file.mode.map { String($0 & 0o7777, radix: 8) })
+        writer.beginObject("Ext")
+        if let original = event.original {
+            writer.beginObject("original")
+            writePath(original, into: &writer)
+            writer.endObject()
+        }
+        writeResolution(event.file, into: &writer)
+        writer.endObject()
+        writer.endObject()
+
+        let process = event.process
+        writer.beginObject("process")
+        writer.member("executable", process.executable)
+        writer.member("name", process.name)
+        writer.member("pid", number: process.pid)
+        if let parent = process.parentPID {
+            writer.beginObject("parent"); writer.member("pid", number: parent); writer.endObject()
+        }
+        writer.member("working_directory", process.workingDirectory)
+        writer.key("args"); writer.beginArray()
+        for argument in process.args { writer.string(argument) }
+        writer.endArray()
+        writer.beginObject("Ext"); writer.member("executable_source", process.executableSource.rawValue); writer.endObject()
+        writer.endObject()
+
+        let user = event.user
+        writer.beginObject("user")
+        writer.member("id", user.effectiveID.map(String.init))
+        writer.member("name", user.effectiveName)
+        writer.beginObject("Ext")
+        writer.beginObject("real"); writer.member("id", user.realID.map(String.init)); writer.member("name", user.realName); writer.endObject()
+        writer.endObject()
+        writer.beginObject("audit"); writer.member("id", user.auditID.map(String.init)); writer.member("name", user.auditName); writer.endObject()
+        writer.endObject()
+
+        let audit = event.audit
+        writer.beginObject("auditd")
+        writer.member("syscall", audit.syscall.rawValue)
+        writer.member("syscall_number", number: audit.syscallNumber)
+        writer.member("arch", audit.architecture.name)
+        writer.member("exe", audit.exe)
+        writer.member("comm", audit.comm)
+        writer.member("key", audit.key)
+        writer.member("tty", audit.tty)
+        writer.member("session", user.session.map(String.init))
+        writer.member("exit", number: audit.exitCode)
+        writer.member("items", number: audit.items)
+        writer.member("gid", audit.gid.map(String.init))
+        writer.member("egid", audit.effectiveGID.map(String.init))
+        writer.endObject()
+    }
+
+    /// `path`, `name`, `extension`; when the path is not valid UTF-8 its exact bytes are
+    /// added in hex as `path_hex`, since JSON text cannot carry them.
+    private static func writePath(_ file: FilePath, into writer: inout JSONWriter) {
+        if let path = file.path {
+            writer.key("path")
+            if !writer.string(path) { writer.member("path_hex", hex(path)) }
+        }
+        writer.member("name", file.name)
+        writer.member("extension", file.fileExtension)
+    }
+
+    /// For an unresolved path: why, and the name as the kernel logged it.
+    private static func writeResolution(_ file: FilePath, into writer: inout JSONWriter) {
+        guard let reason = file.unresolvedReason else { return }
+        writer.beginObject("unresolved")
+        writer.member("reason", reason)
+        writer.member("logged_name", file.loggedName)
+        writer.endObject()
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

@@ -1,0 +1,174 @@
+/// Writes one JSON document straight into bytes, with no intermediate values.
+///
+/// Strings are byte strings: valid UTF-8 is copied, JSON's specials and control bytes
+/// are escaped, and each byte that is not part of valid UTF-8 becomes U+FFFD, so the
+/// output is valid JSON whatever a file name contains. `string(_:)` says when that
+/// happened, so callers can add the exact bytes in hex.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    /// One bit per open object or array: whether it already has a member.
+    private var hasMember: UInt64 = 0
+    private var depth = 0
+
+    public init() { bytes.reserveCapacity(1024) }
+
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        hasMember = 0
+        depth = 0
+    }
+
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// Starts a member `"name":` of the current object (names are trusted ASCII).
+    public mutating func key(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        markValuePending()
+    }
+
+    /// Starts a nested object member: `"name":{`.
+    public mutating func beginObject(_ name: StaticString) {
+        key(name)
+        beginObject()
+    }
+
+    /// Writes a string value; returns false when invalid UTF-8 was replaced.
+    @discardableResult
+    public mutating func string<Bytes: Collection<UInt8>>(_ value: Bytes) -> Bool {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        let exact = appendEscaped(value)
+        bytes.append(UInt8(ascii: "\""))
+        return exact
+    }
+
+    public mutating func string(_ value: String) { string(value.utf8) }
+
+    public mutating func number<Number: BinaryInteger>(_ value: Number) {
+        separate()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func bool(_ value: Bool) {
+        separate()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    /// Adds `"name":"value"` when `value` is not nil.
+    public mutating func member<Bytes: Collection<UInt8>>(_ name: StaticString, _ value: Bytes?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+    }
+
+    public mutating func member(_ name: StaticString, _ value: String?) { member(name, value?.utf8) }
+
+    public mutating func member<Number: BinaryInteger>(_ name: StaticString, number value: Number?) {
+        guard let value else { return }
+        key(name)
+        number(value)
+    }
+
+    // MARK: - Structure
+
+    /// A value follows a key: the next `separate()` must not write a comma.
+    private var valuePending = false
+
+    private mutating func markValuePending() { valuePending = true }
+
+    private mutating func separate() {
+        if valuePending {
+            valuePending = false
+            return
+        }
+        guard depth > 0 else { return }
+        let bit: UInt64 = 1 << UInt64(depth - 1)
+        if hasMember & bit != 0 { bytes.append(UInt8(ascii: ",")) }
+        hasMember |= bit
+    }
+
+    private mutating func open(_ bracket: UInt8) {
+        separate()
+        bytes.append(bracket)
+        precondition(depth < 64, "JSON nested too deeply")
+        depth += 1
+        hasMember &= ~(1 << UInt64(depth - 1))
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
+        depth -= 1
+    }
+
+    // MARK: - Escaping
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// Appends `value` escaped for a JSON string; false when bytes were replaced.
+    private mutating func appendEscaped<Bytes: Collection<UInt8>>(_ value: Bytes) -> Bool {
+        var exact = true
+        var index = value.startIndex
+        while index != value.endIndex {
+            let byte = value[index]
+            if byte < 0x80 {
+                switch byte {
+                case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0..<0x20, 0x7F:
+                    bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30,
+                                              Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
+                default: bytes.append(byte)
+                }
+                index = value.index(after: index)
+                continue
+            }
+            let length = Self.validSequenceLength(value, at: index)
+            if length == 0 {
+                bytes.append(contentsOf: [0xEF, 0xBF, 0xBD]) // U+FFFD
+                exact = false
+                index = value.index(after: index)
+            } else {
+                let end = value.index(index, offsetBy: length)
+                bytes.append(contentsOf: value[index..<end])
+                index = end
+            }
+        }
+        return exact
+    }
+
+    /// The length of the well-formed UTF-8 sequence starting at `index` (RFC 3629 table),
+    /// or 0 when it is not one.
+    private static func validSequenceLength<Bytes: Collection<UInt8>>(_ value: Bytes, at index: Bytes.Index) -> Int {
+        let lead = value[index]
+        let length: Int
+        var lowest: UInt8 = 0x80, highest: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lowest = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; highest = 0x9F
+        case 0xF0: length = 4; lowest = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; highest = 0x8F
+        default: return 0
+        }
+        var position = value.index(after: index)
+        for offset in 1..<length {
+            guard position != value.endIndex else { return 0 }
+            let byte = value[position]
+            let (low, high) = offset == 1 ? (lowest, highest) : (UInt8(0x80), UInt8(0xBF))
+            guard byte >= low && byte <= high else { return 0 }
+            position = value.index(after: position)
+        }
+        return length
+    }
+}

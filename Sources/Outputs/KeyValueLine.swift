@@ -1,0 +1,82 @@
+import FileEvents
+
+/// One line of `key=value` pairs that no value can break or forge.
+///
+/// A value made only of `[A-Za-z0-9/._:+,@%~-]` is written bare; any other is quoted,
+/// with `"` and `\` escaped and every byte outside printable ASCII written as `\xHH`.
+/// So a file name holding a newline, an escape sequence or ` key=value` text stays
+/// inside its own value.
+public struct KeyValueLine {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
+    public mutating func add<Bytes: Collection<UInt8>>(_ key: StaticString, _ value: Bytes?) {
+        guard let value else { return }
+        if !bytes.isEmpty { bytes.append(UInt8(ascii: " ")) }
+        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "="))
+        if !value.isEmpty && value.allSatisfy(Self.isBare) {
+            bytes.append(contentsOf: value)
+            return
+        }
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0x20...0x7E:
+                bytes.append(byte)
+            default:
+                let digits = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func add(_ key: StaticString, _ value: String?) { add(key, value?.utf8) }
+
+    public mutating func add<Number: BinaryInteger>(_ key: StaticString, number value: Number?) {
+        add(key, value.map { String($0) })
+    }
+
+    private static func isBare(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "+"),
+             UInt8(ascii: ","), UInt8(ascii: "@"), UInt8(ascii: "%"), UInt8(ascii: "~"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+extension FileEvent {
+    /// The event as one `key=value` line (`replay --events --format text`).
+    public func keyValueLine(into line: inout KeyValueLine) {
+        line.add("event_id", eventID)
+        line.add("node", node)
+        line.add("action", action.rawValue)
+        line.add("path", file.path)
+        line.add("unresolved", file.unresolvedReason)
+        line.add("logged_name", file.path == nil ? file.loggedName : nil)
+        line.add("original_path", original?.path)
+        line.add("executable", process.executable)
+        line.add("executable_source", process.executableSource.rawValue)
+        line.add("pid", number: process.pid)
+        line.add("ppid", number: process.parentPID)
+        line.add("uid", number: user.effectiveID)
+        line.add("auid", number: user.auditID)
+        line.add("auid_name", user.auditName)
+        line.add("syscall", audit.syscall.rawValue)
+        line.add("arch", audit.architecture.name)
+        line.add("exe", audit.exe)
+        line.add("key", audit.key)
+    }
+}
