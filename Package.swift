@@ -29,9 +29,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "AuditReadingTests", dependencies: ["AuditReading"]),
-        .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading"]),
-        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["AudispLKM"]),
+        // Fixture locations and replay helpers shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["AuditReading", "FileEvents"], path: "Tests/TestSupport"),
+        .testTarget(name: "AuditReadingTests", dependencies: ["AuditReading", "TestSupport"]),
+        .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading", "TestSupport"]),
+        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AudispLKM", "TestSupport"]),
     ]
 )

@@ -180,6 +180,7 @@ public final class AuditLogReader {
 
 /// Counts a replay reports, so that nothing is skipped silently.
 public struct ReadStatistics: Sendable {
+    public init() {}
     /// Lines read, blank ones included.
     public var lines = 0
     /// Record lines passed on to libauparse.

@@ -1,5 +1,10 @@
 import CAudit
 import Glibc
+import Synchronization
+
+/// libauparse 3.0.9 keeps parsing state in process globals (the interpretation list,
+/// `audit_strsplit`'s cursor, `eoe_timeout`), so two parsers must never run at once.
+private let libauparse = Mutex(())
 
 /// libauparse in feed mode: bytes in, one callback per assembled event.
 ///
@@ -34,14 +39,14 @@ public final class AuparseFeed {
     /// Parses whole record lines; complete events are delivered before this returns.
     public func feed(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        auparse_feed(state, base.assumingMemoryBound(to: CChar.self), bytes.count)
+        libauparse.withLock { _ in _ = auparse_feed(state, base.assumingMemoryBound(to: CChar.self), bytes.count) }
     }
 
     /// Delivers every event libauparse still holds (end of input).
-    public func flush() { auparse_flush_feed(state) }
+    public func flush() { libauparse.withLock { _ in _ = auparse_flush_feed(state) } }
 
     /// Delivers held events that are already complete (input has gone quiet).
-    public func ageEvents() { auparse_feed_age_events(state) }
+    public func ageEvents() { libauparse.withLock { _ in auparse_feed_age_events(state) } }
 }
 
 /// One assembled event, borrowed from libauparse for the duration of a callback.

@@ -13,7 +13,7 @@ public struct FileEvent: Sendable {
     /// `file.Ext.original.*`: a rename's source; nil for creations and for renames whose
     /// source item could not be paired by inode.
     public var original: FilePath?
-    public var process: Process
+    public var process: ProcessIdentity
     public var user: User
     public var audit: AuditFacts
 
@@ -51,7 +51,7 @@ public struct FilePath: Sendable, Equatable {
 }
 
 /// `process.*`.
-public struct Process: Sendable {
+public struct ProcessIdentity: Sendable {
     /// `process.executable`: the program as invoked (for a `#!` script, the script).
     /// nil when the kernel logged none (`exe="(null)"`, kernel threads).
     public var executable: [UInt8]?

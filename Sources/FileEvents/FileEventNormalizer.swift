@@ -65,6 +65,7 @@ public struct FileEventNormalizer: Sendable {
 
 /// What the normaliser saw, for the end-of-run summary.
 public struct NormalizerStatistics: Sendable {
+    public init() {}
     /// Events whose system call is one of the file or exec calls understood.
     public var syscallEvents = 0
     /// Of those, failed calls (ignored).

@@ -37,8 +37,8 @@ public struct ProcessTable: Sendable {
     }
 
     /// The process of a file event.
-    func process(of event: SyscallEvent, node: String?) -> Process {
-        var process = Process(executable: event.exe, executableSource: event.exe == nil ? .none : .syscallExe,
+    func process(of event: SyscallEvent, node: String?) -> ProcessIdentity {
+        var process = ProcessIdentity(executable: event.exe, executableSource: event.exe == nil ? .none : .syscallExe,
                               pid: event.pid, parentPID: event.parentPID,
                               workingDirectory: event.cwd, args: event.proctitle)
         guard let exe = event.exe else { return process }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Re-records Tests/Fixtures/kernel/*.log from the running kernel.
+# Re-records Tests/Fixtures/kernel/x86_64-i386.log from the running kernel, and the
+# ausearch renderings of it beside it (default and -i output, for the replay tests).
+# With an argument, writes only the raw log, to that file (the live test does this).
 #
 # Loads watch rules on the LKM configuration paths (key "lkmfix") plus exec
 # tracking for this script's children, performs every creation and rename
@@ -13,7 +15,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-out="$here/kernel"
+out="${1:-$here/kernel/x86_64-i386.log}"
 work=/var/tmp/lkmfix
 rm -rf "$work" && mkdir -m 0755 "$work"
 made_dirs=()
@@ -91,5 +93,9 @@ touch "$work.modules-created"
 "$ops" unlink $M/lkmfix-fifo.conf                              # 30 deletion: not a candidate
 
 sleep 1
-ausearch --raw -k lkmfix --start "$start_date" "$start_time" > "$out/x86_64-i386.log"
-echo "recorded $(grep -c . "$out/x86_64-i386.log") records into $out/x86_64-i386.log"
+ausearch --input-logs --raw -k lkmfix --start "$start_date" "$start_time" > "$out"
+echo "recorded $(grep -c . "$out") records into $out"
+if [ $# -eq 0 ]; then
+	ausearch -if "$out" > "${out%.log}.ausearch.txt"
+	ausearch -i -if "$out" > "${out%.log}.interpreted.txt"
+fi

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs the built `audisp-lkm` and returns its exit status, standard output and error.
+private func audispLKM(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, out: String, err: String) {
+    let process = Foundation.Process()
+    process.executableURL = TestData.executable
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try input.fileHandleForWriting.close()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+@Suite("audisp-lkm replay, end to end")
+struct ReplayCommandTests {
+    let fixture = TestData.kernelFixture("x86_64-i386.log").path
+
+    @Test("--events prints one JSON document per file event and a summary on stderr")
+    func eventsJSON() throws {
+        let run = try audispLKM(["replay", "--events", fixture])
+        #expect(run.status == 0)
+        let lines = run.out.split(separator: "\n")
+        #expect(lines.count == 27)
+        for line in lines {
+            let document = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(document?["file"] != nil)
+        }
+        #expect(run.err.contains("455 records"))
+        #expect(run.err.contains("27 file events"))
+        #expect(run.err.contains("0 with unresolved paths"))
+    }
+
+    @Test("standard input ('-' or no file) reads the same")
+    func standardInput() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture))
+        let fromFile = try audispLKM(["replay", "--events", "--format", "text", fixture])
+        let fromDash = try audispLKM(["replay", "--events", "--format", "text", "-"], stdin: data)
+        let fromNothing = try audispLKM(["replay", "--events", "--format", "text"], stdin: data)
+        #expect(fromDash.out == fromFile.out)
+        #expect(fromNothing.out == fromFile.out)
+        #expect(fromFile.out.split(separator: "\n").count == 27)
+    }
+
+    @Test("a rotation set given newest first is read oldest first")
+    func rotationOrder() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rot-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The fixture cut in two: audit.log.1 (older) holds the exec records that name the
+        // programs, audit.log (newer) the rest. Read in the wrong order, the executables
+        // of the file events in audit.log would fall back to exe.
+        let lines = try recordLines(URL(fileURLWithPath: fixture))
+        let half = lines.count / 2
+        try Data(joined(Array(lines[..<half]))).write(to: directory.appendingPathComponent("audit.log.1"))
+        try Data(joined(Array(lines[half...]))).write(to: directory.appendingPathComponent("audit.log"))
+        let files = ["audit.log", "audit.log.1"].map { directory.appendingPathComponent($0).path }
+        let run = try audispLKM(["replay", "--events", "--format", "text"] + files)
+        let whole = try audispLKM(["replay", "--events", "--format", "text", fixture])
+        #expect(run.status == 0)
+        #expect(run.out == whole.out)
+    }
+
+    @Test("`ausearch -i` output is refused with status 2 and a line naming --raw")
+    func interpretedRefused() throws {
+        let run = try audispLKM(["replay", "--events", TestData.kernelFixture("x86_64-i386.interpreted.txt").path])
+        #expect(run.status == 2)
+        #expect(run.out.isEmpty)
+        #expect(run.err.split(separator: "\n").count == 1)
+        #expect(run.err.contains("--raw"))
+    }
+
+    @Test("a missing file is status 2 with one line", arguments: [["replay", "--events", "/nonexistent/audit.log"],
+                                                                   ["replay", "--events", "--format", "xml", "-"],
+                                                                   ["replay", "--events", "/"]])
+    func unusableArguments(arguments: [String]) throws {
+        let run = try audispLKM(arguments)
+        #expect(run.status == 2)
+        #expect(run.err.split(separator: "\n").count == 1)
+        #expect(run.err.hasPrefix("audisp-lkm: "))
+    }
+
+    @Test("an empty input is success with zero counts")
+    func emptyInput() throws {
+        let run = try audispLKM(["replay", "--events", "-"], stdin: Data())
+        #expect(run.status == 0)
+        #expect(run.out.isEmpty)
+        #expect(run.err.contains("0 records"))
+    }
+
+    @Test("--help teaches: formats, inputs, examples")
+    func help() throws {
+        let run = try audispLKM(["replay", "--help"])
+        #expect(run.status == 0)
+        for phrase in ["--events", "--format", "ausearch --raw", "audit.log.4", "Examples"] {
+            #expect(run.out.contains(phrase), "\(phrase)")
+        }
+    }
+}

@@ -1,0 +1,80 @@
+@testable import FileEvents
+import Testing
+import TestSupport
+
+@Suite("Path text rules")
+struct PathTests {
+    @Test("normalisation removes '.', '..', repeated and trailing '/'", arguments: [
+        ("/etc/modprobe.d/../modprobe.d//x.conf", "/etc/modprobe.d/x.conf"),
+        ("//etc//modprobe.d/./x.conf", "/etc/modprobe.d/x.conf"),
+        ("/../../etc/modules", "/etc/modules"),
+        ("/etc/modprobe.d/", "/etc/modprobe.d"),
+        ("/", "/"),
+        ("/a/b/../../..", "/"),
+    ])
+    func normalize(input: String, expected: String) {
+        #expect(PathText.normalize(Array(input.utf8)).text == expected)
+    }
+
+    @Test("merged /usr: an aliased directory is rewritten, a final component is not", arguments: [
+        ("/lib/modprobe.d/x.conf", "/usr/lib/modprobe.d/x.conf"),
+        ("/lib64/x", "/usr/lib64/x"),
+        ("/sbin/x", "/usr/sbin/x"),
+        ("/lib", "/lib"),
+        ("/library/x", "/library/x"),
+        ("/usr/lib/modprobe.d/x.conf", "/usr/lib/modprobe.d/x.conf"),
+        ("/etc/lib/x", "/etc/lib/x"),
+    ])
+    func usrMerge(input: String, expected: String) {
+        #expect(UsrMerge(isMerged: true).canonical(Array(input.utf8)).text == expected)
+        #expect(UsrMerge(isMerged: false).canonical(Array(input.utf8)).text == input)
+    }
+
+    @Test("file.extension: the last '.' segment, none for dot files and trailing dots (SPEC §2)", arguments: [
+        ("x.conf.dpkg-new", "dpkg-new"),
+        (".a.conf.swp", "swp"),
+        ("a.tar.gz", "gz"),
+        ("modules", nil),
+        (".bashrc", nil),
+        ("name.", nil),
+        ("4913", nil),
+    ] as [(String, String?)])
+    func fileExtension(name: String, expected: String?) {
+        #expect(PathText.fileExtension(of: Array(name.utf8))?.text == expected)
+    }
+
+    @Test("untrusted-string values: quoted, hex, (null)", arguments: [
+        ("\"/etc/modules\"", "/etc/modules" as String?),
+        ("2F6574632F6D6F64756C6573", "/etc/modules"),
+        ("2f6574632f6d6f64756c6573", "/etc/modules"),
+        ("(null)", nil),
+        ("2F6", nil),
+        ("XYZW", nil),
+    ])
+    func auditValues(encoded: String, decoded: String?) {
+        let bytes = Array(encoded.utf8)
+        let value = bytes.withUnsafeBytes { AuditValue.decode($0) }
+        #expect(value?.text == decoded)
+    }
+
+    @Test("system call tables: the same operation by number on each architecture", arguments: [
+        (Architecture.x86_64, UInt64(257), FileSyscall.openat),
+        (.x86_64, 316, .renameat2),
+        (.i386, 295, .openat),
+        (.i386, 38, .rename),
+        (.i386, 5, .open),
+        (.aarch64, 56, .openat),
+        (.aarch64, 276, .renameat2),
+        (.aarch64, 37, .linkat),
+    ])
+    func syscallTables(architecture: Architecture, number: UInt64, expected: FileSyscall) {
+        #expect(FileSyscall.lookup(number, architecture: architecture) == expected)
+    }
+
+    @Test("numbers of other calls are not file operations (x86_64 read is 0, aarch64 has no open)")
+    func unrelatedSyscalls() {
+        #expect(FileSyscall.lookup(0, architecture: .x86_64) == nil)
+        #expect(FileSyscall.lookup(2, architecture: .aarch64) == nil)
+        #expect(FileSyscall.lookup(83, architecture: .x86_64) == nil) // mkdir
+    }
+}
