@@ -67,7 +67,8 @@ struct Replay: ParsableCommand {
         var json = JSONWriter()
         var text = KeyValueLine()
         let format = self.format
-        let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout) { event in
+        let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout,
+                                    selector: FileEventNormalizer.isCandidate) { event in
             normalizer.normalize(event) { fileEvent in
                 switch format {
                 case .json:
@@ -193,10 +194,10 @@ struct Progress {
 enum Summary {
     static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, inputs: Int) {
         var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
-            + "\(reading.events) events, \(normalizing.fileEvents) file events"
+            + "\(reading.events) events (\(reading.parsedEvents) file or exec calls parsed), "
+            + "\(normalizing.fileEvents) file events"
             + " (\(normalizing.unresolvedPaths) with unresolved paths)"
             + "; skipped \(reading.malformedLines) malformed and \(reading.overlongLines) overlong lines"
-        if normalizing.failedCalls > 0 { line += "; ignored \(normalizing.failedCalls) failed calls" }
         if normalizing.incompleteEvents > 0 { line += "; \(normalizing.incompleteEvents) events missing PATH records" }
         if reading.forcedCompletions > 0 { line += "; \(reading.forcedCompletions) events closed early (too many open)" }
         StandardError.write(line + "\n")

@@ -22,9 +22,11 @@ public final class AuditLogReader {
     private var checkedForInterpretation = false
     private var ausearchBlock: [[UInt8]] = []
 
-    /// Creates a reader that calls `onEvent` for each event; the event is valid during the call.
-    public init(endOfEventTimeout: UInt64 = 2, onEvent: @escaping (AuditEvent) -> Void) {
-        regrouper = EventRegrouper(endOfEventTimeout: endOfEventTimeout)
+    /// Creates a reader that calls `onEvent` for each event `selector` accepts (every event
+    /// when nil); the event is valid during the call.
+    public init(endOfEventTimeout: UInt64 = 2, selector: ((EventSummary) -> Bool)? = nil,
+                onEvent: @escaping (AuditEvent) -> Void) {
+        regrouper = EventRegrouper(endOfEventTimeout: endOfEventTimeout, selector: selector)
         parser = AuparseFeed(onEvent: onEvent)
     }
 
@@ -103,8 +105,7 @@ public final class AuditLogReader {
         regrouper.completeAll(to: &completed)
         passToParser(atLeast: 0)
         parser.flush()
-        statistics.events = parser.eventsDelivered
-        statistics.forcedCompletions = regrouper.forcedCompletions
+        updateEventCounts()
     }
 
     private func appendPending(_ bytes: UnsafeRawBufferPointer) {
@@ -174,7 +175,13 @@ public final class AuditLogReader {
         guard completed.count > threshold || (threshold == 0 && !completed.isEmpty) else { return }
         completed.withUnsafeBytes { parser.feed($0) }
         completed.removeAll(keepingCapacity: true)
-        statistics.events = parser.eventsDelivered
+        updateEventCounts()
+    }
+
+    private func updateEventCounts() {
+        statistics.events = regrouper.completedEvents
+        statistics.parsedEvents = parser.eventsDelivered
+        statistics.forcedCompletions = regrouper.forcedCompletions
     }
 }
 
@@ -185,8 +192,10 @@ public struct ReadStatistics: Sendable {
     public var lines = 0
     /// Record lines passed on to libauparse.
     public var records = 0
-    /// Events libauparse assembled.
+    /// Events assembled from the records (libauparse's grouping).
     public var events = 0
+    /// Of those, the events parsed by libauparse: all of them, or those the selector chose.
+    public var parsedEvents = 0
     /// Lines skipped: no `msg=audit(...)` header libauparse can read, or NUL bytes.
     public var malformedLines = 0
     /// Lines skipped for exceeding `AuditLogReader.maximumLineLength`.

@@ -16,14 +16,23 @@ public struct EventRegrouper {
     /// Open events beyond this number are completed oldest first (counted in `forcedCompletions`).
     public let maximumOpenEvents: Int
 
+    /// Decides, from what the record lines say, which complete events go on to
+    /// libauparse; nil passes every event.
+    public let selector: ((EventSummary) -> Bool)?
+
     /// Events completed because too many were open at once.
     public private(set) var forcedCompletions = 0
+    /// Events completed (what libauparse would have assembled from these lines).
+    public private(set) var completedEvents = 0
+    /// Completed events the selector declined.
+    public private(set) var declinedEvents = 0
 
     private struct OpenEvent {
         var id: EventID
         var lines: [UInt8] = []
         var lastType = MessageType(rawValue: 0)
         var isOpen = false
+        var summary = EventSummary()
     }
 
     private var openBySlot: [OpenEvent] = []
@@ -36,9 +45,11 @@ public struct EventRegrouper {
     private var nodes = NodeNames()
     private var types = MessageTypeTable()
 
-    public init(endOfEventTimeout: UInt64 = 2, maximumOpenEvents: Int = 100_000) {
+    public init(endOfEventTimeout: UInt64 = 2, maximumOpenEvents: Int = 100_000,
+                selector: ((EventSummary) -> Bool)? = nil) {
         self.endOfEventTimeout = endOfEventTimeout
         self.maximumOpenEvents = maximumOpenEvents
+        self.selector = selector
     }
 
     /// The number of events still open.
@@ -67,6 +78,7 @@ public struct EventRegrouper {
         openBySlot[slot].lines.append(contentsOf: line)
         openBySlot[slot].lines.append(UInt8(ascii: "\n"))
         openBySlot[slot].lastType = type
+        if selector != nil { openBySlot[slot].summary.note(type, line) }
         lastSlot = slot
         if type.endsEvent { complete(slot, to: &output) }
 
@@ -123,10 +135,16 @@ public struct EventRegrouper {
     }
 
     private mutating func complete(_ slot: Int, to output: inout [UInt8]) {
-        output.append(contentsOf: openBySlot[slot].lines)
-        if openBySlot[slot].lastType != .endOfEvent {
-            appendEndOfEvent(openBySlot[slot].id, to: &output)
+        completedEvents += 1
+        if let selector, !selector(openBySlot[slot].summary) {
+            declinedEvents += 1
+        } else {
+            output.append(contentsOf: openBySlot[slot].lines)
+            if openBySlot[slot].lastType != .endOfEvent {
+                appendEndOfEvent(openBySlot[slot].id, to: &output)
+            }
         }
+        openBySlot[slot].summary = EventSummary()
         openBySlot[slot].lines.removeAll(keepingCapacity: openBySlot[slot].lines.capacity <= 1 << 16)
         openBySlot[slot].isOpen = false
         slotByID[openBySlot[slot].id] = nil

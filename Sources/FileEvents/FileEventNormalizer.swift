@@ -19,6 +19,16 @@ public struct FileEventNormalizer: Sendable {
         paths = PathResolver(usrMerge: usrMerge)
     }
 
+    /// Whether an event can yield a file event or an exec record, judged from its record
+    /// lines before libauparse parses it (`AuditLogReader`'s selector): a successful exec,
+    /// or a successful file system call that made a new name.
+    public static func isCandidate(_ summary: EventSummary) -> Bool {
+        guard summary.success == true, let number = summary.syscall,
+              let architecture = summary.architecture.flatMap(Architecture.init(rawValue:)),
+              let syscall = FileSyscall.lookup(number, architecture: architecture) else { return false }
+        return syscall.kind == .exec || summary.hasCreatedName
+    }
+
     /// Calls `emit` with each file event `event` produces (usually none or one).
     public mutating func normalize(_ event: AuditEvent, emit: (FileEvent) -> Void) {
         guard let decoded = SyscallEvent.decode(event) else { return }
@@ -28,10 +38,7 @@ public struct FileEventNormalizer: Sendable {
             processes.recordExec(decoded, node: stamp.node)
             return
         }
-        guard decoded.success else {
-            statistics.failedCalls += 1
-            return
-        }
+        guard decoded.success else { return }
         let process = processes.process(of: decoded, node: stamp.node)
         let user = User(effectiveID: decoded.euid, effectiveName: decoded.names.euid,
                         realID: decoded.uid, realName: decoded.names.uid,
@@ -68,8 +75,6 @@ public struct NormalizerStatistics: Sendable {
     public init() {}
     /// Events whose system call is one of the file or exec calls understood.
     public var syscallEvents = 0
-    /// Of those, failed calls (ignored).
-    public var failedCalls = 0
     public var fileEvents = 0
     /// File events whose `file.path` could not be resolved.
     public var unresolvedPaths = 0

@@ -45,17 +45,23 @@ public struct ReplayResult {
     public var error: ReplayInputError?
 }
 
-public func replay(_ data: [UInt8], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true) throws -> ReplayResult {
+/// Replays `data` as a log file. `selecting` applies the command's event selector (only
+/// file and exec calls reach libauparse); without it libauparse parses every event.
+public func replay(_ data: [UInt8], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true,
+                   selecting: Bool = true) throws -> ReplayResult {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("audisp-lkm-test-\(UUID().uuidString).log")
     try Data(data).write(to: url)
     defer { try? FileManager.default.removeItem(at: url) }
-    return try replay(files: [url.path], endOfEventTimeout: endOfEventTimeout, usrMerge: usrMerge)
+    return try replay(files: [url.path], endOfEventTimeout: endOfEventTimeout, usrMerge: usrMerge, selecting: selecting)
 }
 
-public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true) throws -> ReplayResult {
+public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true,
+                   selecting: Bool = true) throws -> ReplayResult {
     var result = ReplayResult()
     var normalizer = FileEventNormalizer(usrMerge: UsrMerge(isMerged: usrMerge))
-    let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout) { event in
+    var selector: ((EventSummary) -> Bool)?
+    if selecting { selector = { FileEventNormalizer.isCandidate($0) } }
+    let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: selector) { event in
         normalizer.normalize(event) { result.fileEvents.append($0) }
     }
     for file in files {

@@ -1,0 +1,68 @@
+import Glibc
+
+/// What an event's record lines say before libauparse parses them: enough to tell a
+/// system call that can make a file or run a program from everything else, so that
+/// libauparse's parsing is spent only where it can matter.
+public struct EventSummary: Sendable {
+    /// The SYSCALL record's `arch=` (AUDIT_ARCH_*), when the event has one.
+    public var architecture: UInt64?
+    /// The SYSCALL record's `syscall=` number.
+    public var syscall: UInt64?
+    /// The SYSCALL record's `success=`.
+    public var success: Bool?
+    /// Whether a PATH record names a new directory entry (`nametype=CREATE`, or
+    /// `objtype=CREATE` from kernels before 3.x).
+    public var hasCreatedName = false
+
+    public init() {}
+
+    /// Notes what the record `line` of type `type` tells.
+    mutating func note(_ type: MessageType, _ line: UnsafeRawBufferPointer) {
+        if type == .syscall {
+            var tokens = SpaceTokens(line, end: line.count)
+            while let token = tokens.next(), architecture == nil || syscall == nil || success == nil {
+                if line.starts(at: token.lowerBound, with: "arch=") {
+                    architecture = Self.number(line, token.lowerBound + 5 ..< token.upperBound, radix: 16)
+                } else if line.starts(at: token.lowerBound, with: "syscall=") {
+                    syscall = Self.number(line, token.lowerBound + 8 ..< token.upperBound, radix: 10)
+                } else if line.starts(at: token.lowerBound, with: "success=") {
+                    success = line.bytes(token.lowerBound + 8 ..< token.upperBound, equal: "yes")
+                }
+            }
+        } else if type == .path, !hasCreatedName {
+            hasCreatedName = line.contains("nametype=CREATE") || line.contains("objtype=CREATE")
+        }
+    }
+
+    private static func number(_ line: UnsafeRawBufferPointer, _ range: Range<Int>, radix: UInt64) -> UInt64? {
+        guard !range.isEmpty, range.count <= 16 else { return nil }
+        var value: UInt64 = 0
+        for index in range {
+            let byte = line[index]
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - 48)
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: digit = UInt64(byte - 87)
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: digit = UInt64(byte - 55)
+            default: return nil
+            }
+            value = value &* radix &+ digit
+        }
+        return value
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether `text` occurs anywhere in the bytes.
+    func contains(_ text: StaticString) -> Bool {
+        let length = text.utf8CodeUnitCount
+        guard let base = baseAddress, count >= length else { return false }
+        let first = CInt(text.utf8Start.pointee)
+        var offset = 0
+        while offset <= count - length, let hit = memchr(base + offset, first, count - length + 1 - offset) {
+            if memcmp(hit, text.utf8Start, length) == 0 { return true }
+            offset = base.distance(to: UnsafeRawPointer(hit)) + 1
+        }
+        return false
+    }
+}
