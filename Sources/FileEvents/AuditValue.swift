@@ -57,6 +57,16 @@ enum AuditValue {
         return value
     }
 
+    /// A signed decimal field (`exit=-2`); nil when not a number.
+    static func signedDecimal(_ text: FieldText) -> Int64? {
+        guard let first = text.bytes.first else { return nil }
+        if first == UInt8(ascii: "-") {
+            let magnitude = decimal(FieldText(bytes: UnsafeRawBufferPointer(rebasing: text.bytes.dropFirst())))
+            return magnitude.flatMap { $0 <= UInt64(Int64.max) ? -Int64($0) : nil }
+        }
+        return decimal(text).flatMap { $0 <= UInt64(Int64.max) ? Int64($0) : nil }
+    }
+
     /// A hexadecimal field (`arch=c000003e`, `a0=ffffff9c`); nil when not hex.
     static func hexadecimal(_ text: FieldText) -> UInt64? {
         var value: UInt64 = 0

@@ -26,8 +26,20 @@ public struct FileEvent: Sendable {
 
     /// `SECONDS.MILLI:SERIAL`, the event's id within its node.
     public var eventID: String {
-        let milli = String(milliseconds)
-        return "\(seconds).\(String(repeating: "0", count: max(0, 3 - milli.count)))\(milli):\(serial)"
+        var text: [UInt8] = []
+        appendEventID(to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends `eventID`'s text to `output`.
+    public func appendEventID(to output: inout [UInt8]) {
+        output.append(contentsOf: String(seconds).utf8)
+        output.append(UInt8(ascii: "."))
+        if milliseconds < 100 { output.append(UInt8(ascii: "0")) }
+        if milliseconds < 10 { output.append(UInt8(ascii: "0")) }
+        output.append(contentsOf: String(milliseconds).utf8)
+        output.append(UInt8(ascii: ":"))
+        output.append(contentsOf: String(serial).utf8)
     }
 }
 

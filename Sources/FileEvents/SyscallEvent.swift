@@ -47,13 +47,13 @@ struct SyscallEvent {
                 guard let syscall = decodeSyscall(record) else { return false }
                 decoded = syscall
             case .cwd:
-                record.forEachField { name, value in
+                record.forEachTextField { name, value in
                     if name.equals("cwd") { early.cwd = AuditValue.decode(value) }
                 }
             case .path:
                 if let item = PathItem(record) { early.paths.append(item) }
             case .proctitle:
-                record.forEachField { name, value in
+                record.forEachTextField { name, value in
                     if name.equals("proctitle"), let title = AuditValue.decode(value) {
                         early.proctitle = title.split(separator: 0, omittingEmptySubsequences: false).map(Array.init)
                         if early.proctitle.last?.isEmpty == true { early.proctitle.removeLast() }
@@ -87,7 +87,7 @@ struct SyscallEvent {
         var number: UInt64?
         var event: SyscallEvent?
         var rejected = false
-        record.forEachField { name, value in
+        record.forEachTextField { name, value in
             guard !rejected else { return }
             if event == nil {
                 // arch and syscall come first; decide before decoding anything else.
@@ -127,7 +127,7 @@ struct SyscallEvent {
             if name.equals("success") { success = value.equals("yes") }
             else if name.equals("ses") { session = AuditValue.decimal(value) }
         case UInt8(ascii: "e"):
-            if name.equals("exit") { exitCode = Int64(value.string) }
+            if name.equals("exit") { exitCode = AuditValue.signedDecimal(value) }
             else if name.equals("exe") { exe = AuditValue.decode(value) }
             else if name.equals("euid") { euid = AuditValue.decimal(value) }
             else if name.equals("egid") { egid = AuditValue.decimal(value) }
@@ -169,7 +169,7 @@ struct PathItem {
     var nameType: NameType = .other
 
     init?(_ record: AuditRecord) {
-        record.forEachField { field, value in
+        record.forEachTextField { field, value in
             if field.equals("item") { index = AuditValue.decimal(value).map { Int($0) } }
             else if field.equals("name") { name = AuditValue.decode(value); hasName = true }
             else if field.equals("inode") { inode = AuditValue.decimal(value) }
@@ -200,7 +200,7 @@ struct ExecArguments {
     private(set) var arguments: [[UInt8]] = []
 
     mutating func decode(_ record: AuditRecord) {
-        record.forEachField { name, value in
+        record.forEachTextField { name, value in
             let bytes = name.bytes
             guard bytes.count >= 2, bytes[0] == UInt8(ascii: "a"), (48...57).contains(bytes[1]) else { return }
             var end = 1
@@ -220,7 +220,7 @@ struct ExecArguments {
     }
 }
 
-/// User and group names from an ENRICHED record (`AUID="alice" UID="root" ...`).
+/// User names from an ENRICHED record (`AUID="alice" UID="root" EUID="root" ...`).
 struct EnrichedNames {
     var auid: String?
     var uid: String?
@@ -229,18 +229,44 @@ struct EnrichedNames {
     init() {}
 
     init(_ text: FieldText) {
-        var tokens = text.bytes.split(separator: UInt8(ascii: " "))[...]
-        while let token = tokens.popFirst() {
-            guard let equals = token.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let key = token[..<equals]
-            var value = token[(equals + 1)...]
-            if value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""), value.count >= 2 {
-                value = value.dropFirst().dropLast()
+        var tokens = FieldTokens(text.bytes)
+        while let (name, value) = tokens.next() {
+            guard name.count <= 4, name.first == UInt8(ascii: "A") || name.first == UInt8(ascii: "U")
+                || name.first == UInt8(ascii: "E") else { continue }
+            var inner = value
+            if inner.count >= 2, inner.first == UInt8(ascii: "\""), inner.last == UInt8(ascii: "\"") {
+                inner = UnsafeRawBufferPointer(rebasing: inner[1..<(inner.count - 1)])
             }
-            let string = String(decoding: value, as: UTF8.self)
-            if key.elementsEqual("AUID".utf8) { auid = string }
-            else if key.elementsEqual("UID".utf8) { uid = string }
-            else if key.elementsEqual("EUID".utf8) { euid = string }
+            let field = FieldText(bytes: name)
+            if field.equals("AUID") { auid = String(decoding: inner, as: UTF8.self) }
+            else if field.equals("UID") { uid = String(decoding: inner, as: UTF8.self) }
+            else if field.equals("EUID") { euid = String(decoding: inner, as: UTF8.self) }
         }
+    }
+}
+
+/// `name=value` tokens separated by spaces.
+struct FieldTokens {
+    private let bytes: UnsafeRawBufferPointer
+    private var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    mutating func next() -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
+        while position < bytes.count {
+            let start = position
+            var equals = -1
+            while position < bytes.count && bytes[position] != 0x20 {
+                if equals < 0 && bytes[position] == 0x3D { equals = position }
+                position += 1
+            }
+            let end = position
+            position += 1
+            if equals > start {
+                return (UnsafeRawBufferPointer(rebasing: bytes[start..<equals]),
+                        UnsafeRawBufferPointer(rebasing: bytes[(equals + 1)..<end]))
+            }
+        }
+        return nil
     }
 }

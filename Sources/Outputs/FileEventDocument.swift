@@ -11,14 +11,16 @@ public enum FileEventDocument {
 
     /// Writes the event's members into an object already begun (alerts add `rule.*`).
     public static func writeMembers(of event: FileEvent, into writer: inout JSONWriter) {
-        writer.member("@timestamp", Timestamp.iso8601(seconds: event.seconds, milliseconds: event.milliseconds))
+        writer.key("@timestamp")
+        writer.asciiString { Timestamp.appendISO8601(seconds: event.seconds, milliseconds: event.milliseconds, to: &$0) }
 
         writer.beginObject("event")
         writer.member("kind", "event")
         writer.key("category"); writer.beginArray(); writer.string("file"); writer.endArray()
         writer.key("type"); writer.beginArray(); writer.string(event.action == .creation ? "creation" : "change"); writer.endArray()
         writer.member("action", event.action.rawValue)
-        writer.member("id", event.eventID)
+        writer.key("id")
+        writer.asciiString { event.appendEventID(to: &$0) }
         writer.member("outcome", "success")
         writer.endObject()
 
@@ -29,7 +31,7 @@ public enum FileEventDocument {
 
         writer.beginObject("file")
         writePath(event.file, into: &writer)
-        writer.member("inode", event.file.inode.map(String.init))
+        writer.member("inode", decimalString: event.file.inode)
         writer.member("device", event.file.device)
         writer.member("mode", event.file.mode.map { String($0 & 0o7777, radix: 8) })
         writer.beginObject("Ext")
@@ -59,12 +61,12 @@ public enum FileEventDocument {
 
         let user = event.user
         writer.beginObject("user")
-        writer.member("id", user.effectiveID.map(String.init))
+        writer.member("id", decimalString: user.effectiveID)
         writer.member("name", user.effectiveName)
         writer.beginObject("Ext")
-        writer.beginObject("real"); writer.member("id", user.realID.map(String.init)); writer.member("name", user.realName); writer.endObject()
+        writer.beginObject("real"); writer.member("id", decimalString: user.realID); writer.member("name", user.realName); writer.endObject()
         writer.endObject()
-        writer.beginObject("audit"); writer.member("id", user.auditID.map(String.init)); writer.member("name", user.auditName); writer.endObject()
+        writer.beginObject("audit"); writer.member("id", decimalString: user.auditID); writer.member("name", user.auditName); writer.endObject()
         writer.endObject()
 
         let audit = event.audit
@@ -76,11 +78,11 @@ public enum FileEventDocument {
         writer.member("comm", audit.comm)
         writer.member("key", audit.key)
         writer.member("tty", audit.tty)
-        writer.member("session", user.session.map(String.init))
+        writer.member("session", decimalString: user.session)
         writer.member("exit", number: audit.exitCode)
         writer.member("items", number: audit.items)
-        writer.member("gid", audit.gid.map(String.init))
-        writer.member("egid", audit.effectiveGID.map(String.init))
+        writer.member("gid", decimalString: audit.gid)
+        writer.member("egid", decimalString: audit.effectiveGID)
         writer.endObject()
     }
 

@@ -52,7 +52,46 @@ public struct JSONWriter {
 
     public mutating func number<Number: BinaryInteger>(_ value: Number) {
         separate()
-        bytes.append(contentsOf: String(value).utf8)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(UInt64(value.magnitude))
+    }
+
+    /// Writes a JSON string holding the decimal digits of `value` (ECS keeps ids as keywords).
+    public mutating func decimalString<Number: BinaryInteger>(_ value: Number) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(UInt64(value.magnitude))
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Adds `"name":"<decimal>"` when `value` is not nil.
+    public mutating func member<Number: BinaryInteger>(_ name: StaticString, decimalString value: Number?) {
+        guard let value else { return }
+        key(name)
+        decimalString(value)
+    }
+
+    /// Appends raw ASCII produced by the caller (digits, fixed formats) as a string value.
+    public mutating func asciiString(_ write: (inout [UInt8]) -> Void) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        write(&bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendDigits(_ value: UInt64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            bytes.append(contentsOf: buffer[(24 - count)...])
+        }
     }
 
     public mutating func bool(_ value: Bool) {
@@ -110,11 +149,31 @@ public struct JSONWriter {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
+    /// Bytes that cannot appear raw inside a JSON string, or that start a multi-byte
+    /// sequence needing validation: everything below 0x20, `"`, `\\`, 0x7F and 0x80...0xFF.
+    private static let plain: [Bool] = (0...255).map { byte in
+        byte >= 0x20 && byte < 0x7F && byte != 0x22 && byte != 0x5C
+    }
+
     /// Appends `value` escaped for a JSON string; false when bytes were replaced.
     private mutating func appendEscaped<Bytes: Collection<UInt8>>(_ value: Bytes) -> Bool {
+        if let exact = value.withContiguousStorageIfAvailable({ appendEscaped(contiguous: $0) }) { return exact }
+        return Array(value).withUnsafeBufferPointer { appendEscaped(contiguous: $0) }
+    }
+
+    private mutating func appendEscaped(contiguous value: UnsafeBufferPointer<UInt8>) -> Bool {
         var exact = true
-        var index = value.startIndex
-        while index != value.endIndex {
+        var index = 0
+        let count = value.count
+        while index < count {
+            // Copy the longest run of plain ASCII at once.
+            var end = index
+            while end < count && Self.plain[Int(value[end])] { end += 1 }
+            if end > index {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[index..<end]))
+                index = end
+                if index == count { break }
+            }
             let byte = value[index]
             if byte < 0x80 {
                 switch byte {
@@ -123,23 +182,21 @@ public struct JSONWriter {
                 case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
                 case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
                 case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0..<0x20, 0x7F:
+                default:
                     bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30,
                                               Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
-                default: bytes.append(byte)
                 }
-                index = value.index(after: index)
+                index += 1
                 continue
             }
             let length = Self.validSequenceLength(value, at: index)
             if length == 0 {
                 bytes.append(contentsOf: [0xEF, 0xBF, 0xBD]) // U+FFFD
                 exact = false
-                index = value.index(after: index)
+                index += 1
             } else {
-                let end = value.index(index, offsetBy: length)
-                bytes.append(contentsOf: value[index..<end])
-                index = end
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[index..<index + length]))
+                index += length
             }
         }
         return exact
@@ -147,7 +204,7 @@ public struct JSONWriter {
 
     /// The length of the well-formed UTF-8 sequence starting at `index` (RFC 3629 table),
     /// or 0 when it is not one.
-    private static func validSequenceLength<Bytes: Collection<UInt8>>(_ value: Bytes, at index: Bytes.Index) -> Int {
+    private static func validSequenceLength(_ value: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
         let lead = value[index]
         let length: Int
         var lowest: UInt8 = 0x80, highest: UInt8 = 0xBF
@@ -161,13 +218,11 @@ public struct JSONWriter {
         case 0xF4: length = 4; highest = 0x8F
         default: return 0
         }
-        var position = value.index(after: index)
         for offset in 1..<length {
-            guard position != value.endIndex else { return 0 }
-            let byte = value[position]
+            guard index + offset < value.count else { return 0 }
+            let byte = value[index + offset]
             let (low, high) = offset == 1 ? (lowest, highest) : (UInt8(0x80), UInt8(0xBF))
             guard byte >= low && byte <= high else { return 0 }
-            position = value.index(after: position)
         }
         return length
     }

@@ -2,11 +2,23 @@
 /// computed from the audit record's epoch seconds without consulting the local zone.
 enum Timestamp {
     static func iso8601(seconds: Int, milliseconds: Int) -> String {
+        var text: [UInt8] = []
+        appendISO8601(seconds: seconds, milliseconds: milliseconds, to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends the timestamp's text to `output`.
+    static func appendISO8601(seconds: Int, milliseconds: Int, to output: inout [UInt8]) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(milliseconds, 3))Z"
+        appendPadded(year, 4, "-", to: &output)
+        appendPadded(month, 2, "-", to: &output)
+        appendPadded(day, 2, "T", to: &output)
+        appendPadded(secondOfDay / 3600, 2, ":", to: &output)
+        appendPadded(secondOfDay / 60 % 60, 2, ":", to: &output)
+        appendPadded(secondOfDay % 60, 2, ".", to: &output)
+        appendPadded(milliseconds, 3, "Z", to: &output)
     }
 
     /// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day number.
@@ -22,8 +34,17 @@ enum Timestamp {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    /// `value` in at least `width` decimal digits, then `separator`.
+    private static func appendPadded(_ value: Int, _ width: Int, _ separator: Unicode.Scalar, to output: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        while divisor * 10 <= value { divisor *= 10 }
+        var rest = max(0, value)
+        while divisor > 0 {
+            output.append(UInt8(truncatingIfNeeded: 48 + rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+        output.append(UInt8(separator.value))
     }
 }
