@@ -68,7 +68,7 @@ struct Replay: ParsableCommand {
         var text = KeyValueLine()
         let format = self.format
         let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout,
-                                    selector: FileEventNormalizer.isCandidate) { event in
+                                    selector: FileEventNormalizer.disposition) { event in
             normalizer.normalize(event) { fileEvent in
                 switch format {
                 case .json:
@@ -194,7 +194,7 @@ struct Progress {
 enum Summary {
     static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, inputs: Int) {
         var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
-            + "\(reading.events) events (\(reading.parsedEvents) file or exec calls parsed), "
+            + "\(reading.events) events (\(reading.parsedEvents) parsed), "
             + "\(normalizing.fileEvents) file events"
             + " (\(normalizing.unresolvedPaths) with unresolved paths)"
             + "; skipped \(reading.malformedLines) malformed and \(reading.overlongLines) overlong lines"

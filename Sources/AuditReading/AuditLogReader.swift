@@ -22,9 +22,9 @@ public final class AuditLogReader {
     private var checkedForInterpretation = false
     private var ausearchBlock: [[UInt8]] = []
 
-    /// Creates a reader that calls `onEvent` for each event `selector` accepts (every event
-    /// when nil); the event is valid during the call.
-    public init(endOfEventTimeout: UInt64 = 2, selector: ((EventSummary) -> Bool)? = nil,
+    /// Creates a reader that calls `onEvent` for each event `selector` has parsed (every
+    /// event when nil); the event is valid during the call.
+    public init(endOfEventTimeout: UInt64 = 2, selector: ((EventSummary) -> EventDisposition)? = nil,
                 onEvent: @escaping (AuditEvent) -> Void) {
         regrouper = EventRegrouper(endOfEventTimeout: endOfEventTimeout, selector: selector)
         parser = AuparseFeed(onEvent: onEvent)

@@ -16,16 +16,29 @@ public struct EventRegrouper {
     /// Open events beyond this number are completed oldest first (counted in `forcedCompletions`).
     public let maximumOpenEvents: Int
 
-    /// Decides, from what the record lines say, which complete events go on to
-    /// libauparse; nil passes every event.
-    public let selector: ((EventSummary) -> Bool)?
+    /// Decides, from what the record lines say, what happens to each complete event;
+    /// nil parses every event.
+    public let selector: ((EventSummary) -> EventDisposition)?
+    /// Held events kept at most (the oldest is dropped beyond), and the largest one held:
+    /// a bigger event is parsed at once instead.
+    public let maximumHeldEvents: Int
+    public static let maximumHeldEventSize = 1 << 16
 
     /// Events completed because too many were open at once.
     public private(set) var forcedCompletions = 0
     /// Events completed (what libauparse would have assembled from these lines).
     public private(set) var completedEvents = 0
-    /// Completed events the selector declined.
-    public private(set) var declinedEvents = 0
+
+    private struct ProcessKey: Hashable {
+        var node: Int32
+        var pid: UInt64
+    }
+
+    /// Held events' lines (EOE included) by process, and the order they were held in
+    /// (from `heldHead` on; a key may recur there after its event was parsed).
+    private var held: [ProcessKey: [UInt8]] = [:]
+    private var heldOrder: [ProcessKey] = []
+    private var heldHead = 0
 
     private struct OpenEvent {
         var id: EventID
@@ -45,10 +58,11 @@ public struct EventRegrouper {
     private var nodes = NodeNames()
     private var types = MessageTypeTable()
 
-    public init(endOfEventTimeout: UInt64 = 2, maximumOpenEvents: Int = 100_000,
-                selector: ((EventSummary) -> Bool)? = nil) {
+    public init(endOfEventTimeout: UInt64 = 2, maximumOpenEvents: Int = 100_000, maximumHeldEvents: Int = 16_384,
+                selector: ((EventSummary) -> EventDisposition)? = nil) {
         self.endOfEventTimeout = endOfEventTimeout
         self.maximumOpenEvents = maximumOpenEvents
+        self.maximumHeldEvents = maximumHeldEvents
         self.selector = selector
     }
 
@@ -136,13 +150,19 @@ public struct EventRegrouper {
 
     private mutating func complete(_ slot: Int, to output: inout [UInt8]) {
         completedEvents += 1
-        if let selector, !selector(openBySlot[slot].summary) {
-            declinedEvents += 1
-        } else {
+        let summary = openBySlot[slot].summary
+        let key = summary.pid.map { ProcessKey(node: openBySlot[slot].id.node, pid: $0) }
+        switch selector?(summary) ?? .parse {
+        case .skip:
+            break
+        case .hold where key != nil && openBySlot[slot].lines.count <= Self.maximumHeldEventSize:
+            var lines = openBySlot[slot].lines
+            closeEvent(slot, in: &lines)
+            hold(lines, for: key!)
+        case .parse, .hold:
+            if let key, let earlier = held.removeValue(forKey: key) { output.append(contentsOf: earlier) }
             output.append(contentsOf: openBySlot[slot].lines)
-            if openBySlot[slot].lastType != .endOfEvent {
-                appendEndOfEvent(openBySlot[slot].id, to: &output)
-            }
+            closeEvent(slot, in: &output)
         }
         openBySlot[slot].summary = EventSummary()
         openBySlot[slot].lines.removeAll(keepingCapacity: openBySlot[slot].lines.capacity <= 1 << 16)
@@ -152,6 +172,24 @@ public struct EventRegrouper {
         if slotByID.isEmpty {
             arrivals.removeAll(keepingCapacity: true)
             oldestOpenSeconds = .max
+        }
+    }
+
+    /// Appends the EOE record that makes libauparse complete the event, unless it has one.
+    private func closeEvent(_ slot: Int, in output: inout [UInt8]) {
+        if openBySlot[slot].lastType != .endOfEvent { appendEndOfEvent(openBySlot[slot].id, to: &output) }
+    }
+
+    private mutating func hold(_ lines: [UInt8], for key: ProcessKey) {
+        if held.updateValue(lines, forKey: key) == nil { heldOrder.append(key) }
+        // Beyond the limit, drop the longest-held process's event.
+        while held.count > maximumHeldEvents, heldHead < heldOrder.count {
+            held.removeValue(forKey: heldOrder[heldHead])
+            heldHead += 1
+        }
+        if heldHead > maximumHeldEvents {
+            heldOrder.removeFirst(heldHead)
+            heldHead = 0
         }
     }
 

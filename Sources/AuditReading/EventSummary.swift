@@ -1,5 +1,18 @@
 import Glibc
 
+/// What to do with a complete event, decided from its `EventSummary` before libauparse
+/// parses it.
+public enum EventDisposition: Sendable {
+    /// Parse it now (after any event held for the same process).
+    case parse
+    /// Count it, never parse it.
+    case skip
+    /// Keep it unparsed, the latest per process (node and pid); it is parsed just before
+    /// the next parsed event of that process, and dropped if none comes (an exec record
+    /// matters only when the process later makes a file).
+    case hold
+}
+
 /// What an event's record lines say before libauparse parses them: enough to tell a
 /// system call that can make a file or run a program from everything else, so that
 /// libauparse's parsing is spent only where it can matter.
@@ -10,6 +23,8 @@ public struct EventSummary: Sendable {
     public var syscall: UInt64?
     /// The SYSCALL record's `success=`.
     public var success: Bool?
+    /// The SYSCALL record's `pid=`.
+    public var pid: UInt64?
     /// Whether a PATH record names a new directory entry (`nametype=CREATE`, or
     /// `objtype=CREATE` from kernels before 3.x).
     public var hasCreatedName = false
@@ -20,13 +35,15 @@ public struct EventSummary: Sendable {
     mutating func note(_ type: MessageType, _ line: UnsafeRawBufferPointer) {
         if type == .syscall {
             var tokens = SpaceTokens(line, end: line.count)
-            while let token = tokens.next(), architecture == nil || syscall == nil || success == nil {
+            while let token = tokens.next(), architecture == nil || syscall == nil || success == nil || pid == nil {
                 if line.starts(at: token.lowerBound, with: "arch=") {
                     architecture = Self.number(line, token.lowerBound + 5 ..< token.upperBound, radix: 16)
                 } else if line.starts(at: token.lowerBound, with: "syscall=") {
                     syscall = Self.number(line, token.lowerBound + 8 ..< token.upperBound, radix: 10)
                 } else if line.starts(at: token.lowerBound, with: "success=") {
                     success = line.bytes(token.lowerBound + 8 ..< token.upperBound, equal: "yes")
+                } else if line.starts(at: token.lowerBound, with: "pid=") {
+                    pid = Self.number(line, token.lowerBound + 4 ..< token.upperBound, radix: 10)
                 }
             }
         } else if type == .path, !hasCreatedName {

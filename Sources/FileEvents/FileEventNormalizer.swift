@@ -19,14 +19,16 @@ public struct FileEventNormalizer: Sendable {
         paths = PathResolver(usrMerge: usrMerge)
     }
 
-    /// Whether an event can yield a file event or an exec record, judged from its record
-    /// lines before libauparse parses it (`AuditLogReader`'s selector): a successful exec,
-    /// or a successful file system call that made a new name.
-    public static func isCandidate(_ summary: EventSummary) -> Bool {
+    /// What the reader does with an event, judged from its record lines before libauparse
+    /// parses it (`AuditLogReader`'s selector): a successful file system call that made a
+    /// new name is parsed; a successful exec is held, to be parsed only if that process
+    /// later makes a file (most never do); everything else is skipped.
+    public static func disposition(_ summary: EventSummary) -> EventDisposition {
         guard summary.success == true, let number = summary.syscall,
               let architecture = summary.architecture.flatMap(Architecture.init(rawValue:)),
-              let syscall = FileSyscall.lookup(number, architecture: architecture) else { return false }
-        return syscall.kind == .exec || summary.hasCreatedName
+              let syscall = FileSyscall.lookup(number, architecture: architecture) else { return .skip }
+        if syscall.kind == .exec { return .hold }
+        return summary.hasCreatedName ? .parse : .skip
     }
 
     /// Calls `emit` with each file event `event` produces (usually none or one).

@@ -88,3 +88,45 @@ struct RegroupingTests {
         #expect(result.allSatisfy { $0.count == 3 })
     }
 }
+
+@Suite("Event selection before libauparse")
+struct SelectionTests {
+    /// Serials libauparse parsed, in order, with a selector that parses SYSCALL number 2
+    /// (our stand-in for a file call) and holds number 59 (exec).
+    private func parsedSerials(_ log: String) -> [String] {
+        var serials: [String] = []
+        let reader = AuditLogReader(selector: { summary in
+            switch summary.syscall {
+            case 2: .parse
+            case 59: .hold
+            default: .skip
+            }
+        }) { event in
+            serials.append(String(event.timestamp.serial))
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("select-\(UUID().uuidString)")
+        try! log.write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        try! reader.read(try! LogInput(path: url.path))
+        reader.finish()
+        #expect(reader.statistics.events == log.split(separator: "\n").filter { $0.hasPrefix("type=SYSCALL") }.count)
+        return serials
+    }
+
+    private func syscall(_ serial: Int, _ number: Int, pid: Int) -> String {
+        record("SYSCALL", "100.000:\(serial)", "arch=c000003e syscall=\(number) success=yes exit=0 pid=\(pid)")
+            + record("PROCTITLE", "100.000:\(serial)", "proctitle=6C73")
+    }
+
+    @Test("an exec is parsed just before a later file call of the same process, never otherwise")
+    func heldExec() {
+        let log = syscall(1, 59, pid: 10) + syscall(2, 59, pid: 11) + syscall(3, 0, pid: 10) + syscall(4, 2, pid: 10)
+        #expect(parsedSerials(log) == ["1", "4"])
+    }
+
+    @Test("only the latest exec of a process is held")
+    func latestExecWins() {
+        let log = syscall(1, 59, pid: 10) + syscall(2, 59, pid: 10) + syscall(3, 2, pid: 10) + syscall(4, 2, pid: 10)
+        #expect(parsedSerials(log) == ["2", "3", "4"])
+    }
+}

@@ -59,8 +59,8 @@ public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Boo
                    selecting: Bool = true) throws -> ReplayResult {
     var result = ReplayResult()
     var normalizer = FileEventNormalizer(usrMerge: UsrMerge(isMerged: usrMerge))
-    var selector: ((EventSummary) -> Bool)?
-    if selecting { selector = { FileEventNormalizer.isCandidate($0) } }
+    var selector: ((EventSummary) -> EventDisposition)?
+    if selecting { selector = { FileEventNormalizer.disposition($0) } }
     let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: selector) { event in
         normalizer.normalize(event) { result.fileEvents.append($0) }
     }
