@@ -19,9 +19,9 @@ public struct EventRegrouper {
     /// Decides, from what the record lines say, what happens to each complete event;
     /// nil parses every event.
     public let selector: ((EventSummary) -> EventDisposition)?
-    /// Held events kept at most (the oldest is dropped beyond), and the largest one held:
-    /// a bigger event is parsed at once instead.
-    public let maximumHeldEvents: Int
+    /// Bytes of held events kept at most (the longest-held are dropped beyond), and the
+    /// largest event held: a bigger one is parsed at once instead.
+    public let maximumHeldBytes: Int
     public static let maximumHeldEventSize = 1 << 16
 
     /// Events completed because too many were open at once.
@@ -39,6 +39,7 @@ public struct EventRegrouper {
     private var held: [ProcessKey: [UInt8]] = [:]
     private var heldOrder: [ProcessKey] = []
     private var heldHead = 0
+    private var heldBytes = 0
 
     private struct OpenEvent {
         var id: EventID
@@ -58,11 +59,11 @@ public struct EventRegrouper {
     private var nodes = NodeNames()
     private var types = MessageTypeTable()
 
-    public init(endOfEventTimeout: UInt64 = 2, maximumOpenEvents: Int = 100_000, maximumHeldEvents: Int = 16_384,
+    public init(endOfEventTimeout: UInt64 = 2, maximumOpenEvents: Int = 100_000, maximumHeldBytes: Int = 8 << 20,
                 selector: ((EventSummary) -> EventDisposition)? = nil) {
         self.endOfEventTimeout = endOfEventTimeout
         self.maximumOpenEvents = maximumOpenEvents
-        self.maximumHeldEvents = maximumHeldEvents
+        self.maximumHeldBytes = maximumHeldBytes
         self.selector = selector
     }
 
@@ -160,7 +161,10 @@ public struct EventRegrouper {
             closeEvent(slot, in: &lines)
             hold(lines, for: key!)
         case .parse, .hold:
-            if let key, let earlier = held.removeValue(forKey: key) { output.append(contentsOf: earlier) }
+            if let key, let earlier = held.removeValue(forKey: key) {
+                heldBytes -= earlier.count
+                output.append(contentsOf: earlier)
+            }
             output.append(contentsOf: openBySlot[slot].lines)
             closeEvent(slot, in: &output)
         }
@@ -181,14 +185,20 @@ public struct EventRegrouper {
     }
 
     private mutating func hold(_ lines: [UInt8], for key: ProcessKey) {
-        if held.updateValue(lines, forKey: key) == nil { heldOrder.append(key) }
-        // Beyond the limit, drop the longest-held process's event.
-        while held.count > maximumHeldEvents, heldHead < heldOrder.count {
-            held.removeValue(forKey: heldOrder[heldHead])
+        heldBytes += lines.count
+        if let replaced = held.updateValue(lines, forKey: key) {
+            heldBytes -= replaced.count
+        } else {
+            heldOrder.append(key)
+        }
+        // Beyond the limit, drop the longest-held processes' events.
+        while heldBytes > maximumHeldBytes, heldHead < heldOrder.count {
+            if let dropped = held.removeValue(forKey: heldOrder[heldHead]) { heldBytes -= dropped.count }
             heldHead += 1
         }
-        if heldHead > maximumHeldEvents {
-            heldOrder.removeFirst(heldHead)
+        // Keys whose event was parsed linger in the order list; compact it now and then.
+        if heldOrder.count - heldHead > 2 * held.count + 4096 {
+            heldOrder = heldOrder[heldHead...].filter { held[$0] != nil }
             heldHead = 0
         }
     }

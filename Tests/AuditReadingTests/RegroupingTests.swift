@@ -129,4 +129,18 @@ struct SelectionTests {
         let log = syscall(1, 59, pid: 10) + syscall(2, 59, pid: 10) + syscall(3, 2, pid: 10) + syscall(4, 2, pid: 10)
         #expect(parsedSerials(log) == ["2", "3", "4"])
     }
+
+    @Test("held execs are bounded in bytes: the longest-held are dropped first")
+    func heldBytesBounded() {
+        // 10,000 execs of about 1 KiB by distinct processes: more than the 8 MiB held at most.
+        let padding = String(repeating: "A", count: 1000)
+        var log = ""
+        for pid in 1...10_000 {
+            log += record("SYSCALL", "100.000:\(pid)", "arch=c000003e syscall=59 success=yes exit=0 pid=\(pid) x=\(padding)")
+                + record("PROCTITLE", "100.000:\(pid)", "proctitle=6C73")
+        }
+        log += syscall(20_001, 2, pid: 1) + syscall(20_002, 2, pid: 10_000)
+        // Process 1's exec was dropped; process 10,000's was still held and parsed.
+        #expect(parsedSerials(log).sorted() == ["10000", "20001", "20002"])
+    }
 }
