@@ -21,7 +21,7 @@ let package = Package(
         ),
         .target(name: "AuditReading", dependencies: ["CAudit"]),
         .target(name: "FileEvents", dependencies: ["AuditReading"]),
-        .target(name: "Outputs", dependencies: ["FileEvents"]),
+        .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents"]),
         .executableTarget(
             name: "AudispLKM",
             dependencies: [

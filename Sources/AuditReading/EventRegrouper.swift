@@ -216,29 +216,14 @@ public struct EventRegrouper {
             output.append(UInt8(ascii: " "))
         }
         output.append(contentsOf: "type=EOE msg=audit(".utf8)
-        appendDecimal(id.seconds, to: &output)
+        output.appendDecimal(id.seconds)
         output.append(UInt8(ascii: "."))
         if id.milliseconds < 100 { output.append(UInt8(ascii: "0")) }
         if id.milliseconds < 10 { output.append(UInt8(ascii: "0")) }
-        appendDecimal(UInt64(id.milliseconds), to: &output)
+        output.appendDecimal(UInt64(id.milliseconds))
         output.append(UInt8(ascii: ":"))
-        appendDecimal(id.serial, to: &output)
+        output.appendDecimal(id.serial)
         output.append(contentsOf: "): \n".utf8)
-    }
-}
-
-/// Appends the decimal digits of `value`.
-func appendDecimal(_ value: UInt64, to output: inout [UInt8]) {
-    var digits: (UInt64, Int) = (value, 0)
-    var buffer = (UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0),
-                  UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0))
-    withUnsafeMutableBytes(of: &buffer) { bytes in
-        repeat {
-            bytes[19 - digits.1] = UInt8(48 + digits.0 % 10)
-            digits.0 /= 10
-            digits.1 += 1
-        } while digits.0 > 0
-        output.append(contentsOf: bytes[(20 - digits.1)...])
     }
 }
 

@@ -1,3 +1,5 @@
+import AuditReading
+
 /// A file event with Elastic Defend's field meanings (ECS names in comments), made from
 /// one audit event. Byte strings are kept as bytes: paths and arguments need not be UTF-8.
 public struct FileEvent: Sendable {
@@ -33,13 +35,14 @@ public struct FileEvent: Sendable {
 
     /// Appends `eventID`'s text to `output`.
     public func appendEventID(to output: inout [UInt8]) {
-        output.append(contentsOf: String(seconds).utf8)
+        if seconds < 0 { output.append(UInt8(ascii: "-")) }
+        output.appendDecimal(UInt64(seconds.magnitude))
         output.append(UInt8(ascii: "."))
         if milliseconds < 100 { output.append(UInt8(ascii: "0")) }
         if milliseconds < 10 { output.append(UInt8(ascii: "0")) }
-        output.append(contentsOf: String(milliseconds).utf8)
+        output.appendDecimal(UInt64(milliseconds))
         output.append(UInt8(ascii: ":"))
-        output.append(contentsOf: String(serial).utf8)
+        output.appendDecimal(serial)
     }
 }
 

@@ -1,3 +1,4 @@
+import AuditReading
 import FileEvents
 
 /// ECS fields of a file event, as Elastic Defend names them.
@@ -107,13 +108,9 @@ public enum FileEventDocument {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
         text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
-        }
+        for byte in bytes { text.appendHex(byte) }
         return String(decoding: text, as: UTF8.self)
     }
 }

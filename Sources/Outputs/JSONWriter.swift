@@ -1,3 +1,5 @@
+import AuditReading
+
 /// Writes one JSON document straight into bytes, with no intermediate values.
 ///
 /// Strings are byte strings: valid UTF-8 is copied, JSON's specials and control bytes
@@ -53,7 +55,7 @@ public struct JSONWriter {
     public mutating func number<Number: BinaryInteger>(_ value: Number) {
         separate()
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(UInt64(value.magnitude))
+        bytes.appendDecimal(UInt64(value.magnitude))
     }
 
     /// Writes a JSON string holding the decimal digits of `value` (ECS keeps ids as keywords).
@@ -61,7 +63,7 @@ public struct JSONWriter {
         separate()
         bytes.append(UInt8(ascii: "\""))
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(UInt64(value.magnitude))
+        bytes.appendDecimal(UInt64(value.magnitude))
         bytes.append(UInt8(ascii: "\""))
     }
 
@@ -78,25 +80,6 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         write(&bytes)
         bytes.append(UInt8(ascii: "\""))
-    }
-
-    private mutating func appendDigits(_ value: UInt64) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[23 - count] = UInt8(truncatingIfNeeded: 48 + rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0
-            bytes.append(contentsOf: buffer[(24 - count)...])
-        }
-    }
-
-    public mutating func bool(_ value: Bool) {
-        separate()
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
     /// Adds `"name":"value"` when `value` is not nil.
@@ -147,8 +130,6 @@ public struct JSONWriter {
 
     // MARK: - Escaping
 
-    private static let hex = Array("0123456789abcdef".utf8)
-
     /// Bytes that cannot appear raw inside a JSON string, or that start a multi-byte
     /// sequence needing validation: everything below 0x20, `"`, `\\`, 0x7F and 0x80...0xFF.
     private static let plain: [Bool] = (0...255).map { byte in
@@ -183,8 +164,8 @@ public struct JSONWriter {
                 case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
                 case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
                 default:
-                    bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30,
-                                              Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
+                    bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
+                    bytes.appendHex(byte)
                 }
                 index += 1
                 continue

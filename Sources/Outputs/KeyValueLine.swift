@@ -1,3 +1,4 @@
+import AuditReading
 import FileEvents
 
 /// One line of `key=value` pairs that no value can break or forge.
@@ -31,8 +32,8 @@ public struct KeyValueLine {
             case 0x20...0x7E:
                 bytes.append(byte)
             default:
-                let digits = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x")])
+                bytes.appendHex(byte)
             }
         }
         bytes.append(UInt8(ascii: "\""))

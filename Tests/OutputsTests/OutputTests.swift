@@ -33,9 +33,9 @@ struct OutputTests {
         writer.beginObject("a"); writer.member("x", "1"); writer.member("y", number: 2); writer.endObject()
         writer.key("list"); writer.beginArray(); writer.string("p"); writer.string("q"); writer.endArray()
         writer.beginObject("empty"); writer.endObject()
-        writer.key("t"); writer.bool(true)
+        writer.key("n"); writer.number(-12)
         writer.endObject()
-        #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"a":{"x":"1","y":2},"list":["p","q"],"empty":{},"t":true}"#)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"a":{"x":"1","y":2},"list":["p","q"],"empty":{},"n":-12}"#)
     }
 
     @Test("key=value values cannot forge a field or a line")
