@@ -132,8 +132,10 @@ def main():
         if not os.path.exists(big):
             print(f"writing {big} ...", file=sys.stderr)
             replicate(logs["modern"][0], big, 1 << 30)
-        b, b_rss, _ = run(measure, [binary, "replay", "--events", big], 1)
-        print(f"large: {os.path.getsize(big) / (1 << 30):.2f} GiB modern log: (b) {b:.2f}s, peak RSS {b_rss:.1f} MiB")
+        b, b_rss, b_out = run(measure, [binary, "replay", "--events", big], 1)
+        events = int(re.search(r"(\d+) events", b_out).group(1))
+        print(f"large: {os.path.getsize(big) / (1 << 30):.2f} GiB modern log, {events} events: "
+              f"(b) {b:.2f}s, peak RSS {b_rss:.1f} MiB")
 
 
 if __name__ == "__main__":
