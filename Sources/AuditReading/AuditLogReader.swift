@@ -21,6 +21,9 @@ public final class AuditLogReader {
     private var format = InputFormat.undecided
     private var checkedForInterpretation = false
     private var ausearchBlock: [[UInt8]] = []
+    /// The input being read, and why reading it stopped early.
+    private var inputName = ""
+    private var failure: ReplayInputError?
 
     /// Creates a reader that calls `onEvent` for each event `selector` has parsed (every
     /// event when nil); the event is valid during the call.
@@ -65,9 +68,6 @@ public final class AuditLogReader {
             throw failure
         }
     }
-
-    private var inputName = ""
-    private var failure: ReplayInputError?
 
     /// Cuts `bytes` into lines; a line that continues past the chunk waits in `pendingLine`.
     private func split(_ bytes: UnsafeRawBufferPointer) {
