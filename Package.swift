@@ -3,7 +3,8 @@ import PackageDescription
 
 // Data flow, one module per stage:
 //   CAudit (libauparse, libaudit, zlib) -> AuditReading (bytes -> records -> events)
-//   -> FileEvents (events -> creation/rename file events) -> Outputs (ECS JSON, text)
+//   -> FileEvents (events -> creation/rename file events) -> RuleEngine (Elastic's EQL rule)
+//   -> Outputs (ECS JSON, text)
 //   -> AudispLKM (the `audisp-lkm` command line)
 let package = Package(
     name: "audisp-lkm",
@@ -21,11 +22,12 @@ let package = Package(
         ),
         .target(name: "AuditReading", dependencies: ["CAudit"]),
         .target(name: "FileEvents", dependencies: ["AuditReading"]),
-        .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents"]),
+        .target(name: "RuleEngine", dependencies: ["FileEvents"]),
+        .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
         .executableTarget(
             name: "AudispLKM",
             dependencies: [
-                "AuditReading", "FileEvents", "Outputs",
+                "AuditReading", "FileEvents", "RuleEngine", "Outputs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -33,7 +35,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["AuditReading", "FileEvents"], path: "Tests/TestSupport"),
         .testTarget(name: "AuditReadingTests", dependencies: ["AuditReading", "TestSupport"]),
         .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading", "TestSupport"]),
-        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents", "TestSupport"]),
+        .testTarget(name: "RuleEngineTests", dependencies: ["RuleEngine", "FileEvents", "TestSupport"]),
+        .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents", "RuleEngine", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AudispLKM", "TestSupport"]),
     ]
 )

@@ -3,6 +3,7 @@ import AuditReading
 import FileEvents
 import Glibc
 import Outputs
+import RuleEngine
 
 /// `audisp-lkm replay`: reads audit logs offline.
 struct Replay: ParsableCommand {
@@ -18,13 +19,22 @@ struct Replay: ParsableCommand {
             first: `replay /var/log/audit/audit.log*` reads audit.log.4 ... audit.log.1, \
             audit.log.
 
-            --events prints every file event (creation or rename) the records describe, \
-            whether or not it concerns kernel-module configuration.
+            By default it prints one alert per file event the rule matches: Elastic's \
+            "Loadable Kernel Module Configuration File Creation", version 1, built in; \
+            --rule loads another detection-rules TOML file. An event seen twice (overlapping \
+            inputs) alerts once. --explain adds, for every candidate (an event that passed \
+            the rule's inclusions, such as the path patterns), a line saying what decided: \
+            the pattern that matched, or the exclusion that removed it.
+
+            --events prints every file event (creation or rename) the records describe \
+            instead, whether or not it concerns kernel-module configuration.
 
             Standard error gets a summary at the end (records, events, file events, \
             unresolved paths, skipped lines) and, when it is a terminal, progress.
 
             Examples:
+              audisp-lkm replay /var/log/audit/audit.log*
+              audisp-lkm replay --explain --format text audit.log
               audisp-lkm replay --events /var/log/audit/audit.log*
               ausearch --raw -k lkm | audisp-lkm replay --events --format text
             """
@@ -34,8 +44,22 @@ struct Replay: ParsableCommand {
         case json, text
     }
 
-    @Flag(help: "Print every normalised file event (one per line).")
+    @Flag(help: "Print every normalised file event (one per line) instead of alerts.")
     var events = false
+
+    @Flag(help: "For every candidate event, print what decided it (text, one line each).")
+    var explain = false
+
+    @Option(help: ArgumentHelp("Load this detection-rules TOML file instead of the built-in rule.", valueName: "file"))
+    var rule: String?
+
+    @Option(name: .customLong("max-alerts"),
+            help: ArgumentHelp("Raise at most N alerts per --window, then say how many were withheld (default: no cap).",
+                               valueName: "n"))
+    var maximumAlerts: Int?
+
+    @Option(help: ArgumentHelp("The --max-alerts window, in seconds of log time.", valueName: "seconds"))
+    var window: Double = 300
 
     @Option(help: "Output format: json (one ECS document per line) or text (one key=value line).")
     var format: Format = .json
@@ -53,8 +77,29 @@ struct Replay: ParsableCommand {
     var files: [String] = []
 
     func validate() throws {
-        guard events else {
-            throw ValidationError("alerts are not available yet; use --events to print file events")
+        if let maximumAlerts, maximumAlerts < 0 { throw ValidationError("--max-alerts must be 0 or more") }
+        guard window > 0 else { throw ValidationError("--window must be positive") }
+        if events && (explain || maximumAlerts != nil) {
+            throw ValidationError("--events prints file events; --explain and --max-alerts are about alerts")
+        }
+    }
+
+    /// The rule to evaluate: the built-in one, or `--rule FILE`.
+    private func loadRule() throws -> DetectionRule {
+        guard let path = rule else { return DetectionRule.defaultRule() }
+        var bytes: [UInt8] = []
+        do {
+            let input = try LogInput(path: path)
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while case let count = try chunk.withUnsafeMutableBytes({ try input.read(into: $0) }), count > 0 {
+                bytes += chunk[..<count]
+                if bytes.count > 1 << 22 { throw ValidationError("\(path): too large for a rule file") }
+            }
+        } catch let error as LogInputError {
+            throw ValidationError(error.description)
+        }
+        do { return try DetectionRule(toml: String(decoding: bytes, as: UTF8.self)) } catch {
+            throw ValidationError("\(path): \(error)")
         }
     }
 
@@ -62,22 +107,46 @@ struct Replay: ParsableCommand {
         let inputs = try RotationOrder.sorted(files.isEmpty ? ["-"] : files).map { path in
             do { return try LogInput(path: path) } catch let error as LogInputError { throw ValidationError(error.description) }
         }
+        var engine = RuleEngine(rule: try loadRule())
+        var limiter = maximumAlerts.map { AlertLimiter(maximum: $0, window: window) }
         var output = StandardOutput()
         var normalizer = FileEventNormalizer(usrMerge: UsrMerge(isMerged: !splitUsr))
         var json = JSONWriter()
         var text = KeyValueLine()
-        let format = self.format
+        let (format, printEvents, explain) = (self.format, events, self.explain)
         let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout,
                                     selector: FileEventNormalizer.disposition) { event in
             normalizer.normalize(event) { fileEvent in
+                if printEvents {
+                    switch format {
+                    case .json:
+                        json.reset()
+                        FileEventDocument.json(fileEvent, into: &json)
+                        output.write(json.bytes)
+                    case .text:
+                        text.reset()
+                        fileEvent.keyValueLine(into: &text)
+                        output.write(text.bytes)
+                    }
+                    return
+                }
+                let verdict = engine.evaluate(fileEvent)
+                if explain, let line = Explanation.line(for: fileEvent, verdict: verdict) { output.write(line) }
+                guard case .alert = verdict else { return }
+                let time = Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
+                if var cap = limiter {
+                    let admitted = cap.admit(at: time) { StandardError.report($0) }
+                    limiter = cap
+                    guard admitted else { return }
+                }
                 switch format {
                 case .json:
                     json.reset()
-                    FileEventDocument.json(fileEvent, into: &json)
+                    AlertDocument.json(fileEvent, rule: engine.rule, into: &json)
                     output.write(json.bytes)
                 case .text:
                     text.reset()
-                    fileEvent.keyValueLine(into: &text)
+                    AlertDocument.text(fileEvent, rule: engine.rule, into: &text)
                     output.write(text.bytes)
                 }
             }
@@ -98,7 +167,9 @@ struct Replay: ParsableCommand {
         reader.finish()
         output.flush()
         progress.clear()
-        Summary.print(reading: reader.statistics, normalizing: normalizer.statistics, inputs: inputs.count)
+        limiter?.closeWindow { StandardError.report($0) }
+        Summary.print(reading: reader.statistics, normalizing: normalizer.statistics,
+                      rule: events ? nil : engine.statistics, withheld: limiter?.totalWithheld ?? 0, inputs: inputs.count)
         if !failures.isEmpty { throw ExitCode(2) }
     }
 }
@@ -192,14 +263,42 @@ struct Progress {
 
 /// The end-of-run counts on standard error.
 enum Summary {
-    static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, inputs: Int) {
+    static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, rule: RuleStatistics?,
+                      withheld: Int, inputs: Int) {
         var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
             + "\(reading.events) events (\(reading.parsedEvents) parsed), "
             + "\(normalizing.fileEvents) file events"
             + " (\(normalizing.unresolvedPaths) with unresolved paths)"
             + "; skipped \(reading.malformedLines) malformed and \(reading.overlongLines) overlong lines"
+        if let rule {
+            line += "; \(rule.candidates) candidates, \(rule.alerts) alerts, \(rule.excluded) excluded"
+            if rule.duplicates > 0 { line += ", \(rule.duplicates) duplicates not alerted again" }
+            if withheld > 0 { line += ", \(withheld) withheld by --max-alerts" }
+        }
         if normalizing.incompleteEvents > 0 { line += "; \(normalizing.incompleteEvents) events missing PATH records" }
         if reading.forcedCompletions > 0 { line += "; \(reading.forcedCompletions) events closed early (too many open)" }
         StandardError.write(line + "\n")
+    }
+}
+
+/// `--explain` lines: what decided each candidate event.
+enum Explanation {
+    static func line(for event: FileEvent, verdict: RuleEngine.Verdict) -> [UInt8]? {
+        var line = KeyValueLine()
+        line.add("explain", event.eventID)
+        line.add("path", event.file.path)
+        switch verdict {
+        case .notCandidate:
+            return nil
+        case .alert(let matched):
+            line.add("verdict", "alert")
+            line.add("matched", matched.joined(separator: " and "))
+        case .excluded(_, let because):
+            line.add("verdict", "excluded")
+            line.add("by", because.joined(separator: " and "))
+        case .duplicate:
+            line.add("verdict", "duplicate")
+        }
+        return line.bytes
     }
 }

@@ -6,17 +6,18 @@ public enum FileEventDocument {
     /// Writes one file event as a whole JSON document (`replay --events --format json`).
     public static func json(_ event: FileEvent, into writer: inout JSONWriter) {
         writer.beginObject()
-        writeMembers(of: event, into: &writer)
+        writeMembers(of: event, kind: "event", into: &writer)
         writer.endObject()
     }
 
-    /// Writes the event's members into an object already begun (alerts add `rule.*`).
-    public static func writeMembers(of event: FileEvent, into writer: inout JSONWriter) {
+    /// Writes the event's members into an object already begun (alerts add `rule.*`);
+    /// `kind` is ECS `event.kind`: `event`, or `alert`.
+    public static func writeMembers(of event: FileEvent, kind: String, into writer: inout JSONWriter) {
         writer.key("@timestamp")
         writer.asciiString { Timestamp.appendISO8601(seconds: event.seconds, milliseconds: event.milliseconds, to: &$0) }
 
         writer.beginObject("event")
-        writer.member("kind", "event")
+        writer.member("kind", kind)
         writer.key("category"); writer.beginArray(); writer.string("file"); writer.endArray()
         writer.key("type"); writer.beginArray(); writer.string(event.action == .creation ? "creation" : "change"); writer.endArray()
         writer.member("action", event.action.rawValue)

@@ -100,8 +100,71 @@ struct ReplayCommandTests {
     func help() throws {
         let run = try audispLKM(["replay", "--help"])
         #expect(run.status == 0)
-        for phrase in ["--events", "--format", "ausearch --raw", "audit.log.4", "Examples"] {
+        for phrase in ["--events", "--format", "--explain", "--rule", "--max-alerts", "ausearch --raw", "audit.log.4", "Examples"] {
             #expect(run.out.contains(phrase), "\(phrase)")
         }
+    }
+
+    @Test("replay prints one ECS alert per matching event, with the rule's metadata and MITRE threat")
+    func alertsJSON() throws {
+        let run = try audispLKM(["replay", fixture])
+        #expect(run.status == 0)
+        let lines = run.out.split(separator: "\n")
+        #expect(lines.count == 24)
+        for line in lines {
+            let alert = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let rule = alert["rule"] as? [String: Any]
+            #expect(rule?["name"] as? String == "Loadable Kernel Module Configuration File Creation")
+            #expect(rule?["version"] as? String == "1")
+            #expect((alert["event"] as? [String: Any])?["kind"] as? String == "alert")
+            #expect((alert["kibana"] as? [String: Any]).flatMap { $0["alert"] as? [String: Any] }?["risk_score"] as? Int == 21)
+            let threat = alert["threat"] as? [[String: Any]]
+            #expect(threat?.count == 2)
+        }
+        #expect(run.err.contains("26 candidates, 24 alerts, 2 excluded"))
+    }
+
+    @Test("--explain says which pattern matched and which exclusion removed an event")
+    func explain() throws {
+        let run = try audispLKM(["replay", "--explain", "--format", "text", fixture])
+        let explanations = run.out.split(separator: "\n").filter { $0.hasPrefix("explain=") }
+        #expect(explanations.count == 26)
+        #expect(explanations.contains { $0.contains("verdict=excluded") && $0.contains("process.name == \\\"droplet-agent.postinst\\\"") })
+        #expect(explanations.contains { $0.contains("verdict=alert") && $0.contains("file.path like~ \\\"/usr/lib/modprobe.d/*\\\"") })
+    }
+
+    @Test("--max-alerts caps alerts per window and says how many were withheld")
+    func alertCap() throws {
+        let run = try audispLKM(["replay", "--max-alerts", "5", "--window", "300", fixture])
+        #expect(run.out.split(separator: "\n").count == 5)
+        #expect(run.err.contains("19 alerts withheld"))
+    }
+
+    @Test("--rule loads another TOML; a broken one is status 2 with the reason")
+    func ruleFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rule-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let only = directory.appendingPathComponent("only-modules.toml")
+        try """
+        [rule]
+        name = "Only /etc/modules"
+        rule_id = "test"
+        description = "test"
+        severity = "high"
+        risk_score = 73
+        query = 'file where file.path == "/etc/modules"'
+        """.write(to: only, atomically: true, encoding: .utf8)
+        let run = try audispLKM(["replay", "--rule", only.path, "--format", "text", fixture])
+        #expect(run.status == 0)
+        #expect(run.out.split(separator: "\n").count == 1)
+        #expect(run.out.contains("severity=high"))
+
+        let broken = directory.appendingPathComponent("broken.toml")
+        try "[rule]\nname = \"x\"\nrule_id = \"x\"\ndescription = \"x\"\nseverity = \"low\"\nrisk_score = 1\nquery = 'process where true'\n"
+            .write(to: broken, atomically: true, encoding: .utf8)
+        let bad = try audispLKM(["replay", "--rule", broken.path, fixture])
+        #expect(bad.status == 2)
+        #expect(bad.err.contains("event category 'process'"))
     }
 }

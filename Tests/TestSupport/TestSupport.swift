@@ -23,6 +23,12 @@ public enum TestData {
         return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
     }()
 
+    /// `../shared/upstream-rules`: Elastic's TOML versions of the rule, or nil when absent.
+    public static let upstreamRules: URL? = {
+        let candidate = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/upstream-rules")
+        return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
+    }()
+
     /// Whether tests that need data or privileges must run rather than skip (`.ci/run` sets it).
     public static let mandatory = ProcessInfo.processInfo.environment["AUDISP_LKM_REQUIRE_ALL"] == "1"
 

@@ -1,0 +1,49 @@
+import FileEvents
+
+/// An ECS field a rule can test, read from a file event without copying.
+public enum RuleField: String, CaseIterable, Sendable {
+    case hostOSType = "host.os.type"
+    case hostName = "host.name"
+    case eventAction = "event.action"
+    case eventCategory = "event.category"
+    case eventType = "event.type"
+    case filePath = "file.path"
+    case fileName = "file.name"
+    case fileExtension = "file.extension"
+    case originalPath = "file.Ext.original.path"
+    case originalName = "file.Ext.original.name"
+    case originalExtension = "file.Ext.original.extension"
+    case processExecutable = "process.executable"
+    case processName = "process.name"
+    case processWorkingDirectory = "process.working_directory"
+    case userID = "user.id"
+    case userName = "user.name"
+
+    private static let linux = Array("linux".utf8)
+    private static let file = Array("file".utf8)
+    private static let creation = Array("creation".utf8)
+    private static let rename = Array("rename".utf8)
+    private static let change = Array("change".utf8)
+
+    /// The field's value in `event`; nil when the event does not have it (a missing field).
+    func value(in event: FileEvent) -> [UInt8]? {
+        switch self {
+        case .hostOSType: Self.linux
+        case .hostName: event.node.map { Array($0.utf8) }
+        case .eventAction: event.action == .creation ? Self.creation : Self.rename
+        case .eventCategory: Self.file
+        case .eventType: event.action == .creation ? Self.creation : Self.change
+        case .filePath: event.file.path
+        case .fileName: event.file.name
+        case .fileExtension: event.file.fileExtension
+        case .originalPath: event.original?.path
+        case .originalName: event.original?.name
+        case .originalExtension: event.original?.fileExtension
+        case .processExecutable: event.process.executable
+        case .processName: event.process.name
+        case .processWorkingDirectory: event.process.workingDirectory
+        case .userID: event.user.effectiveID.map { Array(String($0).utf8) }
+        case .userName: event.user.effectiveName.map { Array($0.utf8) }
+        }
+    }
+}

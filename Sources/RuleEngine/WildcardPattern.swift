@@ -1,0 +1,92 @@
+/// An EQL `like` / `like~` / `:` pattern, compiled once.
+///
+/// Elasticsearch semantics (research/detection-semantics.md §2.2): the whole value must
+/// match; `*` is any run of characters, `/` included (no path meaning); `?` is exactly one
+/// character (one Unicode scalar); there is no escape, every `*` and `?` is a wildcard.
+/// Case-insensitive patterns fold ASCII letters, which is what the rule's paths need;
+/// other scripts compare exactly.
+public struct WildcardPattern: Sendable, Equatable {
+    enum Piece: Equatable, Sendable {
+        case literal([UInt8])
+        case anyCharacter
+        case anyRun
+    }
+
+    let pieces: [Piece]
+    let caseInsensitive: Bool
+    /// The pattern as written, for explanations.
+    public let text: String
+
+    public init(_ text: String, caseInsensitive: Bool) {
+        self.text = text
+        self.caseInsensitive = caseInsensitive
+        var pieces: [Piece] = []
+        var literal: [UInt8] = []
+        for scalar in text.unicodeScalars {
+            if scalar == "*" || scalar == "?" {
+                if !literal.isEmpty { pieces.append(.literal(literal)); literal = [] }
+                // Consecutive stars are one star.
+                if scalar == "*" { if pieces.last != .anyRun { pieces.append(.anyRun) } } else { pieces.append(.anyCharacter) }
+            } else {
+                let bytes = Array(String(scalar).utf8)
+                literal += caseInsensitive ? bytes.map(Self.fold) : bytes
+            }
+        }
+        if !literal.isEmpty { pieces.append(.literal(literal)) }
+        self.pieces = pieces
+    }
+
+    @inline(__always)
+    static func fold(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+
+    /// Whether the whole of `value` matches.
+    public func matches(_ value: [UInt8]) -> Bool {
+        value.withUnsafeBufferPointer { matches($0, from: 0, piece: 0) }
+    }
+
+    private func matches(_ value: UnsafeBufferPointer<UInt8>, from start: Int, piece: Int) -> Bool {
+        var position = start
+        var index = piece
+        while index < pieces.count {
+            switch pieces[index] {
+            case .literal(let bytes):
+                guard position + bytes.count <= value.count, literal(bytes, at: position, in: value) else { return false }
+                position += bytes.count
+            case .anyCharacter:
+                guard position < value.count else { return false }
+                position += Self.scalarLength(value, at: position)
+            case .anyRun:
+                if index == pieces.count - 1 { return true }
+                // Try every start for the rest; a literal next piece narrows the candidates.
+                var candidate = position
+                while candidate <= value.count {
+                    if matches(value, from: candidate, piece: index + 1) { return true }
+                    candidate += 1
+                }
+                return false
+            }
+            index += 1
+        }
+        return position == value.count
+    }
+
+    private func literal(_ bytes: [UInt8], at position: Int, in value: UnsafeBufferPointer<UInt8>) -> Bool {
+        if caseInsensitive {
+            for offset in 0..<bytes.count where Self.fold(value[position + offset]) != bytes[offset] { return false }
+        } else {
+            for offset in 0..<bytes.count where value[position + offset] != bytes[offset] { return false }
+        }
+        return true
+    }
+
+    /// The length of the UTF-8 sequence at `position` (1 for a byte that does not start one).
+    private static func scalarLength(_ value: UnsafeBufferPointer<UInt8>, at position: Int) -> Int {
+        let lead = value[position]
+        let length = lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+        guard position + length <= value.count else { return 1 }
+        for offset in 1..<length where value[position + offset] & 0xC0 != 0x80 { return 1 }
+        return length
+    }
+}
