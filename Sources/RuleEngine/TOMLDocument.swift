@@ -191,59 +191,57 @@ public enum TOMLDocument {
         }
 
         /// `"..."` or `"""..."""`, with escapes.
-        mutating func basicString() throws(TOMLError) -> String {
-            let multiline = starts(with: "\"\"\"")
+        mutating func basicString() throws(TOMLError) -> String { try quotedString("\"", escapes: true) }
+
+        /// `'...'` or `'\'\''...'\'\''`, taken as written.
+        mutating func literalString() throws(TOMLError) -> String { try quotedString("'", escapes: false) }
+
+        /// A string delimited by `quote` (tripled for a multi-line string, whose first
+        /// newline is dropped).
+        mutating func quotedString(_ quote: Unicode.Scalar, escapes: Bool) throws(TOMLError) -> String {
+            let triple = String(repeating: String(quote), count: 3)
+            let multiline = starts(with: triple)
             index += multiline ? 3 : 1
             if multiline && peek == "\n" { advance() }
             var result = ""
             while true {
                 guard let c = peek else { throw error("unterminated string") }
-                if multiline ? starts(with: "\"\"\"") : c == "\"" {
+                if multiline ? starts(with: triple) : c == quote {
                     index += multiline ? 3 : 1
                     return result
                 }
                 if c == "\n" && !multiline { throw error("newline in a single-line string") }
                 advance()
-                guard c == "\\" else { result.unicodeScalars.append(c); continue }
-                guard let escaped = peek else { throw error("unterminated string") }
-                advance()
-                switch escaped {
-                case "\"": result += "\""
-                case "\\": result += "\\"
-                case "n": result += "\n"
-                case "t": result += "\t"
-                case "r": result += "\r"
-                case "b": result += "\u{8}"
-                case "f": result += "\u{C}"
-                case "u", "U":
-                    let width = escaped == "u" ? 4 : 8
-                    guard index + width <= text.count,
-                          let code = UInt32(String(String.UnicodeScalarView(text[index..<index + width])), radix: 16),
-                          let scalar = Unicode.Scalar(code) else { throw error("bad \\u escape") }
-                    result.unicodeScalars.append(scalar)
-                    index += width
-                case "\n" where multiline:
-                    skipSpace() // a line-ending backslash trims the newline and leading blanks
-                default: throw error("unsupported escape '\\\(escaped)'")
+                if escapes && c == "\\" {
+                    try escape(into: &result, multiline: multiline)
+                } else {
+                    result.unicodeScalars.append(c)
                 }
             }
         }
 
-        /// `'...'` or `'''...'''`, taken as written.
-        mutating func literalString() throws(TOMLError) -> String {
-            let multiline = starts(with: "'''")
-            index += multiline ? 3 : 1
-            if multiline && peek == "\n" { advance() }
-            var result = ""
-            while true {
-                guard let c = peek else { throw error("unterminated string") }
-                if multiline ? starts(with: "'''") : c == "'" {
-                    index += multiline ? 3 : 1
-                    return result
-                }
-                if c == "\n" && !multiline { throw error("newline in a single-line string") }
-                result.unicodeScalars.append(c)
-                advance()
+        /// The character after a backslash in a basic string.
+        mutating func escape(into result: inout String, multiline: Bool) throws(TOMLError) {
+            guard let escaped = peek else { throw error("unterminated string") }
+            advance()
+            switch escaped {
+            case "\"": result += "\""
+            case "\\": result += "\\"
+            case "n": result += "\n"
+            case "t": result += "\t"
+            case "r": result += "\r"
+            case "b": result += "\u{8}"
+            case "f": result += "\u{C}"
+            case "u", "U":
+                let width = escaped == "u" ? 4 : 8
+                guard index + width <= text.count,
+                      let code = UInt32(String(String.UnicodeScalarView(text[index..<index + width])), radix: 16),
+                      let scalar = Unicode.Scalar(code) else { throw error("bad \\u escape") }
+                result.unicodeScalars.append(scalar)
+                index += width
+            case "\n" where multiline:
+                skipSpace() // a line-ending backslash trims the newline and leading blanks
+            default: throw error("unsupported escape '\\\(escaped)'")
             }
         }
 
