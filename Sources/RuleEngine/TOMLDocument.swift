@@ -193,7 +193,7 @@ public enum TOMLDocument {
         /// `"..."` or `"""..."""`, with escapes.
         mutating func basicString() throws(TOMLError) -> String { try quotedString("\"", escapes: true) }
 
-        /// `'...'` or `'\'\''...'\'\''`, taken as written.
+        /// `'...'` or `'''...'''`, taken as written.
         mutating func literalString() throws(TOMLError) -> String { try quotedString("'", escapes: false) }
 
         /// A string delimited by `quote` (tripled for a multi-line string, whose first
