@@ -51,7 +51,11 @@ public struct FilePath: Sendable, Equatable {
     /// `file.path`: canonical and absolute; nil when the path cannot be resolved.
     public var path: [UInt8]?
     /// `file.name`: the last component (known even when the directory is not).
-    public var name: [UInt8]?
+    public var name: [UInt8]? {
+        didSet { fileExtension = name.flatMap(PathText.fileExtension(of:)) }
+    }
+    /// `file.extension`, kept with the name so that rules read it without copying.
+    public private(set) var fileExtension: [UInt8]?
     /// Why `path` is nil; nil when it is resolved.
     public var unresolvedReason: String?
     /// The name exactly as the kernel logged it (decoded from hex when it was hex).
@@ -61,15 +65,29 @@ public struct FilePath: Sendable, Equatable {
     public var device: String?
     public var mode: UInt32?
 
-    /// `file.extension`.
-    public var fileExtension: [UInt8]? { name.flatMap(PathText.fileExtension(of:)) }
+    public init(path: [UInt8]? = nil, name: [UInt8]? = nil, unresolvedReason: String? = nil, loggedName: [UInt8]? = nil,
+                inode: UInt64? = nil, device: String? = nil, mode: UInt32? = nil) {
+        self.path = path
+        self.name = name
+        self.fileExtension = name.flatMap(PathText.fileExtension(of:))
+        self.unresolvedReason = unresolvedReason
+        self.loggedName = loggedName
+        self.inode = inode
+        self.device = device
+        self.mode = mode
+    }
 }
 
 /// `process.*`.
 public struct ProcessIdentity: Sendable {
     /// `process.executable`: the program as invoked (for a `#!` script, the script).
     /// nil when the kernel logged none (`exe="(null)"`, kernel threads).
-    public var executable: [UInt8]?
+    public var executable: [UInt8]? {
+        didSet { name = executable.map(PathText.basename(of:)) }
+    }
+    /// `process.name`: the basename of `executable` (never the 15-byte `comm`), kept with
+    /// it so that rules read it without copying.
+    public private(set) var name: [UInt8]?
     /// Where `executable` came from.
     public var executableSource: ExecutableSource
     public var pid: Int?
@@ -80,8 +98,16 @@ public struct ProcessIdentity: Sendable {
     /// `process.args`: from the exec record when used, else the decoded PROCTITLE.
     public var args: [[UInt8]]
 
-    /// `process.name`: the basename of `executable` (never the 15-byte `comm`).
-    public var name: [UInt8]? { executable.map(PathText.basename(of:)) }
+    public init(executable: [UInt8]?, executableSource: ExecutableSource, pid: Int?, parentPID: Int?,
+                workingDirectory: [UInt8]?, args: [[UInt8]]) {
+        self.executable = executable
+        self.name = executable.map(PathText.basename(of:))
+        self.executableSource = executableSource
+        self.pid = pid
+        self.parentPID = parentPID
+        self.workingDirectory = workingDirectory
+        self.args = args
+    }
 }
 
 /// How `process.executable` was found (SPEC §2): an exec record of the same pid earlier
