@@ -46,30 +46,40 @@ public struct WildcardPattern: Sendable, Equatable {
         value.withUnsafeBufferPointer { matches($0, from: 0, piece: 0) }
     }
 
+    /// The classic wildcard walk: on a mismatch, go back to the last `*` and let it take
+    /// one more byte. Earlier stars never need revisiting, so this is O(value × pattern)
+    /// whatever the input (a file name is attacker-controlled; the pattern is not).
     private func matches(_ value: UnsafeBufferPointer<UInt8>, from start: Int, piece: Int) -> Bool {
         var position = start
         var index = piece
-        while index < pieces.count {
-            switch pieces[index] {
-            case .literal(let bytes):
-                guard position + bytes.count <= value.count, literal(bytes, at: position, in: value) else { return false }
-                position += bytes.count
-            case .anyCharacter:
-                guard position < value.count else { return false }
-                position += Self.scalarLength(value, at: position)
-            case .anyRun:
-                if index == pieces.count - 1 { return true }
-                // Try every start for the rest; a literal next piece narrows the candidates.
-                var candidate = position
-                while candidate <= value.count {
-                    if matches(value, from: candidate, piece: index + 1) { return true }
-                    candidate += 1
+        var resume: (piece: Int, position: Int)?
+        while true {
+            if index == pieces.count {
+                if position == value.count { return true }
+            } else {
+                switch pieces[index] {
+                case .anyRun:
+                    resume = (index + 1, position)
+                    index += 1
+                    continue
+                case .anyCharacter where position < value.count:
+                    position += Self.scalarLength(value, at: position)
+                    index += 1
+                    continue
+                case .literal(let bytes) where position + bytes.count <= value.count && literal(bytes, at: position, in: value):
+                    position += bytes.count
+                    index += 1
+                    continue
+                default:
+                    break
                 }
-                return false
             }
-            index += 1
+            // Mismatch: the last star takes one more byte, if it can.
+            guard let last = resume, last.position < value.count else { return false }
+            resume = (last.piece, last.position + 1)
+            index = last.piece
+            position = last.position + 1
         }
-        return position == value.count
     }
 
     private func literal(_ bytes: [UInt8], at position: Int, in value: UnsafeBufferPointer<UInt8>) -> Bool {
