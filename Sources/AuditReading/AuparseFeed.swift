@@ -91,21 +91,10 @@ public struct AuditRecord {
     /// kernel's system-call records (SYSCALL, CWD, PATH, EXECVE, PROCTITLE), whose values
     /// never contain spaces, this is the same list `forEachField` gives, faster.
     public func forEachTextField(_ body: (_ name: FieldText, _ value: FieldText) -> Void) {
-        guard let pointer = auparse_get_record_text(state) else { return }
-        let base = UnsafeRawPointer(pointer)
-        let end = base + strlen(pointer)
-        var start = base
-        while start < end {
-            let tokenEnd = memchr(start, 0x20, end - start).map { UnsafeRawPointer($0) } ?? end
-            // Skip the header (`type=`, `msg=audit(...):`) and anything without a value.
-            if let equals = memchr(start, 0x3D, tokenEnd - start).map({ UnsafeRawPointer($0) }),
-               equals > start, tokenEnd - equals > 1 {
-                let name = UnsafeRawBufferPointer(start: start, count: equals - start)
-                if !name.bytes(0..<name.count, equal: "type") && !name.bytes(0..<name.count, equal: "msg") {
-                    body(FieldText(bytes: name), FieldText(bytes: UnsafeRawBufferPointer(start: equals + 1, count: tokenEnd - equals - 1)))
-                }
-            }
-            start = tokenEnd + 1
+        guard let text = self.text else { return }
+        text.forEachNameValue { name, value in
+            // The header (`type=`, `msg=audit(...):`) is not a field.
+            if !name.equals("type") && !name.equals("msg") { body(name, value) }
         }
     }
 
@@ -134,6 +123,22 @@ public struct FieldText {
     public func equals(_ literal: StaticString) -> Bool {
         guard bytes.count == literal.utf8CodeUnitCount else { return false }
         return bytes.isEmpty || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0
+    }
+
+    /// Calls `body` with each space-separated `name=value` token that has a name and a value.
+    public func forEachNameValue(_ body: (_ name: FieldText, _ value: FieldText) -> Void) {
+        guard let base = bytes.baseAddress else { return }
+        let end = base + bytes.count
+        var start = base
+        while start < end {
+            let tokenEnd = memchr(start, 0x20, end - start).map { UnsafeRawPointer($0) } ?? end
+            if let equals = memchr(start, 0x3D, tokenEnd - start).map({ UnsafeRawPointer($0) }),
+               equals > start, tokenEnd - equals > 1 {
+                body(FieldText(bytes: UnsafeRawBufferPointer(start: start, count: equals - start)),
+                     FieldText(bytes: UnsafeRawBufferPointer(start: equals + 1, count: tokenEnd - equals - 1)))
+            }
+            start = tokenEnd + 1
+        }
     }
 
     public var array: [UInt8] { [UInt8](bytes) }

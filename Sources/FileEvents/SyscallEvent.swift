@@ -229,44 +229,14 @@ struct EnrichedNames {
     init() {}
 
     init(_ text: FieldText) {
-        var tokens = FieldTokens(text.bytes)
-        while let (name, value) = tokens.next() {
-            guard name.count <= 4, name.first == UInt8(ascii: "A") || name.first == UInt8(ascii: "U")
-                || name.first == UInt8(ascii: "E") else { continue }
-            var inner = value
+        text.forEachNameValue { name, value in
+            var inner = value.bytes
             if inner.count >= 2, inner.first == UInt8(ascii: "\""), inner.last == UInt8(ascii: "\"") {
                 inner = UnsafeRawBufferPointer(rebasing: inner[1..<(inner.count - 1)])
             }
-            let field = FieldText(bytes: name)
-            if field.equals("AUID") { auid = String(decoding: inner, as: UTF8.self) }
-            else if field.equals("UID") { uid = String(decoding: inner, as: UTF8.self) }
-            else if field.equals("EUID") { euid = String(decoding: inner, as: UTF8.self) }
+            if name.equals("AUID") { auid = String(decoding: inner, as: UTF8.self) }
+            else if name.equals("UID") { uid = String(decoding: inner, as: UTF8.self) }
+            else if name.equals("EUID") { euid = String(decoding: inner, as: UTF8.self) }
         }
-    }
-}
-
-/// `name=value` tokens separated by spaces.
-struct FieldTokens {
-    private let bytes: UnsafeRawBufferPointer
-    private var position = 0
-
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-    mutating func next() -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)? {
-        while position < bytes.count {
-            let start = position
-            var equals = -1
-            while position < bytes.count && bytes[position] != 0x20 {
-                if equals < 0 && bytes[position] == 0x3D { equals = position }
-                position += 1
-            }
-            let end = position
-            position += 1
-            if equals > start {
-                return (UnsafeRawBufferPointer(rebasing: bytes[start..<equals]),
-                        UnsafeRawBufferPointer(rebasing: bytes[(equals + 1)..<end]))
-            }
-        }
-        return nil
     }
 }

@@ -94,6 +94,9 @@ struct KernelFixtureTests {
         let result = try replay(files: [log.path])
         KernelFixture.check(result.fileEvents)
         #expect(result.statistics.malformedLines == 0)
+        // Recorded as root from a session with no login uid: the ENRICHED names say so.
+        #expect(result.fileEvents.allSatisfy { $0.user.effectiveName == "root" && $0.user.realName == "root" })
+        #expect(result.fileEvents.allSatisfy { $0.user.auditName == "unset" })
         // Without the selector, libauparse parses everything and the file events are the same.
         let unselected = try replay(files: [log.path], selecting: false)
         KernelFixture.check(unselected.fileEvents)
