@@ -68,29 +68,28 @@ struct MalformedInputTests {
 
     @Test("gzip-compressed logs read like plain ones; a truncated one is an error")
     func gzip() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gz-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let copy = directory.appendingPathComponent("audit.log.1")
-        try FileManager.default.copyItem(at: fixture, to: copy)
-        let gzip = Foundation.Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = [copy.path]
-        try gzip.run()
-        gzip.waitUntilExit()
-        let compressed = directory.appendingPathComponent("audit.log.1.gz")
+        try withTemporaryDirectory { directory in
+            let copy = directory.appendingPathComponent("audit.log.1")
+            try FileManager.default.copyItem(at: fixture, to: copy)
+            let gzip = Foundation.Process()
+            gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+            gzip.arguments = [copy.path]
+            try gzip.run()
+            gzip.waitUntilExit()
+            let compressed = directory.appendingPathComponent("audit.log.1.gz")
 
-        let plain = try replay(files: [fixture.path])
-        let fromGzip = try replay(files: [compressed.path])
-        #expect(fromGzip.statistics.records == plain.statistics.records)
-        #expect(fromGzip.fileEvents.count == plain.fileEvents.count)
+            let plain = try replay(files: [fixture.path])
+            let fromGzip = try replay(files: [compressed.path])
+            #expect(fromGzip.statistics.records == plain.statistics.records)
+            #expect(fromGzip.fileEvents.count == plain.fileEvents.count)
 
-        let bytes = try Data(contentsOf: compressed)
-        let truncated = directory.appendingPathComponent("cut.gz")
-        try bytes.prefix(bytes.count / 2).write(to: truncated)
-        let partial = try replay(files: [truncated.path])
-        #expect(partial.error?.description.contains("truncated") == true)
-        #expect(partial.statistics.records > 0)
+            let bytes = try Data(contentsOf: compressed)
+            let truncated = directory.appendingPathComponent("cut.gz")
+            try bytes.prefix(bytes.count / 2).write(to: truncated)
+            let partial = try replay(files: [truncated.path])
+            #expect(partial.error?.description.contains("truncated") == true)
+            #expect(partial.statistics.records > 0)
+        }
     }
 }
 

@@ -17,11 +17,7 @@ private func events(_ log: String, endOfEventTimeout: UInt64 = 2) -> [[String]] 
         }
         delivered.append(records)
     }
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("regroup-\(UUID().uuidString)")
-    try! log.write(to: url, atomically: true, encoding: .utf8)
-    defer { try? FileManager.default.removeItem(at: url) }
-    try! reader.read(try! LogInput(path: url.path))
-    reader.finish()
+    try! read(log, with: reader)
     return delivered
 }
 
@@ -104,11 +100,7 @@ struct SelectionTests {
         }) { event in
             serials.append(String(event.timestamp.serial))
         }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("select-\(UUID().uuidString)")
-        try! log.write(to: url, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: url) }
-        try! reader.read(try! LogInput(path: url.path))
-        reader.finish()
+        try! read(log, with: reader)
         #expect(reader.statistics.events == log.split(separator: "\n").filter { $0.hasPrefix("type=SYSCALL") }.count)
         return serials
     }

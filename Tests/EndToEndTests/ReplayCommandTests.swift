@@ -52,21 +52,20 @@ struct ReplayCommandTests {
 
     @Test("a rotation set given newest first is read oldest first")
     func rotationOrder() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rot-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        // The fixture cut in two: audit.log.1 (older) holds the exec records that name the
-        // programs, audit.log (newer) the rest. Read in the wrong order, the executables
-        // of the file events in audit.log would fall back to exe.
-        let lines = try recordLines(URL(fileURLWithPath: fixture))
-        let half = lines.count / 2
-        try Data(joined(Array(lines[..<half]))).write(to: directory.appendingPathComponent("audit.log.1"))
-        try Data(joined(Array(lines[half...]))).write(to: directory.appendingPathComponent("audit.log"))
-        let files = ["audit.log", "audit.log.1"].map { directory.appendingPathComponent($0).path }
-        let run = try audispLKM(["replay", "--events", "--format", "text"] + files)
-        let whole = try audispLKM(["replay", "--events", "--format", "text", fixture])
-        #expect(run.status == 0)
-        #expect(run.out == whole.out)
+        try withTemporaryDirectory { directory in
+            // The fixture cut in two: audit.log.1 (older) holds the exec records that name the
+            // programs, audit.log (newer) the rest. Read in the wrong order, the executables
+            // of the file events in audit.log would fall back to exe.
+            let lines = try recordLines(URL(fileURLWithPath: fixture))
+            let half = lines.count / 2
+            try Data(joined(Array(lines[..<half]))).write(to: directory.appendingPathComponent("audit.log.1"))
+            try Data(joined(Array(lines[half...]))).write(to: directory.appendingPathComponent("audit.log"))
+            let files = ["audit.log", "audit.log.1"].map { directory.appendingPathComponent($0).path }
+            let run = try audispLKM(["replay", "--events", "--format", "text"] + files)
+            let whole = try audispLKM(["replay", "--events", "--format", "text", fixture])
+            #expect(run.status == 0)
+            #expect(run.out == whole.out)
+        }
     }
 
     @Test("`ausearch -i` output is refused with status 2 and a line naming --raw")
@@ -142,29 +141,28 @@ struct ReplayCommandTests {
 
     @Test("--rule loads another TOML; a broken one is status 2 with the reason")
     func ruleFile() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rule-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let only = directory.appendingPathComponent("only-modules.toml")
-        try """
-        [rule]
-        name = "Only /etc/modules"
-        rule_id = "test"
-        description = "test"
-        severity = "high"
-        risk_score = 73
-        query = 'file where file.path == "/etc/modules"'
-        """.write(to: only, atomically: true, encoding: .utf8)
-        let run = try audispLKM(["replay", "--rule", only.path, "--format", "text", fixture])
-        #expect(run.status == 0)
-        #expect(run.out.split(separator: "\n").count == 1)
-        #expect(run.out.contains("severity=high"))
+        try withTemporaryDirectory { directory in
+            let only = directory.appendingPathComponent("only-modules.toml")
+            try """
+            [rule]
+            name = "Only /etc/modules"
+            rule_id = "test"
+            description = "test"
+            severity = "high"
+            risk_score = 73
+            query = 'file where file.path == "/etc/modules"'
+            """.write(to: only, atomically: true, encoding: .utf8)
+            let run = try audispLKM(["replay", "--rule", only.path, "--format", "text", fixture])
+            #expect(run.status == 0)
+            #expect(run.out.split(separator: "\n").count == 1)
+            #expect(run.out.contains("severity=high"))
 
-        let broken = directory.appendingPathComponent("broken.toml")
-        try "[rule]\nname = \"x\"\nrule_id = \"x\"\ndescription = \"x\"\nseverity = \"low\"\nrisk_score = 1\nquery = 'process where true'\n"
-            .write(to: broken, atomically: true, encoding: .utf8)
-        let bad = try audispLKM(["replay", "--rule", broken.path, fixture])
-        #expect(bad.status == 2)
-        #expect(bad.err.contains("event category 'process'"))
+            let broken = directory.appendingPathComponent("broken.toml")
+            try "[rule]\nname = \"x\"\nrule_id = \"x\"\ndescription = \"x\"\nseverity = \"low\"\nrisk_score = 1\nquery = 'process where true'\n"
+                .write(to: broken, atomically: true, encoding: .utf8)
+            let bad = try audispLKM(["replay", "--rule", broken.path, fixture])
+            #expect(bad.status == 2)
+            #expect(bad.err.contains("event category 'process'"))
+        }
     }
 }

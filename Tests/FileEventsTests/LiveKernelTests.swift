@@ -18,10 +18,11 @@ struct LiveKernelTests {
           .enabled(if: available || TestData.mandatory))
     func recordAndReplay() throws {
         try #require(Self.available, "needs root and a running auditd (AUDISP_LKM_REQUIRE_ALL=1 makes this mandatory)")
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("lkmfix-live-\(getpid()).log")
-        defer { try? FileManager.default.removeItem(at: output) }
-        _ = try Self.run("/bin/bash", [TestData.recordScript.path, output.path])
-        let result = try replay(files: [output.path])
+        let result = try withTemporaryDirectory { directory in
+            let output = directory.appendingPathComponent("live.log")
+            try Self.run("/bin/bash", [TestData.recordScript.path, output.path])
+            return try replay(files: [output.path])
+        }
         KernelFixture.check(result.fileEvents)
         // The script's cleanup removed everything it planted.
         #expect(!FileManager.default.fileExists(atPath: "/etc/modules"))

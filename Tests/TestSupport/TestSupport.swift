@@ -55,10 +55,29 @@ public struct ReplayResult {
 /// file and exec calls reach libauparse); without it libauparse parses every event.
 public func replay(_ data: [UInt8], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true,
                    selecting: Bool = true) throws -> ReplayResult {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("audisp-lkm-test-\(UUID().uuidString).log")
-    try Data(data).write(to: url)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try replay(files: [url.path], endOfEventTimeout: endOfEventTimeout, usrMerge: usrMerge, selecting: selecting)
+    try withTemporaryDirectory { directory in
+        let url = directory.appendingPathComponent("audit.log")
+        try Data(data).write(to: url)
+        return try replay(files: [url.path], endOfEventTimeout: endOfEventTimeout, usrMerge: usrMerge, selecting: selecting)
+    }
+}
+
+/// Runs `body` with a new empty directory, removed afterwards whatever happens.
+public func withTemporaryDirectory<Result>(_ body: (URL) throws -> Result) throws -> Result {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audisp-lkm-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try body(directory)
+}
+
+/// Feeds `log` to `reader` through a file, as the command reads, and finishes the reader.
+public func read(_ log: String, with reader: AuditLogReader) throws {
+    try withTemporaryDirectory { directory in
+        let url = directory.appendingPathComponent("audit.log")
+        try log.write(to: url, atomically: true, encoding: .utf8)
+        try reader.read(try LogInput(path: url.path))
+        reader.finish()
+    }
 }
 
 public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true,
