@@ -120,7 +120,6 @@ public final class AuditLogReader {
     }
 
     private func take(line: UnsafeRawBufferPointer) {
-        statistics.lines += 1
         if line.isEmpty || line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
         if line.count > Self.maximumLineLength {
             statistics.overlongLines += 1
@@ -188,8 +187,6 @@ public final class AuditLogReader {
 /// Counts a replay reports, so that nothing is skipped silently.
 public struct ReadStatistics: Sendable {
     public init() {}
-    /// Lines read, blank ones included.
-    public var lines = 0
     /// Record lines passed on to libauparse.
     public var records = 0
     /// Events assembled from the records (libauparse's grouping).

@@ -45,8 +45,6 @@ public final class AuparseFeed {
     /// Delivers every event libauparse still holds (end of input).
     public func flush() { libauparse.withLock { _ in _ = auparse_flush_feed(state) } }
 
-    /// Delivers held events that are already complete (input has gone quiet).
-    public func ageEvents() { libauparse.withLock { _ in auparse_feed_age_events(state) } }
 }
 
 /// One assembled event, borrowed from libauparse for the duration of a callback.
@@ -58,8 +56,6 @@ public struct AuditEvent {
         guard let stamp = auparse_get_timestamp(state)?.pointee else { return (0, 0, 0, nil) }
         return (stamp.sec, Int(stamp.milli), UInt64(stamp.serial), stamp.host.map { String(cString: $0) })
     }
-
-    public var recordCount: Int { Int(auparse_get_num_records(state)) }
 
     /// Calls `body` with each record in order; return false from `body` to stop.
     public func forEachRecord(_ body: (AuditRecord) -> Bool) {
@@ -76,20 +72,11 @@ public struct AuditRecord {
 
     public var type: MessageType { MessageType(rawValue: auparse_get_type(state)) }
 
-    /// Calls `body` with each `name=value` field, raw (hex-encoded values stay encoded).
-    public func forEachField(_ body: (_ name: FieldText, _ value: FieldText) -> Void) {
-        guard auparse_first_field(state) > 0 else { return }
-        repeat {
-            if let name = auparse_get_field_name(state), let value = auparse_get_field_str(state) {
-                body(FieldText(name), FieldText(value))
-            }
-        } while auparse_next_field(state) > 0
-    }
-
     /// Calls `body` with each `name=value` token of the record's text, read directly from
     /// the line libauparse holds: one pass, no call into libauparse per field. For the
     /// kernel's system-call records (SYSCALL, CWD, PATH, EXECVE, PROCTITLE), whose values
-    /// never contain spaces, this is the same list `forEachField` gives, faster.
+    /// never contain spaces, this is the list libauparse's field cursor gives, at a fraction
+    /// of the cost of its per-field calls.
     public func forEachTextField(_ body: (_ name: FieldText, _ value: FieldText) -> Void) {
         guard let text = self.text else { return }
         text.forEachNameValue { name, value in
@@ -141,6 +128,5 @@ public struct FieldText {
         }
     }
 
-    public var array: [UInt8] { [UInt8](bytes) }
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -67,9 +67,6 @@ public struct EventRegrouper {
         self.selector = selector
     }
 
-    /// The number of events still open.
-    public var openEvents: Int { slotByID.count }
-
     /// Adds one record line (without its newline). Complete events are appended to
     /// `output` as record lines ending in an EOE record. Returns false when libauparse
     /// would skip the line (no parsable `msg=audit(...)` header).

@@ -35,9 +35,6 @@ public struct PathResolver: Sendable {
         directories[key] = path
     }
 
-    /// The directory known for `key`, if any.
-    public func directory(for key: DirectoryKey) -> [UInt8]? { directories[key] }
-
     /// Resolves a CREATE or DELETE item of `event`. `directoryArgument` is the system call
     /// argument holding the directory fd its name is relative to (nil: the CWD).
     mutating func resolve(_ item: PathItem, directoryArgument: Int?, in event: SyscallEvent) -> FilePath {
