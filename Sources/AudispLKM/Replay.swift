@@ -131,7 +131,9 @@ struct Replay: ParsableCommand {
                     return
                 }
                 let verdict = engine.evaluate(fileEvent)
-                if explain, let line = Explanation.line(for: fileEvent, verdict: verdict) { output.write(line) }
+                if explain, let line = Explanation.line(for: fileEvent, verdict: verdict, engine: engine) {
+                    output.write(line)
+                }
                 guard case .alert = verdict else { return }
                 let time = Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
                 if var cap = limiter {
@@ -283,19 +285,19 @@ enum Summary {
 
 /// `--explain` lines: what decided each candidate event.
 enum Explanation {
-    static func line(for event: FileEvent, verdict: RuleEngine.Verdict) -> [UInt8]? {
+    static func line(for event: FileEvent, verdict: RuleEngine.Verdict, engine: RuleEngine) -> [UInt8]? {
         var line = KeyValueLine()
         line.add("explain", event.eventID)
         line.add("path", event.file.path)
         switch verdict {
         case .notCandidate:
             return nil
-        case .alert(let matched):
+        case .alert:
             line.add("verdict", "alert")
-            line.add("matched", matched.joined(separator: " and "))
-        case .excluded(_, let because):
+            line.add("matched", engine.explanation(of: verdict, for: event).joined(separator: " and "))
+        case .excluded:
             line.add("verdict", "excluded")
-            line.add("by", because.joined(separator: " and "))
+            line.add("by", engine.explanation(of: verdict, for: event).joined(separator: " and "))
         case .duplicate:
             line.add("verdict", "duplicate")
         }

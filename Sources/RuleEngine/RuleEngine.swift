@@ -17,9 +17,9 @@ public struct RuleEngine: Sendable {
     /// What decided an event.
     public enum Verdict: Equatable, Sendable {
         case notCandidate
-        /// Excluded by the clause quoted (the exclusion's parts that matched).
-        case excluded(clause: String, because: [String])
-        case alert(matched: [String])
+        /// Removed by the exclusion at this index of the rule's `not (...)` clauses.
+        case excluded(exclusion: Int)
+        case alert
         case duplicate
     }
 
@@ -41,9 +41,9 @@ public struct RuleEngine: Sendable {
         statistics.events += 1
         guard inclusions.allSatisfy({ $0.matches(event) }) else { return .notCandidate }
         statistics.candidates += 1
-        if let exclusion = exclusions.first(where: { $0.matches(event) }) {
+        if let exclusion = exclusions.firstIndex(where: { $0.matches(event) }) {
             statistics.excluded += 1
-            return .excluded(clause: exclusion.source, because: exclusion.reasons(event))
+            return .excluded(exclusion: exclusion)
         }
         // An exchange rename makes two file events of one audit event: the path tells them apart.
         guard alerted.insert(EventIdentity(node: event.node, eventID: event.eventID, path: event.file.path)).inserted else {
@@ -51,7 +51,18 @@ public struct RuleEngine: Sendable {
             return .duplicate
         }
         statistics.alerts += 1
-        return .alert(matched: inclusions.flatMap { $0.reasons(event) })
+        return .alert
+    }
+
+    /// What decided `verdict` for `event`, as clauses written in the query: for an alert the
+    /// inclusions (with the path pattern that matched), for an exclusion the parts of it that
+    /// matched. Computed only when asked (`--explain`), off the evaluation path.
+    public func explanation(of verdict: Verdict, for event: FileEvent) -> [String] {
+        switch verdict {
+        case .alert: inclusions.flatMap { $0.reasons(event) }
+        case .excluded(let index): exclusions[index].reasons(event)
+        case .notCandidate, .duplicate: []
+        }
     }
 }
 
