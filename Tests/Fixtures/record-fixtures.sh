@@ -29,6 +29,7 @@ cleanup() {
 	for d in "${made_dirs[@]}"; do rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+trap 'echo "record-fixtures: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
 [ "$(id -u)" = 0 ] || { echo "record-fixtures: needs root" >&2; exit 1; }
 auditctl -s | grep -q '^pid [1-9]' || { echo "record-fixtures: auditd is not running" >&2; exit 1; }
@@ -92,8 +93,24 @@ touch "$work.modules-created"
 (cd /etc/modules-load.d && "$ops" renameat2-noreplace ../modprobe.d/lkmfix-link.conf lkmfix-moved.conf)  # 29 relative rename between dirs
 "$ops" unlink $M/lkmfix-fifo.conf                              # 30 deletion: not a candidate
 
-sleep 1
-ausearch --input-logs --raw -k lkmfix --start "$start_date" "$start_time" > "$out"
+# auditd writes behind the kernel: wait (10 s at most) until the last step is in the log.
+for _ in $(seq 100); do
+	ausearch --input-logs --raw -k lkmfix --start "$start_date" "$start_time" > "$out" || true
+	grep -q 'lkmfix-fifo\.conf" .*nametype=DELETE' "$out" && break
+	sleep 0.1
+done
+if ! grep -q 'lkmfix-fifo\.conf" .*nametype=DELETE' "$out"; then
+	log=$(sed -n 's/^log_file *= *//p' /etc/audit/auditd.conf)
+	{
+		echo "record-fixtures: the last step's records did not reach ${log:-the audit log} in 10 s" \
+			"($(grep -c . "$out") lkmfix records found). auditd state:"
+		auditctl -s
+		ps -o pid,stat,args -C auditd || true
+		df -h "$(dirname "${log:-/var/log/audit/x}")" || true
+		tail -n 3 "${log:-/var/log/audit/audit.log}" || true
+	} >&2
+	exit 1
+fi
 echo "recorded $(grep -c . "$out") records into $out"
 if [ $# -eq 0 ]; then
 	ausearch -if "$out" > "${out%.log}.ausearch.txt"
