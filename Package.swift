@@ -4,7 +4,8 @@ import PackageDescription
 // Data flow, one module per stage:
 //   CAudit (libauparse, libaudit, zlib) -> AuditReading (bytes -> records -> events)
 //   -> FileEvents (events -> creation/rename file events) -> RuleEngine (Elastic's EQL rule)
-//   -> Outputs (ECS JSON, text)
+//   -> Outputs (ECS JSON, text; syslog, file and stdout sinks)
+//   -> PluginRuntime (live: stdin pump, queues, signals, configuration; CCapNG drops capabilities)
 //   -> AudispLKM (the `audisp-lkm` command line)
 let package = Package(
     name: "audisp-lkm",
@@ -20,14 +21,16 @@ let package = Package(
             pkgConfig: "auparse",
             providers: [.apt(["libauparse-dev", "libaudit-dev", "zlib1g-dev"])]
         ),
+        .systemLibrary(name: "CCapNG", pkgConfig: "libcap-ng", providers: [.apt(["libcap-ng-dev"])]),
         .target(name: "AuditReading", dependencies: ["CAudit"]),
         .target(name: "FileEvents", dependencies: ["AuditReading"]),
         .target(name: "RuleEngine", dependencies: ["FileEvents"]),
         .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
+        .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs", "CCapNG"]),
         .executableTarget(
             name: "AudispLKM",
             dependencies: [
-                "AuditReading", "FileEvents", "RuleEngine", "Outputs",
+                "AuditReading", "FileEvents", "RuleEngine", "Outputs", "PluginRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -16,10 +16,15 @@ struct AudispLKM: ParsableCommand {
             Records are read with libauparse, regrouped into events, and turned into file \
             events with Elastic Defend's field meanings (see README.md).
 
+            Without a subcommand it is the audisp plugin (`audisp-lkm plugin`), as auditd \
+            runs it; `replay` reads logs offline; `check` tells whether this machine is set \
+            up to see what the rule covers.
+
             Exit status: 0 on success whatever was found; 2 on unusable input or arguments, \
             with a one-line reason on standard error.
             """,
-        subcommands: [Replay.self]
+        subcommands: [PluginCommand.self, Replay.self, Check.self],
+        defaultSubcommand: PluginCommand.self
     )
 
     /// Runs the command. Every failure, bad arguments included, exits with status 2 and
@@ -28,6 +33,8 @@ struct AudispLKM: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let status as ExitCode {
+            Glibc.exit(status.rawValue)
         } catch {
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))

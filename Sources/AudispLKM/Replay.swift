@@ -87,20 +87,7 @@ struct Replay: ParsableCommand {
     /// The rule to evaluate: the built-in one, or `--rule FILE`.
     private func loadRule() throws -> DetectionRule {
         guard let path = rule else { return DetectionRule.defaultRule() }
-        var bytes: [UInt8] = []
-        do {
-            let input = try LogInput(path: path)
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            while case let count = try chunk.withUnsafeMutableBytes({ try input.read(into: $0) }), count > 0 {
-                bytes += chunk[..<count]
-                if bytes.count > 1 << 22 { throw ValidationError("\(path): too large for a rule file") }
-            }
-        } catch let error as LogInputError {
-            throw ValidationError(error.description)
-        }
-        do { return try DetectionRule(toml: String(decoding: bytes, as: UTF8.self)) } catch {
-            throw ValidationError("\(path): \(error)")
-        }
+        do { return try DetectionRule(contentsOf: path) } catch { throw ValidationError(error.description) }
     }
 
     func run() throws {

@@ -69,6 +69,28 @@ public final class AuditLogReader {
         }
     }
 
+    /// Reads the next piece of a live record stream (the plugin's standard input, as
+    /// auditd writes it): every event it completes is delivered before this returns; a
+    /// line cut at the end of `bytes` waits for the rest.
+    public func consume(_ bytes: UnsafeRawBufferPointer) {
+        // auditd sends record lines, never ausearch output.
+        format = .raw
+        checkedForInterpretation = true
+        split(bytes)
+        passToParser(atLeast: 0)
+    }
+
+    /// Completes the events that can no longer grow at wall-clock time `now` (seconds):
+    /// those older than the end-of-event timeout, and the last complete event, which
+    /// libauparse holds back until more input arrives (audit-userspace#286). The plugin
+    /// calls this whenever its input drains, so an alert never waits for the next record.
+    public func age(now: UInt64) {
+        regrouper.completeExpired(now: now, to: &completed)
+        passToParser(atLeast: 0)
+        parser.ageEvents()
+        updateEventCounts()
+    }
+
     /// Cuts `bytes` into lines; a line that continues past the chunk waits in `pendingLine`.
     private func split(_ bytes: UnsafeRawBufferPointer) {
         var start = 0

@@ -45,6 +45,10 @@ public final class AuparseFeed {
     /// Delivers every event libauparse still holds (end of input).
     public func flush() { libauparse.withLock { _ in _ = auparse_flush_feed(state) } }
 
+    /// Delivers the events libauparse holds that are complete: terminated ones at once,
+    /// unterminated ones once `eoe_timeout` has passed by the wall clock.
+    public func ageEvents() { libauparse.withLock { _ in _ = auparse_feed_age_events(state) } }
+
 }
 
 /// One assembled event, borrowed from libauparse for the duration of a callback.

@@ -7,36 +7,59 @@ import FileEvents
 /// with `"` and `\` escaped and every byte outside printable ASCII written as `\xHH`.
 /// So a file name holding a newline, an escape sequence or ` key=value` text stays
 /// inside its own value.
+///
+/// A value is cut after `maximumValueLength` written bytes, and the line then ends with
+/// `truncated=KEY,...`: a field of its own, so no value can forge the marker. With the
+/// few user-controlled values an alert has, a line stays under rsyslog's default 8 KiB.
 public struct KeyValueLine {
-    public private(set) var bytes: [UInt8] = []
+    public static let maximumValueLength = 1024
+
+    private var content: [UInt8] = []
+    private var truncatedKeys: [UInt8] = []
+
+    /// The line, without a newline.
+    public var bytes: [UInt8] {
+        truncatedKeys.isEmpty ? content : content + Array(" truncated=".utf8) + truncatedKeys
+    }
 
     public init() {}
 
-    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+    public mutating func reset() {
+        content.removeAll(keepingCapacity: true)
+        truncatedKeys.removeAll()
+    }
 
     public mutating func add<Bytes: Collection<UInt8>>(_ key: StaticString, _ value: Bytes?) {
         guard let value else { return }
-        if !bytes.isEmpty { bytes.append(UInt8(ascii: " ")) }
-        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "="))
-        if !value.isEmpty && value.allSatisfy(Self.isBare) {
-            bytes.append(contentsOf: value)
+        let keyBytes = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        if !content.isEmpty { content.append(UInt8(ascii: " ")) }
+        content.append(contentsOf: keyBytes)
+        content.append(UInt8(ascii: "="))
+        if !value.isEmpty && value.count <= Self.maximumValueLength && value.allSatisfy(Self.isBare) {
+            content.append(contentsOf: value)
             return
         }
-        bytes.append(UInt8(ascii: "\""))
+        content.append(UInt8(ascii: "\""))
+        let limit = content.count + Self.maximumValueLength
         for byte in value {
+            // The longest escape is 4 bytes (\xHH): stop before one would pass the limit.
+            if content.count + 4 > limit {
+                if !truncatedKeys.isEmpty { truncatedKeys.append(UInt8(ascii: ",")) }
+                truncatedKeys.append(contentsOf: keyBytes)
+                break
+            }
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(byte)
+                content.append(UInt8(ascii: "\\"))
+                content.append(byte)
             case 0x20...0x7E:
-                bytes.append(byte)
+                content.append(byte)
             default:
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x")])
-                bytes.appendHex(byte)
+                content.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x")])
+                content.appendHex(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        content.append(UInt8(ascii: "\""))
     }
 
     public mutating func add(_ key: StaticString, _ value: String?) { add(key, value?.utf8) }

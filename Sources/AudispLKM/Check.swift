@@ -1,0 +1,60 @@
+import ArgumentParser
+import FileEvents
+import Glibc
+import PluginRuntime
+import RuleEngine
+
+/// `audisp-lkm check`: is this machine set up so that the plugin can see what the rule
+/// covers?
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the configuration, the rule and the kernel's audit watches.",
+        discussion: """
+            Validates the configuration file (errors name the line) and the rule it \
+            selects, then lists every place the rule can alert about with the kernel \
+            watch that covers it, or MISSING: creations there produce no audit record, so \
+            nothing could alert. Listing the kernel's rules needs root.
+
+            Exit status: 0 when everything is covered; 1 when a place is not covered or the \
+            kernel's rules cannot be read; 2 when the configuration or rule is unusable.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The configuration file.", valueName: "file"))
+    var config: String = PluginConfiguration.defaultPath
+
+    func run() throws {
+        var configuration = PluginConfiguration()
+        if access(config, F_OK) == 0 || config != PluginConfiguration.defaultPath {
+            do { configuration = try PluginConfiguration.load(path: config) } catch {
+                throw ValidationError(error.description)
+            }
+            print("configuration \(config): valid")
+        } else {
+            print("configuration \(config): absent, defaults apply")
+        }
+        let rule: DetectionRule
+        do { rule = try configuration.rule.map { try DetectionRule(contentsOf: $0) } ?? DetectionRule.defaultRule() } catch {
+            throw ValidationError("\(error)")
+        }
+        print("rule: \(rule.name), version \(rule.version.map(String.init) ?? "-")\(configuration.rule.map { " (\($0))" } ?? " (built in)")")
+        let kernel: KernelWatches
+        switch KernelWatches.load() {
+        case .success(let watches): kernel = watches
+        case .failure(let error):
+            print("kernel watches: cannot be listed: \(error)")
+            throw ExitCode(1)
+        }
+        var status = stat()
+        let usrMerge = UsrMerge(isMerged: configuration.usrMerged
+                                ?? (lstat("/lib", &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK))
+        let missing = kernel.uncovered(rule.locations, usrMerge: usrMerge)
+        for location in rule.locations {
+            print("  \(missing.contains(location) ? "MISSING" : "watched")  \(location)")
+        }
+        if !missing.isEmpty {
+            print("\(missing.count) of \(rule.locations.count) places are not watched: install audit-rules/ and run augenrules --load")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import CAudit
+import FileEvents
+import Glibc
+import RuleEngine
+
+/// The file-system watches loaded in the kernel, as `auditctl -l` lists them: `-w PATH`
+/// and `-F path=PATH` (one inode, and the entries of a directory through their PARENT
+/// item) or `-F dir=PATH` (a whole tree).
+public struct KernelWatches: Sendable {
+    public struct Watch: Equatable, Sendable {
+        public var path: String
+        /// `dir=`: everything below `path`.
+        public var isTree: Bool
+    }
+
+    public var watches: [Watch]
+
+    public init(watches: [Watch]) { self.watches = watches }
+
+    /// Asks the kernel for its rules over the audit netlink socket (needs
+    /// CAP_AUDIT_CONTROL). Returns a reason on failure.
+    public static func load() -> Result<KernelWatches, WatchListError> {
+        let fd = audit_open()
+        guard fd >= 0 else { return .failure(WatchListError("audit_open: \(String(cString: strerror(errno)))")) }
+        defer { audit_close(fd) }
+        // The kernel answers at once; never wait on it longer than this.
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard audit_request_rules_list_data(fd) > 0 else {
+            return .failure(WatchListError("listing audit rules: \(String(cString: strerror(errno)))"))
+        }
+        var watches: [Watch] = []
+        while true {
+            var reply = audit_reply()
+            guard audit_get_reply(fd, &reply, GET_REPLY_BLOCKING, 0) > 0 else {
+                return .failure(WatchListError("listing audit rules: no complete answer from the kernel"))
+            }
+            switch reply.type {
+            case NLMSG_DONE:
+                return .success(KernelWatches(watches: watches))
+            case NLMSG_ERROR:
+                let code = reply.error.pointee.error
+                if code != 0 { return .failure(WatchListError("listing audit rules: \(String(cString: strerror(-code)))")) }
+            case CInt(AUDIT_LIST_RULES):
+                watches += Self.watches(in: reply.ruledata)
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The watch fields of one rule. String-valued fields keep their text, one after
+    /// another, in `buf`; `values[i]` is the length of field i's string.
+    private static func watches(in rule: UnsafeMutablePointer<audit_rule_data>) -> [Watch] {
+        let raw = UnsafeRawPointer(rule)
+        let fieldsOffset = MemoryLayout<audit_rule_data>.offset(of: \.fields)!
+        let valuesOffset = MemoryLayout<audit_rule_data>.offset(of: \.values)!
+        let text = raw + MemoryLayout<audit_rule_data>.size
+        let stringFields: Set<UInt32> = [
+            UInt32(AUDIT_SUBJ_USER), UInt32(AUDIT_SUBJ_ROLE), UInt32(AUDIT_SUBJ_TYPE), UInt32(AUDIT_SUBJ_SEN),
+            UInt32(AUDIT_SUBJ_CLR), UInt32(AUDIT_OBJ_USER), UInt32(AUDIT_OBJ_ROLE), UInt32(AUDIT_OBJ_TYPE),
+            UInt32(AUDIT_OBJ_LEV_LOW), UInt32(AUDIT_OBJ_LEV_HIGH), UInt32(AUDIT_WATCH), UInt32(AUDIT_DIR),
+            UInt32(AUDIT_FILTERKEY), UInt32(AUDIT_EXE),
+        ]
+        var found: [Watch] = []
+        var offset = 0
+        for index in 0 ..< Int(min(rule.pointee.field_count, UInt32(AUDIT_MAX_FIELDS))) {
+            let field = raw.loadUnaligned(fromByteOffset: fieldsOffset + index * 4, as: UInt32.self)
+            guard stringFields.contains(field) else { continue }
+            let length = Int(raw.loadUnaligned(fromByteOffset: valuesOffset + index * 4, as: UInt32.self))
+            guard offset + length <= Int(rule.pointee.buflen) else { break }
+            if field == UInt32(AUDIT_WATCH) || field == UInt32(AUDIT_DIR) {
+                let path = String(decoding: UnsafeRawBufferPointer(start: text + offset, count: length), as: UTF8.self)
+                found.append(Watch(path: path, isTree: field == UInt32(AUDIT_DIR)))
+            }
+            offset += length
+        }
+        return found
+    }
+
+    /// The locations no watch covers: no watch on the path itself, none on its directory
+    /// (whose PARENT item every creation in it carries), no tree watch above it.
+    public func uncovered(_ locations: [RuleLocation], usrMerge: UsrMerge) -> [RuleLocation] {
+        func canonical(_ path: String) -> String {
+            String(decoding: usrMerge.canonical(Array(path.utf8)), as: UTF8.self)
+        }
+        let watched = watches.map { Watch(path: canonical($0.path), isTree: $0.isTree) }
+        return locations.filter { location in
+            let path = canonical(location.path)
+            let parent = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? path
+            return !watched.contains { watch in
+                watch.path == path || watch.path == parent && !location.isDirectory
+                    || watch.isTree && path.hasPrefix(watch.path == "/" ? "/" : watch.path + "/")
+            }
+        }
+    }
+}
+
+public struct WatchListError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,324 @@
+import AuditReading
+import FileEvents
+import Glibc
+import Outputs
+import RuleEngine
+import Synchronization
+
+/// The audisp plugin: auditd's record stream on standard input, alerts out.
+///
+/// Three threads besides the signal thread: `InputPump` drains stdin into a bounded
+/// queue; this one (the caller's) regroups, normalises and evaluates; `AlertDispatcher`
+/// writes to the output. Only the first touches auditd, and it never waits for the
+/// others, so a slow rule or a stuck syslog cannot stall auditd.
+public final class Plugin {
+    private let configurationPath: String
+    private let configurationRequired: Bool
+    private let diagnostics: Diagnostics
+    private let signals = SignalWatcher()
+    private var configuration = PluginConfiguration()
+    private var engine: RuleEngine
+    private var retiredRuleStatistics = RuleStatistics()
+    private var limiter: AlertLimiter?
+    private var formatter = LineFormatter(format: .text)
+    private var normalizer = FileEventNormalizer()
+    private var reader: AuditLogReader!
+    private var pump: InputPump!
+    private var dispatcher: AlertDispatcher!
+    private let startTime = time(nil)
+
+    /// A plugin configured from `configurationPath`; when `required` is false a missing
+    /// file means the defaults.
+    public init(configurationPath: String, required: Bool, diagnostics: Diagnostics = Diagnostics()) {
+        self.configurationPath = configurationPath
+        configurationRequired = required
+        self.diagnostics = diagnostics
+        engine = RuleEngine(rule: DetectionRule.defaultRule())
+    }
+
+    /// Runs until standard input ends or auditd sends SIGTERM. Returns the exit status:
+    /// 0 after a normal stop, 1 when the configuration or rule cannot be used at start.
+    public func run() -> Int32 {
+        SignalWatcher.blockSignals()
+        // auditd's umask is inherited; the plugin's files are for root and adm only.
+        umask(0o027)
+        do {
+            (configuration, engine) = try loadSettings()
+        } catch {
+            diagnostics.error("not started: \(error)")
+            return 1
+        }
+        apply(configuration, sinkChanged: false)
+        let usrMerge = UsrMerge(isMerged: configuration.usrMerged ?? Self.usrIsMerged())
+        normalizer = FileEventNormalizer(usrMerge: usrMerge)
+        checkKernelWatches(usrMerge: usrMerge)
+        rememberWatchedDirectories(usrMerge: usrMerge)
+        if getuid() == 0, let failure = Capabilities.dropAll() {
+            diagnostics.warning("capabilities not dropped: \(failure)")
+        }
+
+        reader = AuditLogReader(endOfEventTimeout: 2, selector: FileEventNormalizer.disposition) { [unowned self] event in
+            handle(event)
+        }
+        pump = InputPump(capacity: configuration.inputQueueBytes)
+        let format = configuration.format
+        dispatcher = AlertDispatcher(sink: makeSink(configuration), capacity: configuration.outputQueueAlerts,
+                                     notice: Self.noticeFormatter(format), diagnostics: diagnostics)
+        let queue = pump.queue
+        signals.start(onRequest: { queue.wake() }, onIgnored: { [diagnostics] sender in
+            diagnostics.warning("SIGTERM from pid \(sender) ignored: only auditd (the parent) stops the plugin")
+        })
+        pump.start()
+        diagnostics.info("started: rule \"\(engine.rule.name)\" version \(engine.rule.version.map(String.init) ?? "-"), "
+                         + "alerts to \(dispatcher.statistics.sink) as \(configuration.format.rawValue)")
+        processInput()
+        return 0
+    }
+
+    // MARK: The processing loop
+
+    private func processInput() {
+        var lastAged = time(nil)
+        var drained = true
+        reading: while true {
+            for request in signals.takeRequests() {
+                switch request {
+                case .reload: reload()
+                case .report: writeState()
+                case .stop:
+                    // Finish what auditd has already handed over, then stop.
+                    while case .element(let chunk) = pump.queue.take(timeout: 0) { consume(chunk) }
+                    break reading
+                }
+            }
+            // Wait only once the queue has drained and the held events have been released.
+            switch pump.queue.take(timeout: drained ? 1_000_000_000 : 0) {
+            case .element(let chunk):
+                consume(chunk)
+                drained = false
+                if time(nil) - lastAged < 1 { continue }
+            case .nothing:
+                drained = true
+            case .closed:
+                if let failure = pump.failure { diagnostics.error(failure) }
+                break reading
+            }
+            reader.age(now: UInt64(time(nil)))
+            lastAged = time(nil)
+        }
+        shutDown()
+    }
+
+    private func consume(_ chunk: [UInt8]) {
+        chunk.withUnsafeBytes { reader.consume($0) }
+    }
+
+    private func handle(_ event: AuditEvent) {
+        normalizer.normalize(event) { fileEvent in
+            guard case .alert = engine.evaluate(fileEvent) else { return }
+            if var cap = limiter {
+                let admitted = cap.admit(at: Self.now()) { notice($0) }
+                limiter = cap
+                guard admitted else { return }
+            }
+            dispatcher.offer(formatter.alert(fileEvent, rule: engine.rule))
+        }
+    }
+
+    private func notice(_ message: String) {
+        dispatcher.offer(formatter.notice(message))
+    }
+
+    private func shutDown() {
+        reader.finish()
+        limiter?.closeWindow { notice($0) }
+        let undelivered = dispatcher.finish(timeout: 3_000_000_000)
+        writeState(undelivered: undelivered)
+        let statistics = reader.statistics
+        diagnostics.info("stopped: \(statistics.records) records, \(normalizer.statistics.fileEvents) file events, "
+                         + "\(ruleStatistics.alerts) alerts"
+                         + (undelivered > 0 ? ", \(undelivered) alerts not delivered" : ""))
+    }
+
+    // MARK: Configuration
+
+    /// Reads the configuration and the rule it names, or says why they cannot be used.
+    private func loadSettings() throws -> (PluginConfiguration, RuleEngine) {
+        var configuration = PluginConfiguration()
+        if configurationRequired || access(configurationPath, F_OK) == 0 {
+            configuration = try PluginConfiguration.load(path: configurationPath)
+        }
+        let rule = try configuration.rule.map { path throws(RuleError) in try DetectionRule(contentsOf: path) }
+            ?? DetectionRule.defaultRule()
+        return (configuration, RuleEngine(rule: rule))
+    }
+
+    /// SIGHUP: a configuration or rule that cannot be used is reported and the running
+    /// one kept; either way the output is reopened (logrotate).
+    private func reload() {
+        let loaded: (PluginConfiguration, RuleEngine)
+        do { loaded = try loadSettings() } catch {
+            diagnostics.error("configuration not reloaded, the running one is kept: \(error)")
+            dispatcher.reconfigure(sink: nil)
+            return
+        }
+        let (new, newEngine) = loaded
+        let old = configuration
+        retiredRuleStatistics.add(engine.statistics)
+        engine = newEngine
+        configuration = new
+        let sinkChanged = new.output != old.output || new.format != old.format || new.file != old.file
+            || new.syslogIdent != old.syslogIdent || new.syslogPriority != old.syslogPriority
+        apply(new, sinkChanged: sinkChanged)
+        if new.inputQueueBytes != old.inputQueueBytes || new.outputQueueAlerts != old.outputQueueAlerts
+            || new.usrMerged != old.usrMerged {
+            diagnostics.warning("input_queue_mib, output_queue and usr_merge take effect when the plugin restarts")
+        }
+        diagnostics.info("reloaded \(configurationPath): rule \"\(engine.rule.name)\", alerts to "
+                         + "\(dispatcher.statistics.sink) as \(new.format.rawValue)")
+    }
+
+    private func apply(_ configuration: PluginConfiguration, sinkChanged: Bool) {
+        formatter = LineFormatter(format: configuration.format)
+        if limiter?.maximum != configuration.maximumAlerts || limiter.map({ Int($0.window) }) != configuration.alertWindow {
+            limiter?.closeWindow { notice($0) }
+            limiter = configuration.maximumAlerts.map { AlertLimiter(maximum: $0, window: Double(configuration.alertWindow)) }
+        }
+        guard let dispatcher else { return }
+        dispatcher.reconfigure(sink: sinkChanged ? makeSink(configuration) : nil,
+                               notice: Self.noticeFormatter(configuration.format))
+    }
+
+    private func makeSink(_ configuration: PluginConfiguration) -> AlertSink {
+        switch configuration.output {
+        case .syslog:
+            return SyslogSink(ident: configuration.syslogIdent, priority: configuration.syslogPriority,
+                              format: configuration.format)
+        case .file: return FileSink(path: configuration.file)
+        case .stdout: return FileSink()
+        }
+    }
+
+    private static func noticeFormatter(_ format: OutputFormat) -> @Sendable (String) -> [UInt8] {
+        { message in
+            var formatter = LineFormatter(format: format)
+            return formatter.notice(message)
+        }
+    }
+
+    // MARK: Start-up checks
+
+    /// Warns about every place the rule covers that no kernel watch covers: creations
+    /// there produce no records, so nothing could ever alert.
+    private func checkKernelWatches(usrMerge: UsrMerge) {
+        guard Capabilities.canReadAuditRules else {
+            diagnostics.info("the kernel's watches were not checked: listing audit rules needs CAP_AUDIT_CONTROL")
+            return
+        }
+        switch KernelWatches.load() {
+        case .failure(let error):
+            diagnostics.warning("the kernel's watches were not checked: \(error)")
+        case .success(let kernel):
+            let missing = kernel.uncovered(engine.rule.locations, usrMerge: usrMerge)
+            for location in missing {
+                diagnostics.warning("no audit watch covers \(location): files created there raise no alert "
+                                    + "(install audit-rules/50-audisp-lkm.rules and run augenrules --load)")
+            }
+        }
+    }
+
+    /// Seeds the path resolver with the rule's directories as they are now, so that a
+    /// creation relative to a directory descriptor resolves from the first event.
+    private func rememberWatchedDirectories(usrMerge: UsrMerge) {
+        for location in engine.rule.locations where location.isDirectory {
+            var status = stat()
+            guard stat(location.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { continue }
+            // The kernel logs `dev=` as MAJOR:MINOR in two-digit lower-case hex.
+            func hex(_ value: UInt32) -> String {
+                let digits = String(value, radix: 16)
+                return digits.count < 2 ? "0" + digits : digits
+            }
+            // glibc's major() and minor(), which are macros Swift cannot call.
+            let dev = UInt64(status.st_dev)
+            let major = UInt32(truncatingIfNeeded: ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff))
+            let minor = UInt32(truncatingIfNeeded: (dev & 0xff) | ((dev >> 12) & ~0xff))
+            let device = "\(hex(major)):\(hex(minor))"
+            normalizer.paths.remember(directory: usrMerge.canonical(Array(location.path.utf8)),
+                                      as: DirectoryKey(device: device, inode: UInt64(status.st_ino)))
+        }
+    }
+
+    /// Whether /lib is a link into /usr (a merged-/usr system).
+    private static func usrIsMerged() -> Bool {
+        var status = stat()
+        return lstat("/lib", &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    // MARK: State
+
+    private var ruleStatistics: RuleStatistics {
+        var total = retiredRuleStatistics
+        total.add(engine.statistics)
+        return total
+    }
+
+    private func writeState(undelivered: Int? = nil) {
+        let reading = reader.statistics
+        let input = pump.queue.snapshot
+        let output = dispatcher.statistics
+        let rule = ruleStatistics
+        var report = StateReport()
+        report.add("audisp-lkm pid", getpid())
+        report.add("time", time(nil))
+        report.add("uptime_seconds", time(nil) - startTime)
+        report.add("configuration", configurationPath)
+        report.add("rule", "\(engine.rule.name) (version \(engine.rule.version.map(String.init) ?? "-"))")
+        report.add("output", output.sink)
+        report.add("records", reading.records)
+        report.add("events", reading.events)
+        report.add("parsed_events", reading.parsedEvents)
+        report.add("file_events", normalizer.statistics.fileEvents)
+        report.add("unresolved_paths", normalizer.statistics.unresolvedPaths)
+        report.add("incomplete_events", normalizer.statistics.incompleteEvents)
+        report.add("candidates", rule.candidates)
+        report.add("alerts", rule.alerts)
+        report.add("excluded", rule.excluded)
+        report.add("duplicates", rule.duplicates)
+        report.add("alerts_delivered", output.delivered)
+        report.add("alerts_withheld_by_cap", limiter?.totalWithheld ?? 0)
+        report.add("alerts_withheld_by_full_output_queue", output.withheld)
+        report.add("output_failures", output.failures)
+        if let undelivered { report.add("alerts_not_delivered_at_exit", undelivered) }
+        report.add("records_dropped_by_full_input_queue", pump.droppedRecords.load(ordering: .relaxed))
+        report.add("malformed_lines", reading.malformedLines)
+        report.add("overlong_lines", reading.overlongLines)
+        report.add("events_closed_early", reading.forcedCompletions)
+        report.add("input_queue_bytes", input.load)
+        report.add("input_queue_high_water_bytes", input.highWater)
+        report.add("input_queue_capacity_bytes", input.capacity)
+        report.add("output_queue_alerts", output.queued)
+        report.add("output_queue_high_water", output.highWater)
+        report.add("output_queue_capacity", output.capacity)
+        report.add("ignored_sigterms", signals.ignoredTerminations.load(ordering: .relaxed))
+        report.add("diagnostics_not_sent_to_syslog", diagnostics.unsent)
+        do { try report.write(to: configuration.stateFile) } catch {
+            diagnostics.warning("state report not written: \(error)")
+        }
+    }
+
+    private static func now() -> Double {
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
+    }
+}
+
+extension RuleStatistics {
+    mutating func add(_ other: RuleStatistics) {
+        events += other.events
+        candidates += other.candidates
+        excluded += other.excluded
+        alerts += other.alerts
+        duplicates += other.duplicates
+    }
+}

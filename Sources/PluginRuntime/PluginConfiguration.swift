@@ -1,0 +1,166 @@
+import Glibc
+import Outputs
+
+/// The plugin's settings, from `/etc/audit/audisp-lkm.conf`.
+///
+/// The file is in auditd.conf's style: one `key = value` per line, `#` starts a comment
+/// line, blank lines are ignored. Unknown keys, repeated keys and bad values are errors
+/// that name the line, so a typo is never silently a default.
+public struct PluginConfiguration: Equatable, Sendable {
+    public static let defaultPath = "/etc/audit/audisp-lkm.conf"
+
+    public enum Output: String, CaseIterable, Sendable {
+        case syslog, file, stdout
+    }
+
+    public var output = Output.syslog
+    public var format = OutputFormat.text
+    public var syslogIdent = "audisp-lkm"
+    public var syslogPriority = SyslogPriority(facility: "authpriv", severity: "warning")!
+    public var file = "/var/log/audisp-lkm.log"
+    /// A detection-rules TOML file; nil for the built-in rule.
+    public var rule: String?
+    /// At most this many alerts per `alertWindow` seconds; nil for no cap.
+    public var maximumAlerts: Int? = 100
+    public var alertWindow = 300
+    public var inputQueueBytes = 8 << 20
+    public var outputQueueAlerts = 1000
+    public var stateFile = "/run/audisp-lkm.state"
+    /// Whether /bin, /sbin and /lib* are links into /usr; nil: look at /lib at start.
+    public var usrMerged: Bool?
+
+    public init() {}
+
+    /// The keys, their meaning and default, in the order the shipped file lists them.
+    public static let keys: [(key: String, help: String)] = [
+        ("output", "syslog, file or stdout (default syslog)"),
+        ("format", "text (key=value) or json (ECS; @cee: cookie in syslog) (default text)"),
+        ("syslog_ident", "the syslog tag (default audisp-lkm)"),
+        ("syslog_facility", "kern, user, daemon, auth, authpriv, local0 ... local7 (default authpriv)"),
+        ("syslog_priority", "emerg, alert, crit, err, warning, notice, info, debug (default warning)"),
+        ("file", "the file output's path, reopened on SIGHUP (default /var/log/audisp-lkm.log)"),
+        ("rule", "builtin, or a detection-rules TOML file (default builtin)"),
+        ("max_alerts", "alerts per alert_window at most, or unlimited (default 100)"),
+        ("alert_window", "seconds (default 300)"),
+        ("input_queue_mib", "MiB of records waiting to be processed, 1-1024 (default 8)"),
+        ("output_queue", "alerts waiting for the output, 1-1000000 (default 1000)"),
+        ("state_file", "where SIGUSR1 and exit write the state report (default /run/audisp-lkm.state)"),
+        ("usr_merge", "auto, yes or no: /lib is /usr/lib (default auto)"),
+    ]
+
+    /// Reads the file at `path`.
+    public static func load(path: String) throws(ConfigurationError) -> PluginConfiguration {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ConfigurationError(path: path, line: nil, message: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 14)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw ConfigurationError(path: path, line: nil, message: String(cString: strerror(errno))) }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            guard bytes.count <= 1 << 20 else { throw ConfigurationError(path: path, line: nil, message: "too large") }
+        }
+        return try parse(String(decoding: bytes, as: UTF8.self), path: path)
+    }
+
+    /// Parses configuration text; `path` names it in errors.
+    public static func parse(_ text: String, path: String) throws(ConfigurationError) -> PluginConfiguration {
+        var configuration = PluginConfiguration()
+        var seen: [String: Int] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = index + 1
+            let line = rawLine.trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            func fail(_ message: String) -> ConfigurationError {
+                ConfigurationError(path: path, line: number, message: message)
+            }
+            guard let equals = line.firstIndex(of: "=") else { throw fail("expected `key = value`, found \"\(line)\"") }
+            let key = String(line[..<equals].trimmingWhitespace())
+            let value = String(line[line.index(after: equals)...].trimmingWhitespace())
+            guard keys.contains(where: { $0.key == key }) else {
+                throw fail("unknown key \"\(key)\" (known: \(keys.map(\.key).joined(separator: ", ")))")
+            }
+            if let first = seen[key] { throw fail("\(key) is already set on line \(first)") }
+            seen[key] = number
+            guard !value.isEmpty else { throw fail("\(key) has no value") }
+            do { try configuration.set(key, to: value) } catch { throw fail("\(key): \(error.message)") }
+        }
+        return configuration
+    }
+
+    private struct ValueError: Error { var message: String }
+
+    private mutating func set(_ key: String, to value: String) throws(ValueError) {
+        func choice<T: RawRepresentable & CaseIterable>(_: T.Type) throws(ValueError) -> T where T.RawValue == String {
+            guard let chosen = T(rawValue: value) else {
+                throw ValueError(message: "\"\(value)\" is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return chosen
+        }
+        func integer(in range: ClosedRange<Int>) throws(ValueError) -> Int {
+            guard let number = Int(value), range.contains(number) else {
+                throw ValueError(message: "\"\(value)\" is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        func absolutePath() throws(ValueError) -> String {
+            guard value.hasPrefix("/") else { throw ValueError(message: "\"\(value)\" is not an absolute path") }
+            return value
+        }
+        switch key {
+        case "output": output = try choice(Output.self)
+        case "format": format = try choice(OutputFormat.self)
+        case "syslog_ident":
+            guard value.count <= 32, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            else { throw ValueError(message: "\"\(value)\" must be at most 32 letters, digits, -, _ or .") }
+            syslogIdent = value
+        case "syslog_facility":
+            guard let priority = SyslogPriority(facility: value, severity: syslogPriority.severity) else {
+                throw ValueError(message: "\"\(value)\" is not one of \(SyslogPriority.facilities.map(\.0).joined(separator: ", "))")
+            }
+            syslogPriority = priority
+        case "syslog_priority":
+            guard let priority = SyslogPriority(facility: syslogPriority.facility, severity: value) else {
+                throw ValueError(message: "\"\(value)\" is not one of \(SyslogPriority.severities.map(\.0).joined(separator: ", "))")
+            }
+            syslogPriority = priority
+        case "file": file = try absolutePath()
+        case "rule": rule = value == "builtin" ? nil : try absolutePath()
+        case "max_alerts": maximumAlerts = value == "unlimited" ? nil : try integer(in: 1...1_000_000)
+        case "alert_window": alertWindow = try integer(in: 1...86_400)
+        case "input_queue_mib": inputQueueBytes = try integer(in: 1...1024) << 20
+        case "output_queue": outputQueueAlerts = try integer(in: 1...1_000_000)
+        case "state_file": stateFile = try absolutePath()
+        case "usr_merge":
+            switch value {
+            case "auto": usrMerged = nil
+            case "yes": usrMerged = true
+            case "no": usrMerged = false
+            default: throw ValueError(message: "\"\(value)\" is not one of auto, yes, no")
+            }
+        default: preconditionFailure("key \(key) is listed but not handled")
+        }
+    }
+}
+
+/// A configuration that cannot be used, with where and why.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var line: Int?
+    public var message: String
+
+    public var description: String { line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)" }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingWhitespace() -> SubSequence {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return self[endIndex...]
+        }
+        return self[first...last]
+    }
+}

@@ -1,0 +1,52 @@
+/// The places on disk a rule can alert about, read from its `file.path` clauses: what
+/// the kernel must watch for the rule to see anything (the plugin's start-up check).
+public struct RuleLocation: Hashable, Sendable, CustomStringConvertible {
+    /// The directory whose entries the rule matches, or the file it names exactly.
+    public var path: String
+    /// True for a directory (`"/etc/modprobe.d/*"`), false for a file (`"/etc/modules"`).
+    public var isDirectory: Bool
+
+    public init(path: String, isDirectory: Bool) {
+        self.path = path
+        self.isDirectory = isDirectory
+    }
+
+    public var description: String { isDirectory ? path + "/" : path }
+
+    /// The location a `file.path` pattern covers: its text before the first wildcard, cut
+    /// back to a whole directory when a wildcard follows. Nil for a pattern that does not
+    /// start with an absolute directory.
+    init?(pattern: String) {
+        guard let wildcard = pattern.firstIndex(where: { $0 == "*" || $0 == "?" }) else {
+            guard pattern.hasPrefix("/") else { return nil }
+            self.init(path: pattern, isDirectory: false)
+            return
+        }
+        let literal = pattern[..<wildcard]
+        guard let slash = literal.lastIndex(of: "/") else { return nil }
+        let directory = slash == literal.startIndex ? "/" : String(literal[..<slash])
+        self.init(path: directory, isDirectory: true)
+    }
+}
+
+extension DetectionRule {
+    /// Every location the rule's `file.path` clauses can match, in the order written.
+    /// Clauses under `not` exclude places rather than include them, so they are skipped.
+    public var locations: [RuleLocation] {
+        var found: [RuleLocation] = []
+        func collect(_ condition: Condition) {
+            switch condition {
+            case .all(let conditions), .any(let conditions): conditions.forEach(collect)
+            case .not, .present: break
+            case .like(.filePath, let patterns, _):
+                found += patterns.compactMap { RuleLocation(pattern: $0.text) }
+            case .equals(.filePath, let values, _):
+                found += values.compactMap { RuleLocation(pattern: String(decoding: $0, as: UTF8.self)) }
+            case .like, .equals: break
+            }
+        }
+        collect(condition)
+        var seen = Set<RuleLocation>()
+        return found.filter { seen.insert($0).inserted }
+    }
+}
