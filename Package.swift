@@ -40,6 +40,7 @@ let package = Package(
         .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading", "TestSupport"]),
         .testTarget(name: "RuleEngineTests", dependencies: ["RuleEngine", "FileEvents", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents", "RuleEngine", "TestSupport"]),
+        .testTarget(name: "PluginRuntimeTests", dependencies: ["PluginRuntime", "RuleEngine", "FileEvents", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AudispLKM", "TestSupport"]),
     ]
 )

@@ -40,10 +40,6 @@ struct Replay: ParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case json, text
-    }
-
     @Flag(help: "Print every normalised file event (one per line) instead of alerts.")
     var events = false
 
@@ -62,7 +58,7 @@ struct Replay: ParsableCommand {
     var window: Double = 300
 
     @Option(help: "Output format: json (one ECS document per line) or text (one key=value line).")
-    var format: Format = .json
+    var format: OutputFormat = .json
 
     @Option(name: .customLong("eoe-timeout"),
             help: ArgumentHelp("Seconds of log time after which an event with no end record is complete.",
@@ -98,23 +94,13 @@ struct Replay: ParsableCommand {
         var limiter = maximumAlerts.map { AlertLimiter(maximum: $0, window: window) }
         var output = StandardOutput()
         var normalizer = FileEventNormalizer(usrMerge: UsrMerge(isMerged: !splitUsr))
-        var json = JSONWriter()
-        var text = KeyValueLine()
-        let (format, printEvents, explain) = (self.format, events, self.explain)
+        var formatter = LineFormatter(format: format)
+        let (printEvents, explain) = (events, self.explain)
         let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout,
                                     selector: FileEventNormalizer.disposition) { event in
             normalizer.normalize(event) { fileEvent in
                 if printEvents {
-                    switch format {
-                    case .json:
-                        json.reset()
-                        FileEventDocument.json(fileEvent, into: &json)
-                        output.write(json.bytes)
-                    case .text:
-                        text.reset()
-                        fileEvent.keyValueLine(into: &text)
-                        output.write(text.bytes)
-                    }
+                    output.write(formatter.event(fileEvent))
                     return
                 }
                 let verdict = engine.evaluate(fileEvent)
@@ -128,16 +114,7 @@ struct Replay: ParsableCommand {
                     limiter = cap
                     guard admitted else { return }
                 }
-                switch format {
-                case .json:
-                    json.reset()
-                    AlertDocument.json(fileEvent, rule: engine.rule, into: &json)
-                    output.write(json.bytes)
-                case .text:
-                    text.reset()
-                    AlertDocument.text(fileEvent, rule: engine.rule, into: &text)
-                    output.write(text.bytes)
-                }
+                output.write(formatter.alert(fileEvent, rule: engine.rule))
             }
         }
         var progress = Progress(inputs: inputs)
@@ -291,3 +268,5 @@ enum Explanation {
         return line.bytes
     }
 }
+
+extension OutputFormat: ExpressibleByArgument {}

@@ -15,6 +15,13 @@ public final class Diagnostics: Sendable {
         socket = Mutex(SyslogSocket(path: socketPath))
     }
 
+    /// Sends later messages to the syslog daemon at `socketPath`.
+    public func use(socketPath: String) {
+        socket.withLock { socket in
+            if socket.path != socketPath { socket = SyslogSocket(path: socketPath) }
+        }
+    }
+
     public func info(_ message: String) { log(LOG_INFO, message) }
     public func warning(_ message: String) { log(LOG_WARNING, "warning: " + message) }
     public func error(_ message: String) { log(LOG_ERR, "error: " + message) }

@@ -11,6 +11,11 @@ public struct KernelWatches: Sendable {
         public var path: String
         /// `dir=`: everything below `path`.
         public var isTree: Bool
+
+        public init(path: String, isTree: Bool) {
+            self.path = path
+            self.isTree = isTree
+        }
     }
 
     public var watches: [Watch]

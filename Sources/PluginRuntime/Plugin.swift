@@ -169,6 +169,7 @@ public final class Plugin {
         configuration = new
         let sinkChanged = new.output != old.output || new.format != old.format || new.file != old.file
             || new.syslogIdent != old.syslogIdent || new.syslogPriority != old.syslogPriority
+            || new.syslogSocket != old.syslogSocket
         apply(new, sinkChanged: sinkChanged)
         if new.inputQueueBytes != old.inputQueueBytes || new.outputQueueAlerts != old.outputQueueAlerts
             || new.usrMerged != old.usrMerged {
@@ -179,6 +180,7 @@ public final class Plugin {
     }
 
     private func apply(_ configuration: PluginConfiguration, sinkChanged: Bool) {
+        diagnostics.use(socketPath: configuration.syslogSocket)
         formatter = LineFormatter(format: configuration.format)
         if limiter?.maximum != configuration.maximumAlerts || limiter.map({ Int($0.window) }) != configuration.alertWindow {
             limiter?.closeWindow { notice($0) }
@@ -193,7 +195,7 @@ public final class Plugin {
         switch configuration.output {
         case .syslog:
             return SyslogSink(ident: configuration.syslogIdent, priority: configuration.syslogPriority,
-                              format: configuration.format)
+                              format: configuration.format, socketPath: configuration.syslogSocket)
         case .file: return FileSink(path: configuration.file)
         case .stdout: return FileSink()
         }

@@ -17,6 +17,7 @@ public struct PluginConfiguration: Equatable, Sendable {
     public var format = OutputFormat.text
     public var syslogIdent = "audisp-lkm"
     public var syslogPriority = SyslogPriority(facility: "authpriv", severity: "warning")!
+    public var syslogSocket = "/dev/log"
     public var file = "/var/log/audisp-lkm.log"
     /// A detection-rules TOML file; nil for the built-in rule.
     public var rule: String?
@@ -38,6 +39,7 @@ public struct PluginConfiguration: Equatable, Sendable {
         ("syslog_ident", "the syslog tag (default audisp-lkm)"),
         ("syslog_facility", "kern, user, daemon, auth, authpriv, local0 ... local7 (default authpriv)"),
         ("syslog_priority", "emerg, alert, crit, err, warning, notice, info, debug (default warning)"),
+        ("syslog_socket", "the syslog daemon's socket (default /dev/log)"),
         ("file", "the file output's path, reopened on SIGHUP (default /var/log/audisp-lkm.log)"),
         ("rule", "builtin, or a detection-rules TOML file (default builtin)"),
         ("max_alerts", "alerts per alert_window at most, or unlimited (default 100)"),
@@ -127,6 +129,7 @@ public struct PluginConfiguration: Equatable, Sendable {
                 throw ValueError(message: "\"\(value)\" is not one of \(SyslogPriority.severities.map(\.0).joined(separator: ", "))")
             }
             syslogPriority = priority
+        case "syslog_socket": syslogSocket = try absolutePath()
         case "file": file = try absolutePath()
         case "rule": rule = value == "builtin" ? nil : try absolutePath()
         case "max_alerts": maximumAlerts = value == "unlimited" ? nil : try integer(in: 1...1_000_000)

@@ -1,0 +1,115 @@
+import Foundation
+import Outputs
+import PluginRuntime
+import Testing
+import TestSupport
+
+@Suite("Plugin configuration file")
+struct ConfigurationTests {
+    @Test("the shipped settings file parses to exactly the built-in defaults")
+    func shippedFileIsTheDefaults() throws {
+        let path = TestData.packageRoot.appendingPathComponent("plugin-conf/config/audisp-lkm.conf").path
+        let shipped = try PluginConfiguration.load(path: path)
+        #expect(shipped == PluginConfiguration())
+        // Every key the plugin knows is documented in the shipped file.
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for key in PluginConfiguration.keys.map(\.key) {
+            #expect(text.contains("\n\(key) = "), "the shipped file does not set \(key)")
+        }
+    }
+
+    @Test("values are read, with auditd's spellings of facilities and priorities")
+    func values() throws {
+        let configuration = try PluginConfiguration.parse("""
+            # comment
+              output = file
+            format=json
+            syslog_facility = LOG_LOCAL6
+            syslog_priority = LOG_INFO
+            file = /var/log/x.log
+            rule = /etc/audit/lkm.toml
+            max_alerts = unlimited
+            alert_window = 60
+            input_queue_mib = 2
+            output_queue = 5
+            usr_merge = no
+            """, path: "t.conf")
+        #expect(configuration.output == .file)
+        #expect(configuration.format == .json)
+        #expect(configuration.syslogPriority.description == "local6.info")
+        #expect(configuration.syslogPriority.value == (22 << 3) | 6)
+        #expect(configuration.file == "/var/log/x.log")
+        #expect(configuration.rule == "/etc/audit/lkm.toml")
+        #expect(configuration.maximumAlerts == nil)
+        #expect(configuration.alertWindow == 60)
+        #expect(configuration.inputQueueBytes == 2 << 20)
+        #expect(configuration.outputQueueAlerts == 5)
+        #expect(configuration.usrMerged == false)
+    }
+
+    @Test("bad lines are refused with the file, the line number and the reason", arguments: [
+        ("output = syslog\nouptut = file", "t.conf:2: unknown key \"ouptut\""),
+        ("format = xml", "t.conf:1: format: \"xml\" is not one of json, text"),
+        ("\n\nsyslog_facility = mail2", "t.conf:3: syslog_facility: \"mail2\" is not one of"),
+        ("max_alerts = 0", "t.conf:1: max_alerts: \"0\" is not a whole number from 1"),
+        ("file = relative.log", "t.conf:1: file: \"relative.log\" is not an absolute path"),
+        ("output = file\noutput = syslog", "t.conf:2: output is already set on line 1"),
+        ("output", "t.conf:1: expected `key = value`"),
+        ("rule =", "t.conf:1: rule has no value"),
+        ("syslog_ident = a b", "t.conf:1: syslog_ident: \"a b\" must be"),
+    ])
+    func refused(text: String, expected: String) {
+        do {
+            _ = try PluginConfiguration.parse(text, path: "t.conf")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.description.hasPrefix(expected), "\(error.description)")
+        }
+    }
+
+    @Test("a missing file is an error naming it")
+    func missingFile() {
+        #expect(throws: ConfigurationError.self) { try PluginConfiguration.load(path: "/nonexistent/audisp-lkm.conf") }
+    }
+}
+
+@Suite("Bounded queue between threads")
+struct BoundedQueueTests {
+    @Test("offers beyond the capacity are refused at once and counted; takes are first in, first out")
+    func capacity() {
+        let queue = BoundedQueue<[UInt8]>(capacity: 10) { $0.count }
+        #expect(queue.offer([1, 2, 3, 4]))
+        #expect(queue.offer([5, 6, 7, 8, 9, 10]))
+        #expect(!queue.offer([11]))
+        #expect(queue.snapshot.refused == 1)
+        #expect(queue.snapshot.highWater == 10)
+        guard case .element(let first) = queue.take(timeout: 0) else { Issue.record("empty"); return }
+        #expect(first == [1, 2, 3, 4])
+        #expect(queue.offer([11, 12]))
+        #expect(queue.takeRefusalsSinceLastCall() == 1)
+        #expect(queue.takeRefusalsSinceLastCall() == 0)
+        queue.close()
+        #expect(!queue.offer([13]))
+        guard case .element(let second) = queue.take(timeout: 0), case .element(let third) = queue.take(timeout: 0),
+              case .closed = queue.take(timeout: 0) else { Issue.record("wrong sequence"); return }
+        #expect(second == [5, 6, 7, 8, 9, 10] && third == [11, 12])
+    }
+
+    @Test("a waiting take returns on wake, on timeout, and with an element another thread offers")
+    func waiting() async {
+        let queue = BoundedQueue<Int>(capacity: 4) { _ in 1 }
+        if case .element = queue.take(timeout: 1_000_000) { Issue.record("an empty queue gave an element") }
+        let producer = Task.detached {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+            _ = queue.offer(7)
+        }
+        guard case .element(let value) = queue.take(timeout: 5_000_000_000) else {
+            Issue.record("nothing arrived")
+            return
+        }
+        #expect(value == 7)
+        await producer.value
+        queue.wake()
+        guard case .nothing = queue.take(timeout: 5_000_000_000) else { Issue.record("wake did not end the wait"); return }
+    }
+}

@@ -1,0 +1,115 @@
+#!/bin/sh
+# install.sh: installs audisp-lkm as an auditd plugin, or removes it (--uninstall).
+#
+#   ./install.sh [--with-exec] [--binary FILE]
+#   ./install.sh --uninstall
+#
+# Install builds the release binary (static Swift standard library: auditd starts
+# plugins with an empty environment) unless --binary names one, then installs
+#   /usr/sbin/audisp-lkm                          root:root 0750 (auditd's check)
+#   /etc/audit/audisp-lkm.conf                    settings, only if absent (edits are kept)
+#   /etc/audit/rules.d/50-audisp-lkm.rules        the watches
+#   /etc/audit/rules.d/55-audisp-lkm-exec.rules   exec tracking, only with --with-exec
+#   /etc/audit/plugins.d/audisp-lkm.conf          the plugin conf
+# loads the rules with augenrules --load and sends auditd SIGHUP, which starts (or
+# restarts, for a new binary) the plugin. Running it again changes only what differs.
+#
+# Uninstall stops the plugin (auditd's SIGHUP after its conf is gone), unloads the
+# rules and removes every file above and the state report. An alert file
+# (output = file) is data and is kept.
+set -eu
+
+bin=/usr/sbin/audisp-lkm
+settings=/etc/audit/audisp-lkm.conf
+plugin=/etc/audit/plugins.d/audisp-lkm.conf
+rules=/etc/audit/rules.d/50-audisp-lkm.rules
+exec_rules=/etc/audit/rules.d/55-audisp-lkm-exec.rules
+state=/run/audisp-lkm.state
+here=$(cd "$(dirname "$0")" && pwd)
+
+say() { echo "audisp-lkm install: $*"; }
+die() { echo "audisp-lkm install: $*" >&2; exit 1; }
+
+reload_auditd() {
+	if auditctl -s 2>/dev/null | grep -q '^pid [1-9]'; then
+		kill -HUP "$(auditctl -s | sed -n 's/^pid //p')"
+		say "auditd signalled (SIGHUP): it re-reads its plugins"
+	else
+		say "auditd is not running: the plugin starts with it"
+	fi
+}
+
+# Copies $1 to $2 with mode $3, owned by root, only when the content differs. A changed
+# file is replaced by rename, so a running plugin's binary is never rewritten in place.
+put() {
+	if cmp -s "$1" "$2"; then
+		say "$2: unchanged"
+	else
+		install -o root -g root -m "$3" "$1" "$2.new"
+		mv -f "$2.new" "$2"
+		say "$2: installed"
+	fi
+}
+
+uninstall() {
+	if [ -e "$plugin" ]; then
+		rm -f "$plugin"
+		reload_auditd
+	fi
+	rm -f "$rules" "$exec_rules"
+	augenrules --load >/dev/null || say "augenrules --load failed; rules with key audisp-lkm are removed below"
+	auditctl -D -k audisp-lkm >/dev/null 2>&1 || true
+	auditctl -D -k audisp-lkm-exec >/dev/null 2>&1 || true
+	alerts=""
+	if [ -f "$settings" ]; then
+		alerts=$(sed -n 's/^[[:space:]]*file[[:space:]]*=[[:space:]]*//p' "$settings")
+	fi
+	rm -f "$bin" "$bin.new" "$settings" "$state" "$state.tmp"
+	say "removed the plugin, its rules, binary, settings and state report"
+	[ -n "$alerts" ] && [ -e "$alerts" ] && say "kept the alert file $alerts"
+	true
+}
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+with_exec=no
+binary=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--uninstall) uninstall; exit 0 ;;
+	--with-exec) with_exec=yes ;;
+	--binary) [ $# -ge 2 ] || die "--binary needs a file"; binary=$2; shift ;;
+	-h|--help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+	shift
+done
+command -v augenrules >/dev/null || die "auditd is not installed (apt-get install auditd)"
+
+if [ -z "$binary" ]; then
+	say "building the release binary (swift build -c release --static-swift-stdlib)"
+	(cd "$here" && swift build -c release --static-swift-stdlib --product audisp-lkm --scratch-path .build-release)
+	binary="$here/.build-release/release/audisp-lkm"
+fi
+[ -x "$binary" ] || die "$binary is not an executable"
+# auditd runs plugins with no environment at all: prove the binary starts that way.
+env -i "$binary" --help >/dev/null || die "$binary does not run with an empty environment"
+
+put "$binary" "$bin" 0750
+if [ -e "$settings" ]; then
+	say "$settings: kept (it may hold your edits; see plugin-conf/config/ for the defaults)"
+else
+	put "$here/plugin-conf/config/audisp-lkm.conf" "$settings" 0640
+fi
+"$bin" check --config "$settings" >/dev/null 2>&1 || [ $? -eq 1 ] || die "$settings is not valid: run $bin check"
+put "$here/audit-rules/50-audisp-lkm.rules" "$rules" 0640
+if [ "$with_exec" = yes ]; then
+	put "$here/audit-rules/55-audisp-lkm-exec.rules" "$exec_rules" 0640
+elif [ -e "$exec_rules" ]; then
+	rm -f "$exec_rules"
+	auditctl -D -k audisp-lkm-exec >/dev/null 2>&1 || true
+	say "$exec_rules: removed (no --with-exec)"
+fi
+augenrules --load >/dev/null || die "augenrules --load failed"
+put "$here/plugin-conf/audisp-lkm.conf" "$plugin" 0640
+reload_auditd
+"$bin" check --config "$settings" || die "the kernel does not watch every place the rule covers"
