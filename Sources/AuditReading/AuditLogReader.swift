@@ -55,10 +55,7 @@ public final class AuditLogReader {
                 progress(input.bytesConsumed)
             }
         }
-        if failure == nil, !pendingLine.isEmpty, !discardingLongLine {
-            // A last line without a newline (a log cut mid-write) is still a record.
-            takePendingLine()
-        }
+        if failure == nil { takeLastLine() }
         pendingLine.removeAll(keepingCapacity: true)
         discardingLongLine = false
         endAusearchBlock()
@@ -121,8 +118,15 @@ public final class AuditLogReader {
         line.withUnsafeBytes { take(line: $0) }
     }
 
+    /// A last line without a newline (a log cut mid-write) is still a record.
+    private func takeLastLine() {
+        if !pendingLine.isEmpty && !discardingLongLine { takePendingLine() }
+        discardingLongLine = false
+    }
+
     /// Completes every open event and delivers it (end of all input).
     public func finish() {
+        takeLastLine()
         endAusearchBlock()
         regrouper.completeAll(to: &completed)
         passToParser(atLeast: 0)

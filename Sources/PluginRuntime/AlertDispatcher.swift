@@ -92,6 +92,7 @@ public final class AlertDispatcher: @unchecked Sendable {
     private func deliver(to initialSink: AlertSink) {
         var sink = initialSink
         var inHand: [UInt8]?
+        var isNotice = false
         var pause = 10_000_000
         var failing: OutputError?
         defer { done.store(true, ordering: .releasing) }
@@ -103,29 +104,32 @@ public final class AlertDispatcher: @unchecked Sendable {
             if let replacement { sink = replacement }
             if reopen { try? sink.reopen() }
             if inHand == nil {
-                switch queue.take(timeout: 1_000_000_000) {
-                case .element(let line):
-                    inHand = line
-                    holding.store(1, ordering: .releasing)
-                case .nothing: continue
-                case .closed: return
+                let withheld = queue.takeRefusalsSinceLastCall()
+                if withheld > 0 {
+                    // Said in the output itself, once it takes lines again.
+                    inHand = noticeLine.withLock { $0 }(
+                        "\(withheld) alert\(withheld == 1 ? "" : "s") withheld: the output queue was full")
+                    isNotice = true
+                } else {
+                    switch queue.take(timeout: 1_000_000_000) {
+                    case .element(let line):
+                        inHand = line
+                        isNotice = false
+                        holding.store(1, ordering: .releasing)
+                    case .nothing: continue
+                    case .closed: return
+                    }
                 }
             }
             do {
                 try sink.write(inHand!)
                 inHand = nil
                 holding.store(0, ordering: .releasing)
-                deliveredCount.add(1, ordering: .relaxed)
+                if !isNotice { deliveredCount.add(1, ordering: .relaxed) }
                 pause = 10_000_000
                 if let error = failing {
                     failing = nil
                     diagnostics.info("\(sink.description) works again (it failed with \(error))")
-                }
-                let withheld = queue.takeRefusalsSinceLastCall()
-                if withheld > 0 {
-                    let notice = noticeLine.withLock { $0 }(
-                        "\(withheld) alert\(withheld == 1 ? "" : "s") withheld: the output queue was full")
-                    try? sink.write(notice)
                 }
             } catch {
                 failureCount.add(1, ordering: .relaxed)
