@@ -26,13 +26,16 @@ public final class SignalWatcher: Sendable {
     public init() {}
 
     /// Blocks the watched signals in the calling thread and every thread it starts later,
-    /// and restores default handling of the others (auditd starts plugins with its own
-    /// signal mask).
+    /// and unblocks the others: auditd starts plugins with its own signal mask and
+    /// dispositions, which a plugin must reset (auditd-plugins(5)).
     public static func blockSignals() {
         var set = sigset_t()
         sigemptyset(&set)
         pthread_sigmask(SIG_SETMASK, &set, nil)
-        for signal in watched { sigaddset(&set, signal) }
+        for signal in watched {
+            sigaddset(&set, signal)
+            Glibc.signal(signal, SIG_DFL)
+        }
         pthread_sigmask(SIG_BLOCK, &set, nil)
         // A closed pipe or socket is an error to handle, not a reason to die.
         Glibc.signal(SIGPIPE, SIG_IGN)

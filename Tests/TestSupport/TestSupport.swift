@@ -117,3 +117,85 @@ extension Array where Element == UInt8 {
     /// The bytes as text (for assertions on ASCII values).
     public var text: String { String(decoding: self, as: UTF8.self) }
 }
+
+/// Runs `body` holding a lock shared by every test that changes the kernel's audit rules
+/// or auditd's configuration (they run in parallel suites otherwise): `augenrules --load`
+/// in one would delete the rules another has just added.
+public func withSystemAuditLock<Result>(_ body: () throws -> Result) throws -> Result {
+    let fd = open("/run/lock/audisp-lkm-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    defer { close(fd) }
+    while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+    return try body()
+}
+
+/// Runs a program to completion; its output (standard output and error together), or an
+/// error carrying that output when it exits with a non-zero status.
+///
+/// The child starts as a login shell's would: no blocked or ignored signals and no
+/// descriptors but 0, 1 and 2. Foundation's Process passes on the spawning thread's
+/// signal mask (a test worker blocks nearly everything) and its own descriptors, and a
+/// daemon started from the child (install.sh restarts auditd) would keep both.
+@discardableResult
+public func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
+    var pipe: [CInt] = [0, 0]
+    guard Glibc.pipe(&pipe) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    for end in pipe { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, pipe[1], 2)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    // bash closes every other descriptor (glibc's closefrom action is not visible to Swift).
+    let closeAndRun = "for fd in /proc/self/fd/*; do fd=${fd##*/}; [ $fd -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \"$@\""
+    let argv = (["/bin/bash", "-c", closeAndRun, "bash", executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid = pid_t()
+    let status = posix_spawn(&pid, "/bin/bash", &actions, &attributes, argv, environ)
+    close(pipe[1])
+    guard status == 0 else {
+        close(pipe[0])
+        throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EIO)
+    }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(pipe[0], $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { break }
+        output += buffer[..<count]
+    }
+    close(pipe[0])
+    var exit: CInt = 0
+    while waitpid(pid, &exit, 0) < 0 && errno == EINTR {}
+    let text = String(decoding: output, as: UTF8.self)
+    // WIFEXITED and WEXITSTATUS are macros: a normal exit has the low 7 bits clear.
+    let exitStatus = exit & 0x7f == 0 ? (exit >> 8) & 0xff : 128 + (exit & 0x7f)
+    guard exitStatus == 0 else {
+        throw CommandFailure(command: ([executable] + arguments).joined(separator: " "), status: exitStatus, output: text)
+    }
+    return text
+}
+
+public struct CommandFailure: Error, CustomStringConvertible {
+    public var command: String
+    public var status: Int32
+    public var output: String
+    public var description: String { "\(command) failed (status \(status)):\n\(output)" }
+}
+
+/// Whether this process is root and the kernel has a running auditd.
+public var auditdIsRunning: Bool {
+    guard getuid() == 0, let status = try? runCommand("/sbin/auditctl", ["-s"]) else { return false }
+    return status.split(separator: "\n").contains { $0.hasPrefix("pid ") && $0 != "pid 0" }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// The documented installation under the real auditd, with real file operations, and the
+/// alerts read back from rsyslog's files. Needs root, a running auditd and rsyslog (for
+/// /dev/log); skipped elsewhere, mandatory under `.ci/run`.
+@Suite("Installed under auditd, end to end", .serialized)
+struct InstalledPluginTests {
+    static var available: Bool { auditdIsRunning && FileManager.default.fileExists(atPath: "/dev/log") }
+
+    /// rsyslog's file for authpriv (Debian's default rsyslog.conf).
+    static let authLog = "/var/log/auth.log"
+    static let installed = ["/usr/sbin/audisp-lkm", "/etc/audit/audisp-lkm.conf", "/etc/audit/plugins.d/audisp-lkm.conf",
+                            "/etc/audit/rules.d/50-audisp-lkm.rules"]
+
+    @Test("install.sh; real creations and renames alert in syslog with the right fields; exclusions stay quiet; --uninstall leaves nothing",
+          .enabled(if: available || TestData.mandatory))
+    func installedPlugin() throws {
+        try #require(Self.available, "needs root, a running auditd and a syslog daemon on /dev/log")
+        try withSystemAuditLock {
+            try withTemporaryDirectory { work in
+                try exercise(work: work)
+            }
+        }
+    }
+
+    private func exercise(work: URL) throws {
+        let install = TestData.packageRoot.appendingPathComponent("install.sh").path
+        let made = try prepareDirectories()
+        let marker = "lkme2e-\(UInt32.random(in: 0 ... .max))"
+        var planted: [String] = []
+        defer {
+            for path in planted { unlink(path) }
+            _ = try? runCommand(install, ["--uninstall"])
+            for directory in made.reversed() { rmdir(directory) }
+        }
+        let output = try runCommand(install, [])
+        #expect(output.contains("watched  /etc/modprobe.d/"))
+        var status = stat()
+        #expect(stat("/usr/sbin/audisp-lkm", &status) == 0 && status.st_uid == 0 && status.st_mode & 0o7777 == 0o750)
+        #expect(try runCommand("/sbin/auditctl", ["-l"]).contains("key=audisp-lkm"))
+        #expect(eventually(seconds: 10) { Self.pluginPID() != nil }, "auditd did not start the plugin")
+
+        // The programs: a C program making one system call per run, built x86_64 and i386.
+        let source = TestData.packageRoot.appendingPathComponent("Tests/Fixtures/programs/lkmops.c").path
+        let ops = work.appendingPathComponent("lkmops").path, ops32 = work.appendingPathComponent("lkmops32").path
+        try runCommand("/usr/bin/gcc", ["-O2", "-o", ops, source])
+        try runCommand("/usr/bin/gcc", ["-m32", "-O2", "-o", ops32, source])
+        let source1 = work.appendingPathComponent("a.conf").path, source2 = work.appendingPathComponent("b.conf").path
+        try "options dummy numdummies=1\n".write(toFile: source1, atomically: false, encoding: .utf8)
+        try "dummy\n".write(toFile: source2, atomically: false, encoding: .utf8)
+
+        func path(_ directory: String, _ suffix: String) -> String {
+            let path = "\(directory)/\(marker)-\(suffix)"
+            planted.append(path)
+            return path
+        }
+        let redirect = path("/etc/modprobe.d", "redirect.conf")
+        let copied = path("/etc/modules-load.d", "cp.conf")
+        let moved = path("/etc/modprobe.d", "mv.conf")
+        let dirfd = path("/etc/modprobe.d", "dirfd.conf")
+        let i386 = path("/etc/modules-load.d", "i386.conf")
+        let swap = path("/etc/modprobe.d", "x.swp")
+        let elsewhere = path(work.path, "elsewhere.conf")
+        let last = path("/etc/modprobe.d", "last.conf")
+
+        try runCommand("/bin/sh", ["-c", "echo 'install dummy /bin/true' > '\(redirect)'"])
+        try runCommand("/bin/cp", [source1, copied])
+        try runCommand("/bin/mv", [source2, moved])
+        try runCommand(ops, ["dirfd-create", "/etc/modprobe.d", (dirfd as NSString).lastPathComponent])
+        try runCommand(ops32, ["openat-create", i386])
+        // Quiet: an editor swap file (excluded by extension), a path the rule does not
+        // cover, and a deletion.
+        try runCommand("/bin/sh", ["-c", "echo x > '\(swap)'"])
+        try runCommand("/bin/sh", ["-c", "echo x > '\(elsewhere)'"])
+        try runCommand("/bin/rm", [redirect])
+        // Last, so that once its alert is in the log, any alert for the quiet ones would be too.
+        try runCommand("/bin/cp", [source1, last])
+
+        var alerts: [[String: String]] = []
+        let arrived = eventually(seconds: 15) {
+            alerts = Self.alertLines(containing: marker)
+            return alerts.contains { $0["path"] == last }
+        }
+        #expect(arrived, "no alert for \(last) in \(Self.authLog); alerts seen: \(alerts)")
+        func alert(_ path: String) -> [String: String]? { alerts.first { $0["path"] == path } }
+
+        #expect(alert(redirect)?["action"] == "creation")
+        #expect(alert(redirect)?["executable"] == "/usr/bin/dash")
+        #expect(alert(copied)?["executable"] == "/usr/bin/cp")
+        #expect(alert(moved)?["action"] == "rename")
+        #expect(alert(moved)?["original_path"] == source2)
+        #expect(alert(moved)?["executable"] == "/usr/bin/mv")
+        #expect(alert(dirfd)?["syscall"] == "openat")
+        #expect(alert(dirfd)?["executable"] == ops)
+        #expect(alert(i386)?["arch"] == "i386")
+        #expect(alert(i386)?["executable"] == ops32)
+        for fields in alerts {
+            #expect(fields["alert"] == "Loadable Kernel Module Configuration File Creation")
+            #expect(fields["rule_id"] == "6e2355cc-c60a-4d92-a80c-e54a45ad2400")
+            #expect(fields["key"] == "audisp-lkm")
+        }
+        #expect(alert(swap) == nil)
+        #expect(alert(elsewhere) == nil)
+        #expect(alerts.count == 6, "\(alerts.map { $0["path"] ?? "?" })")
+
+        // The state report, on request.
+        let pid = try #require(Self.pluginPID())
+        kill(pid, SIGUSR1)
+        let state = URL(fileURLWithPath: "/run/audisp-lkm.state")
+        #expect(eventually { Int(stateReport(state)["alerts"] ?? "") ?? 0 >= 6 }, "\(stateReport(state)) pid \(pid)")
+
+        // Uninstall, then nothing is left: files, rules, process.
+        try runCommand(install, ["--uninstall"])
+        for file in Self.installed + ["/run/audisp-lkm.state"] {
+            #expect(!FileManager.default.fileExists(atPath: file), "\(file) left behind")
+        }
+        #expect(try !runCommand("/sbin/auditctl", ["-l"]).contains("audisp-lkm"))
+        #expect(eventually { Self.pluginPID() == nil }, "the plugin still runs")
+    }
+
+    /// The plugin auditd runs now: its child named audisp-lkm (one that exited may linger
+    /// as a zombie where PID 1 does not reap orphans).
+    static func pluginPID() -> pid_t? {
+        guard let status = try? runCommand("/sbin/auditctl", ["-s"]),
+              let auditd = status.split(separator: "\n").first(where: { $0.hasPrefix("pid ") })?.dropFirst(4),
+              let children = try? runCommand("/usr/bin/pgrep", ["-x", "-P", String(auditd), "audisp-lkm"]) else { return nil }
+        return children.split(separator: "\n").first.flatMap { pid_t($0) }
+    }
+
+    /// Creates the rule directories this machine lacks; returns them, to remove afterwards.
+    private func prepareDirectories() throws -> [String] {
+        var made: [String] = []
+        for directory in ["/etc/modprobe.d", "/etc/modules-load.d"] where !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            made.append(directory)
+        }
+        return made
+    }
+
+    /// The alerts in the authpriv log whose line mentions `marker`, as key-value maps.
+    static func alertLines(containing marker: String) -> [[String: String]] {
+        guard let text = try? String(contentsOfFile: authLog, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").filter { $0.contains(marker) && $0.contains("audisp-lkm[") }.compactMap { line in
+            guard let start = line.range(of: "]: alert=") else { return nil }
+            return KeyValueText.parse(line[line.index(start.lowerBound, offsetBy: 3)...])
+        }
+    }
+}
+
+/// Reads the plugin's `key=value` lines back: bare values, or quoted with `\"`, `\\` and
+/// `\xHH` escapes.
+enum KeyValueText {
+    static func parse(_ line: Substring) -> [String: String] {
+        var fields: [String: String] = [:]
+        var bytes = Array(line.utf8)[...]
+        while !bytes.isEmpty {
+            while bytes.first == UInt8(ascii: " ") { bytes.removeFirst() }
+            guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { break }
+            let key = String(decoding: bytes[..<equals], as: UTF8.self)
+            bytes = bytes[(equals + 1)...]
+            var value: [UInt8] = []
+            if bytes.first == UInt8(ascii: "\"") {
+                bytes.removeFirst()
+                while let byte = bytes.popFirst(), byte != UInt8(ascii: "\"") {
+                    guard byte == UInt8(ascii: "\\"), let next = bytes.popFirst() else { value.append(byte); continue }
+                    if next == UInt8(ascii: "x"), bytes.count >= 2 {
+                        value.append(UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) ?? 0)
+                        bytes.removeFirst(2)
+                    } else {
+                        value.append(next)
+                    }
+                }
+            } else {
+                while let byte = bytes.first, byte != UInt8(ascii: " ") { value.append(byte); bytes.removeFirst() }
+            }
+            fields[key] = String(decoding: value, as: UTF8.self)
+        }
+        return fields
+    }
+}
