@@ -96,19 +96,20 @@ struct BoundedQueueTests {
     }
 
     @Test("a waiting take returns on wake, on timeout, and with an element another thread offers")
-    func waiting() async {
+    func waiting() {
         let queue = BoundedQueue<Int>(capacity: 4) { _ in 1 }
         if case .element = queue.take(timeout: 1_000_000) { Issue.record("an empty queue gave an element") }
-        let producer = Task.detached {
-            try? await Task.sleep(nanoseconds: 50_000_000)
+        // A thread of its own: the test's own thread blocks in take, as the plugin's does.
+        let producer = Thread {
+            usleep(50_000)
             _ = queue.offer(7)
         }
+        producer.start()
         guard case .element(let value) = queue.take(timeout: 5_000_000_000) else {
             Issue.record("nothing arrived")
             return
         }
         #expect(value == 7)
-        await producer.value
         queue.wake()
         guard case .nothing = queue.take(timeout: 5_000_000_000) else { Issue.record("wake did not end the wait"); return }
     }

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Live plugin benchmark: audisp-lkm installed under the real auditd, under load.
+
+Needs root, auditd running and audisp-lkm installed (./install.sh) with its default
+syslog output, and rsyslog writing authpriv to /var/log/auth.log. Run by hand; not a test.
+
+A background load of audit events that do not concern the rule (files created and
+removed in an audited scratch directory, /var/tmp/lkm-bench, by a paced loop) runs at
+each rate given; meanwhile a probe creates a file in /etc/modprobe.d every 100 ms. It
+reports, per rate:
+  - alert latency, from the probe's system call (the kernel's event time, ms) to rsyslog's
+    reception of the alert (its microsecond timestamp in auth.log): p50, p99, max;
+  - the plugin's CPU use (utime+stime from /proc) as % of one core, and per 1,000 events/s;
+  - its peak memory (VmHWM) and the records it dropped (its state report);
+  - auditd's own plugin queue figures (auditd.state after SIGCONT) and whether auditd
+    logged "queue to plugins is full".
+The baseline for CPU is the same plugin idle over the same time.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+SCRATCH = "/var/tmp/lkm-bench"
+PROBES = "/etc/modprobe.d"
+KEY = "lkm-bench"
+AUTH_LOG = "/var/log/auth.log"
+STATE = "/run/audisp-lkm.state"
+
+
+def sh(*args):
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def auditd_pid():
+    return int(re.search(r"^pid (\d+)", sh("auditctl", "-s"), re.M).group(1))
+
+
+def plugin_pid():
+    out = subprocess.run(["pgrep", "-x", "-P", str(auditd_pid()), "audisp-lkm"], capture_output=True, text=True).stdout
+    if not out.strip():
+        sys.exit("audisp-lkm is not running under auditd: run ./install.sh first")
+    return int(out.split()[0])
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_memory_kib(pid):
+    return int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1))
+
+
+def plugin_state(pid):
+    os.kill(pid, 10)  # SIGUSR1
+    time.sleep(0.3)
+    return dict(line.split(" = ", 1) for line in open(STATE).read().splitlines() if " = " in line)
+
+
+def auditd_state():
+    os.kill(auditd_pid(), 18)  # SIGCONT
+    time.sleep(0.3)
+    for path in ("/var/run/auditd.state", "/run/audit/auditd.state"):
+        if os.path.exists(path):
+            return open(path).read()
+    return ""
+
+
+def load(rate, stop, counter):
+    """Creates and removes files in SCRATCH at `rate` events/s (each is one audited
+    system call: an openat O_CREAT or an unlink), in batches paced every 10 ms."""
+    per_tick = max(1, rate // 100)
+    n = 0
+    next_tick = time.monotonic()
+    while not stop.is_set():
+        for _ in range(per_tick // 2):
+            path = f"{SCRATCH}/f{n % 64}"
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.unlink(path)
+            n += 1
+        counter[0] = n * 2
+        next_tick += 0.01
+        delay = next_tick - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def probe(marker, stop, made):
+    i = 0
+    while not stop.is_set():
+        path = f"{PROBES}/{marker}-{i}.conf"
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+        os.close(fd)
+        made.append(path)
+        i += 1
+        time.sleep(0.1)
+
+
+RSYSLOG_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)([+-]\d\d:\d\d)")
+
+
+def latencies(marker, since_offset):
+    from datetime import datetime
+    result = []
+    with open(AUTH_LOG, errors="replace") as f:
+        f.seek(since_offset)
+        for line in f:
+            if marker not in line or "audisp-lkm[" not in line:
+                continue
+            stamp = RSYSLOG_STAMP.match(line)
+            event = re.search(r"event_id=(\d+)\.(\d+):", line)
+            if not stamp or not event:
+                continue
+            received = datetime.fromisoformat(stamp.group(1) + stamp.group(2)).timestamp()
+            result.append(received - (int(event.group(1)) + int(event.group(2)) / 1000))
+    return sorted(result)
+
+
+def percentile(values, p):
+    return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
+
+
+def run(rate, seconds, pid):
+    marker = f"lkmbench{int(time.time())}r{rate}"
+    offset = os.path.getsize(AUTH_LOG)
+    stop = threading.Event()
+    counter = [0]
+    made = []
+    threads = [threading.Thread(target=probe, args=(marker, stop, made))]
+    if rate:
+        threads.append(threading.Thread(target=load, args=(rate, stop, counter)))
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    cpu = cpu_seconds(pid) - cpu0
+    time.sleep(1)
+    found = latencies(marker, offset)
+    for path in made:
+        os.unlink(path)
+    achieved = counter[0] / elapsed
+    return {
+        "rate": achieved, "cpu_percent": 100 * cpu / elapsed, "probes": len(made), "alerts": len(found),
+        "p50_ms": 1000 * percentile(found, 50), "p99_ms": 1000 * percentile(found, 99),
+        "max_ms": 1000 * (found[-1] if found else float("nan")),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rates", default="1000,4000", help="background events/s, comma-separated")
+    parser.add_argument("--seconds", type=float, default=15)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root")
+    pid = plugin_pid()
+    os.makedirs(SCRATCH, exist_ok=True)
+    made_probe_dir = not os.path.isdir(PROBES)
+    os.makedirs(PROBES, exist_ok=True)
+    sh("auditctl", "-a", "always,exit", "-F", "arch=b64", "-F", f"dir={SCRATCH}", "-F", "perm=wa", "-k", KEY)
+    try:
+        rates = [0] + [int(r) for r in args.rates.split(",")]
+        state0 = plugin_state(pid)
+        print(f"plugin pid {pid}; {args.seconds:.0f} s per rate; a probe file every 100 ms")
+        print(f"{'events/s':>9} {'records/s':>9} {'cpu %':>6} {'%/1k ev/s':>9} {'probes':>6} {'alerts':>6} "
+              f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+        for rate in rates:
+            r = run(rate, args.seconds, pid)
+            # A created-then-removed file is 2 events of about 5 records (SYSCALL, CWD,
+            # 2 PATH, PROCTITLE) plus EOE.
+            per_k = r["cpu_percent"] / (r["rate"] / 1000) if r["rate"] else float("nan")
+            print(f"{r['rate']:9.0f} {r['rate'] * 6:9.0f} {r['cpu_percent']:6.2f} {per_k:9.3f} {r['probes']:6d} "
+                  f"{r['alerts']:6d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['max_ms']:7.1f}")
+        state = plugin_state(pid)
+        print(f"peak memory (VmHWM): {peak_memory_kib(pid) / 1024:.1f} MiB")
+        dropped = int(state.get("records_dropped_by_full_input_queue", 0)) - int(state0.get("records_dropped_by_full_input_queue", 0))
+        print(f"records dropped by the plugin's full input queue: {dropped}; "
+              f"input queue high water: {int(state.get('input_queue_high_water_bytes', 0)) / 1024:.0f} KiB")
+        auditd = auditd_state()
+        for line in auditd.splitlines():
+            if "plugin queue" in line or "overflow" in line:
+                print(f"auditd: {line.strip()}")
+        full = subprocess.run(["grep", "-c", "queue to plugins is full", "/var/log/syslog"], capture_output=True, text=True).stdout.strip()
+        print(f"auditd 'queue to plugins is full' messages in /var/log/syslog: {full or 0}")
+    finally:
+        subprocess.run(["auditctl", "-D", "-k", KEY], capture_output=True)
+        subprocess.run(["rm", "-rf", SCRATCH])
+        if made_probe_dir:
+            os.rmdir(PROBES)
+
+
+if __name__ == "__main__":
+    main()
