@@ -39,6 +39,12 @@ public final class InputPump: @unchecked Sendable {
                 break
             }
             if count == 0 { break }
+            defer {
+                // auditd writes one record per write: without a pause every record would
+                // cost this thread and the processing thread a wake-up each. After 1 ms
+                // a burst waits in the socket buffer (~200 KiB) and is read at once.
+                usleep(1000)
+            }
             let received = buffer[..<count]
             guard let lastNewline = received.lastIndex(of: UInt8(ascii: "\n")) else {
                 partial += received

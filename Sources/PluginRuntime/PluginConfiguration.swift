@@ -24,7 +24,7 @@ public struct PluginConfiguration: Equatable, Sendable {
     /// At most this many alerts per `alertWindow` seconds; nil for no cap.
     public var maximumAlerts: Int? = 100
     public var alertWindow = 300
-    public var inputQueueBytes = 8 << 20
+    public var inputQueueBytes = 4 << 20
     public var outputQueueAlerts = 1000
     public var stateFile = "/run/audisp-lkm.state"
     /// Whether /bin, /sbin and /lib* are links into /usr; nil: look at /lib at start.
@@ -44,7 +44,7 @@ public struct PluginConfiguration: Equatable, Sendable {
         ("rule", "builtin, or a detection-rules TOML file (default builtin)"),
         ("max_alerts", "alerts per alert_window at most, or unlimited (default 100)"),
         ("alert_window", "seconds (default 300)"),
-        ("input_queue_mib", "MiB of records waiting to be processed, 1-1024 (default 8)"),
+        ("input_queue_mib", "MiB of records waiting to be processed, 1-1024 (default 4)"),
         ("output_queue", "alerts waiting for the output, 1-1000000 (default 1000)"),
         ("state_file", "where SIGUSR1 and exit write the state report (default /run/audisp-lkm.state)"),
         ("usr_merge", "auto, yes or no: /lib is /usr/lib (default auto)"),
