@@ -70,19 +70,25 @@ def auditd_state():
     return ""
 
 
-def load(rate, stop, counter):
-    """Creates and removes files in SCRATCH at `rate` events/s (each is one audited
-    system call: an openat O_CREAT or an unlink), in batches paced every 10 ms."""
+def load(kind, rate, stop, counter):
+    """Audited system calls in SCRATCH at `rate` events/s, in batches paced every 10 ms.
+    write: opens an existing file for writing (not a creation: skipped before libauparse);
+    create: creates a file and removes it (the creation is parsed, then found outside the
+    rule's paths)."""
     per_tick = max(1, rate // 100)
     n = 0
     next_tick = time.monotonic()
     while not stop.is_set():
-        for _ in range(per_tick // 2):
+        for _ in range(per_tick):
             path = f"{SCRATCH}/f{n % 64}"
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.unlink(path)
+            if kind == "write":
+                os.close(os.open(path, os.O_WRONLY | os.O_TRUNC))
+            elif n % 2 == 0:
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            else:
+                os.unlink(f"{SCRATCH}/f{(n - 1) % 64}")
             n += 1
-        counter[0] = n * 2
+        counter[0] = n
         next_tick += 0.01
         delay = next_tick - time.monotonic()
         if delay > 0:
@@ -124,7 +130,7 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
 
 
-def run(rate, seconds, pid):
+def run(kind, rate, seconds, pid):
     marker = f"lkmbench{int(time.time())}r{rate}"
     offset = os.path.getsize(AUTH_LOG)
     stop = threading.Event()
@@ -132,7 +138,7 @@ def run(rate, seconds, pid):
     made = []
     threads = [threading.Thread(target=probe, args=(marker, stop, made))]
     if rate:
-        threads.append(threading.Thread(target=load, args=(rate, stop, counter)))
+        threads.append(threading.Thread(target=load, args=(kind, rate, stop, counter)))
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
     for t in threads:
         t.start()
@@ -158,31 +164,37 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="1000,4000", help="background events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--load", default="write,create", help="write, create or both (see load())")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
     pid = plugin_pid()
     os.makedirs(SCRATCH, exist_ok=True)
+    for i in range(64):
+        open(f"{SCRATCH}/f{i}", "w").close()
     made_probe_dir = not os.path.isdir(PROBES)
     os.makedirs(PROBES, exist_ok=True)
     sh("auditctl", "-a", "always,exit", "-F", "arch=b64", "-F", f"dir={SCRATCH}", "-F", "perm=wa", "-k", KEY)
     try:
-        rates = [0] + [int(r) for r in args.rates.split(",")]
+        runs = [("idle", 0)] + [(kind, int(rate)) for kind in args.load.split(",") for rate in args.rates.split(",")]
         state0 = plugin_state(pid)
-        print(f"plugin pid {pid}; {args.seconds:.0f} s per rate; a probe file every 100 ms")
-        print(f"{'events/s':>9} {'records/s':>9} {'cpu %':>6} {'%/1k ev/s':>9} {'probes':>6} {'alerts':>6} "
+        print(f"plugin pid {pid}; {args.seconds:.0f} s per run; a probe file every 100 ms")
+        print(f"{'load':>6} {'events/s':>9} {'cpu %':>6} {'%/1k ev/s':>9} {'probes':>6} {'alerts':>6} "
               f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
-        for rate in rates:
-            r = run(rate, args.seconds, pid)
-            # A created-then-removed file is 2 events of about 5 records (SYSCALL, CWD,
-            # 2 PATH, PROCTITLE) plus EOE.
+        for kind, rate in runs:
+            if kind == "create":
+                for i in range(64):
+                    if os.path.exists(f"{SCRATCH}/f{i}"):
+                        os.unlink(f"{SCRATCH}/f{i}")
+            r = run(kind, rate, args.seconds, pid)
             per_k = r["cpu_percent"] / (r["rate"] / 1000) if r["rate"] else float("nan")
-            print(f"{r['rate']:9.0f} {r['rate'] * 6:9.0f} {r['cpu_percent']:6.2f} {per_k:9.3f} {r['probes']:6d} "
+            print(f"{kind:>6} {r['rate']:9.0f} {r['cpu_percent']:6.2f} {per_k:9.3f} {r['probes']:6d} "
                   f"{r['alerts']:6d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['max_ms']:7.1f}")
         state = plugin_state(pid)
         print(f"peak memory (VmHWM): {peak_memory_kib(pid) / 1024:.1f} MiB")
         dropped = int(state.get("records_dropped_by_full_input_queue", 0)) - int(state0.get("records_dropped_by_full_input_queue", 0))
-        print(f"records dropped by the plugin's full input queue: {dropped}; "
+        print(f"records processed: {int(state['records']) - int(state0['records'])}; "
+              f"records dropped by the plugin's full input queue: {dropped}; "
               f"input queue high water: {int(state.get('input_queue_high_water_bytes', 0)) / 1024:.0f} KiB")
         auditd = auditd_state()
         for line in auditd.splitlines():

@@ -77,10 +77,15 @@ public final class AuditLogReader {
         passToParser(atLeast: 0)
     }
 
-    /// Completes the events that can no longer grow at wall-clock time `now` (seconds):
+    /// The time of the newest record read (stream time, seconds).
+    public var newestRecordSeconds: UInt64 { regrouper.newestSeconds }
+
+    /// Completes the events that can no longer grow at stream time `now` (seconds):
     /// those older than the end-of-event timeout, and the last complete event, which
     /// libauparse holds back until more input arrives (audit-userspace#286). The plugin
     /// calls this whenever its input drains, so an alert never waits for the next record.
+    /// (libauparse is only ever given events closed by an EOE, so it judges none by its
+    /// own wall-clock timeout.)
     public func age(now: UInt64) {
         regrouper.completeExpired(now: now, to: &completed)
         passToParser(atLeast: 0)

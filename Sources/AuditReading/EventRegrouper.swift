@@ -28,6 +28,8 @@ public struct EventRegrouper {
     public private(set) var forcedCompletions = 0
     /// Events completed (what libauparse would have assembled from these lines).
     public private(set) var completedEvents = 0
+    /// The time of the newest record seen (stream time, seconds).
+    public private(set) var newestSeconds: UInt64 = 0
 
     private struct ProcessKey: Hashable {
         var node: Int32
@@ -72,6 +74,7 @@ public struct EventRegrouper {
     /// would skip the line (no parsable `msg=audit(...)` header).
     public mutating func add(line: UnsafeRawBufferPointer, to output: inout [UInt8]) -> Bool {
         guard let header = RecordHeader.parse(line) else { return false }
+        newestSeconds = max(newestSeconds, header.seconds)
         let id = EventID(seconds: header.seconds, milliseconds: header.milliseconds,
                          serial: header.serial, node: nodes.index(of: header.node, in: line))
         let type = types.type(in: line, header.typeName)
@@ -105,8 +108,8 @@ public struct EventRegrouper {
         return true
     }
 
-    /// Completes every open event older than `endOfEventTimeout` at time `now` (seconds):
-    /// the plugin calls this with the wall clock when its input drains.
+    /// Completes every open event older than `endOfEventTimeout` at stream time `now`
+    /// (seconds): the plugin calls this when its input drains.
     public mutating func completeExpired(now: UInt64, to output: inout [UInt8]) {
         var oldest = UInt64.max
         for slot in arrivals where openBySlot[slot].isOpen {

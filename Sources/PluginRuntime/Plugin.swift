@@ -78,7 +78,7 @@ public final class Plugin {
     // MARK: The processing loop
 
     private func processInput() {
-        var lastAged = time(nil)
+        var lastAged = Self.monotonicSeconds()
         var drained = true
         reading: while true {
             for request in signals.takeRequests() {
@@ -96,17 +96,43 @@ public final class Plugin {
             case .element(let chunk):
                 consume(chunk)
                 drained = false
-                if time(nil) - lastAged < 1 { continue }
+                if Self.monotonicSeconds() - lastAged < 1 { continue }
             case .nothing:
                 drained = true
             case .closed:
                 if let failure = pump.failure { diagnostics.error(failure) }
                 break reading
             }
-            reader.age(now: UInt64(time(nil)))
-            lastAged = time(nil)
+            reader.age(now: streamClock.now(newestRecord: reader.newestRecordSeconds))
+            lastAged = Self.monotonicSeconds()
         }
         shutDown()
+    }
+
+    /// Stream time, for completing events that have no end record: the newest record's
+    /// time plus the real time elapsed since it arrived. Live, that is the wall clock; for
+    /// old records fed through standard input it still gives each event its
+    /// end-of-event timeout, where the wall clock would split every event read in pieces.
+    private struct StreamClock {
+        private var newest: UInt64 = 0
+        private var arrival = 0.0
+
+        mutating func now(newestRecord: UInt64) -> UInt64 {
+            let current = Plugin.monotonicSeconds()
+            if newestRecord != newest {
+                newest = newestRecord
+                arrival = current
+            }
+            return newest + UInt64(current - arrival)
+        }
+    }
+
+    private var streamClock = StreamClock()
+
+    static func monotonicSeconds() -> Double {
+        var clock = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &clock)
+        return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
     }
 
     private func consume(_ chunk: [UInt8]) {
