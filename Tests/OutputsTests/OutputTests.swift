@@ -50,6 +50,26 @@ struct OutputTests {
         #expect(line.bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F })
     }
 
+    @Test("a long value is cut at 1 KiB and named in a truncated= field no value can forge")
+    func truncation() {
+        var line = KeyValueLine()
+        let long = Array("/etc/modprobe.d/".utf8) + [UInt8](repeating: 0xFF, count: 3000)
+        line.add("path", long)
+        line.add("exe", "/usr/bin/cp")
+        line.add("executable", String(repeating: "a", count: 1500))
+        let text = line.bytes.text
+        #expect(text.hasSuffix(" truncated=path,executable"))
+        #expect(text.contains(" exe=/usr/bin/cp "))
+        // Each cut value stays within the limit and is still a closed quoted string.
+        let path = text.split(separator: " ")[0]
+        #expect(path.hasPrefix("path=\"/etc/modprobe.d/\\xff") && path.hasSuffix("\""))
+        #expect(path.utf8.count <= "path=".utf8.count + KeyValueLine.maximumValueLength + 2)
+        // A value that fits is left whole, and a value cannot forge the marker.
+        var short = KeyValueLine()
+        short.add("path", "/x truncated=path")
+        #expect(short.bytes.text == "path=\"/x truncated=path\"")
+    }
+
     @Test("@timestamp is ISO 8601 UTC with milliseconds", arguments: [
         (0, 0, "1970-01-01T00:00:00.000Z"),
         (1_795_760_893, 159, "2026-11-27T06:28:13.159Z"),
