@@ -56,6 +56,21 @@ public final class LogInput {
         return Int(count)
     }
 
+    /// Reads the whole input, for small files (settings, rules): more than `limit` bytes
+    /// is an error rather than a silently shortened file.
+    public func readAll(limit: Int) throws(LogInputError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+        defer { chunk.deallocate() }
+        while true {
+            let count = try read(into: chunk)
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            guard bytes.count <= limit else { throw LogInputError(input: name, reason: "larger than \(limit) bytes") }
+        }
+        return bytes
+    }
+
     /// Bytes of the underlying file consumed so far (compressed bytes for .gz).
     public var bytesConsumed: Int64 { Int64(gzoffset(handle)) }
 }

@@ -1,4 +1,4 @@
-import Glibc
+import AuditReading
 import Outputs
 
 /// The plugin's settings, from `/etc/audit/audisp-lkm.conf`.
@@ -52,18 +52,9 @@ public struct PluginConfiguration: Equatable, Sendable {
 
     /// Reads the file at `path`.
     public static func load(path: String) throws(ConfigurationError) -> PluginConfiguration {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ConfigurationError(path: path, line: nil, message: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 14)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw ConfigurationError(path: path, line: nil, message: String(cString: strerror(errno))) }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-            guard bytes.count <= 1 << 20 else { throw ConfigurationError(path: path, line: nil, message: "too large") }
+        let bytes: [UInt8]
+        do { bytes = try LogInput(path: path).readAll(limit: 1 << 20) } catch {
+            throw ConfigurationError(path: path, line: nil, message: error.reason)
         }
         return try parse(String(decoding: bytes, as: UTF8.self), path: path)
     }
