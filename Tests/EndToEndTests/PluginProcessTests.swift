@@ -215,6 +215,51 @@ struct PluginProcessTests {
         }
     }
 
+    @Test("started as root: warns about every place the rule covers that no kernel watch covers, then drops all capabilities",
+          .enabled(if: getuid() == 0 || TestData.mandatory))
+    func startUpChecks() throws {
+        try #require(getuid() == 0, "needs root")
+        try withTemporaryDirectory { directory in
+            // The built-in rule with one more place, which no machine watches.
+            let rule = directory.appendingPathComponent("rule.toml")
+            let toml = try String(contentsOf: TestData.packageRoot.appendingPathComponent("Sources/RuleEngine/DefaultRule.swift"),
+                                  encoding: .utf8)
+            let text = toml[toml.range(of: "[metadata]")!.lowerBound ..< toml.range(of: "\"\"\"#", options: .backwards)!.lowerBound]
+            try String(text).replacingOccurrences(of: "\"/etc/modules\", ", with: "\"/etc/modules\", \"/nonexistent-lkm-test/*\", ")
+                .write(to: rule, atomically: true, encoding: .utf8)
+            let plugin = try PluginProcess(configuration: configuration(in: directory, "output = stdout\nrule = \(rule.path)"))
+            #expect(eventually { plugin.standardError.contains("started") })
+            #expect(plugin.standardError.contains("warning: no audit watch covers /nonexistent-lkm-test/"))
+            let status = try String(contentsOfFile: "/proc/\(plugin.process.processIdentifier)/status", encoding: .utf8)
+            for set in ["CapEff", "CapPrm", "CapBnd"] {
+                #expect(status.contains("\(set):\t0000000000000000"), "\(set) not empty")
+            }
+            try plugin.closeInput()
+            #expect(plugin.waitForExit() == 0)
+        }
+    }
+
+    @Test("SIGHUP reopens the output file, as logrotate needs")
+    func reopenOnHangUp() throws {
+        try withTemporaryDirectory { directory in
+            let alerts = directory.appendingPathComponent("alerts.log")
+            let rotated = directory.appendingPathComponent("alerts.log.1")
+            let plugin = try PluginProcess(configuration: configuration(in: directory, "output = file\nfile = \(alerts.path)"))
+            let records = try recordLines(fixture)
+            let half = records.count / 2
+            try plugin.write(joined(Array(records[..<half])))
+            #expect(eventually { lines(alerts).count > 0 })
+            try FileManager.default.moveItem(at: alerts, to: rotated)
+            kill(plugin.process.processIdentifier, SIGHUP)
+            #expect(eventually { plugin.standardError.contains("reloaded") })
+            try plugin.write(joined(Array(records[half...])))
+            try plugin.closeInput()
+            #expect(plugin.waitForExit() == 0)
+            #expect(lines(rotated).count > 0 && lines(alerts).count > 0)
+            #expect(lines(rotated).count + lines(alerts).count == fixtureAlerts)
+        }
+    }
+
     @Test("a syslog daemon that is missing or not reading never stalls the input; alerts are withheld, counted, reported",
           arguments: [false, true])
     func syslogFaults(socketExists: Bool) throws {
