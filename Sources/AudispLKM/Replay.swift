@@ -91,13 +91,17 @@ struct Replay: ParsableCommand {
             do { return try LogInput(path: path) } catch let error as LogInputError { throw ValidationError(error.description) }
         }
         var engine = RuleEngine(rule: try loadRule())
+        let usrMerge = UsrMerge(isMerged: !splitUsr)
+        // Alerts only: file events the rule cannot match need not be parsed.
+        let alertSelector = events ? nil : AlertSelector(rule: engine.rule, usrMerge: usrMerge)
         var limiter = maximumAlerts.map { AlertLimiter(maximum: $0, window: window) }
         var output = StandardOutput()
-        var normalizer = FileEventNormalizer(usrMerge: UsrMerge(isMerged: !splitUsr))
+        var normalizer = FileEventNormalizer(usrMerge: usrMerge)
         var formatter = LineFormatter(format: format)
         let (printEvents, explain) = (events, self.explain)
-        let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout,
-                                    selector: FileEventNormalizer.disposition) { event in
+        let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: { summary in
+            alertSelector?.disposition(summary) ?? FileEventNormalizer.disposition(summary)
+        }) { event in
             normalizer.normalize(event) { fileEvent in
                 if printEvents {
                     output.write(formatter.event(fileEvent))

@@ -28,6 +28,10 @@ public struct EventSummary: Sendable {
     /// Whether a PATH record names a new directory entry (`nametype=CREATE`, or
     /// `objtype=CREATE` from kernels before 3.x).
     public var hasCreatedName = false
+    /// Every PATH record's `name=` value, as logged (quoted, hex or `(null)`).
+    public var pathNames: [[UInt8]] = []
+    /// Whether a PATH record had no `name=` value to read.
+    public var hasUnreadableName = false
 
     public init() {}
 
@@ -46,9 +50,23 @@ public struct EventSummary: Sendable {
                     pid = Self.number(line, token.lowerBound + 4 ..< token.upperBound, radix: 10)
                 }
             }
-        } else if type == .path, !hasCreatedName {
-            hasCreatedName = line.contains("nametype=CREATE") || line.contains("objtype=CREATE")
+        } else if type == .path {
+            if !hasCreatedName {
+                hasCreatedName = line.contains("nametype=CREATE") || line.contains("objtype=CREATE")
+            }
+            if let name = Self.nameValue(line) { pathNames.append(name) } else { hasUnreadableName = true }
         }
+    }
+
+    /// The value of a PATH record's `name=` field. It never holds a space: the kernel
+    /// hex-encodes any name with a space, `"`, control or non-ASCII byte.
+    private static func nameValue(_ line: UnsafeRawBufferPointer) -> [UInt8]? {
+        var tokens = SpaceTokens(line, end: line.count)
+        while let token = tokens.next() {
+            guard line.starts(at: token.lowerBound, with: "name="), token.count > 5 else { continue }
+            return [UInt8](line[token.lowerBound + 5 ..< token.upperBound])
+        }
+        return nil
     }
 
     private static func number(_ line: UnsafeRawBufferPointer, _ range: Range<Int>, radix: UInt64) -> UInt64? {

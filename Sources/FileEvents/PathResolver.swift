@@ -35,6 +35,22 @@ public struct PathResolver: Sendable {
         directories[key] = path
     }
 
+    /// The canonical path of an absolute name: `.`, `..` and `//` removed, merged `/usr`.
+    public static func canonical(absolute name: [UInt8], usrMerge: UsrMerge) -> [UInt8] {
+        usrMerge.canonical(PathText.normalize(name))
+    }
+
+    /// What the resolver makes of a PATH `name=` value as logged (quoted or hex) when it
+    /// is absolute; nil for a relative, empty, `(null)` or malformed one, which only the
+    /// whole event can resolve.
+    public static func canonicalPath(logged: [UInt8], usrMerge: UsrMerge) -> [UInt8]? {
+        guard let name = logged.withUnsafeBytes(AuditValue.decode), name.first == PathText.slash else { return nil }
+        return canonical(absolute: name, usrMerge: usrMerge)
+    }
+
+    /// The directory part of a canonical path (`/etc` for `/etc/modules`).
+    public static func directory(of path: [UInt8]) -> [UInt8] { PathText.directory(of: path) }
+
     /// Resolves a CREATE or DELETE item of `event`. `directoryArgument` is the system call
     /// argument holding the directory fd its name is relative to (nil: the CWD).
     mutating func resolve(_ item: PathItem, directoryArgument: Int?, in event: SyscallEvent) -> FilePath {
@@ -49,7 +65,7 @@ public struct PathResolver: Sendable {
 
         let path: [UInt8]
         if name.first == PathText.slash {
-            path = usrMerge.canonical(PathText.normalize(name))
+            path = Self.canonical(absolute: name, usrMerge: usrMerge)
         } else if let descriptor = event.directoryDescriptor(argument: directoryArgument) {
             guard let parent else {
                 file.unresolvedReason = "relative to directory fd \(descriptor), and the PARENT items do not say which directory"

@@ -22,6 +22,8 @@ public final class Plugin {
     private var limiter: AlertLimiter?
     private var formatter = LineFormatter(format: .text)
     private var normalizer = FileEventNormalizer()
+    /// Skips, unparsed, file events the current rule cannot alert on (nil: parse them all).
+    private var selector: AlertSelector?
     private var reader: AuditLogReader!
     private var pump: InputPump!
     private var dispatcher: AlertDispatcher!
@@ -51,15 +53,18 @@ public final class Plugin {
         apply(configuration, sinkChanged: false)
         let usrMerge = UsrMerge(isMerged: configuration.usrMerged ?? Self.usrIsMerged())
         normalizer = FileEventNormalizer(usrMerge: usrMerge)
+        selector = AlertSelector(rule: engine.rule, usrMerge: usrMerge)
         checkKernelWatches(usrMerge: usrMerge)
         rememberWatchedDirectories(usrMerge: usrMerge)
         if getuid() == 0, let failure = Capabilities.dropAll() {
             diagnostics.warning("capabilities not dropped: \(failure)")
         }
 
-        reader = AuditLogReader(endOfEventTimeout: 2, selector: FileEventNormalizer.disposition) { [unowned self] event in
+        reader = AuditLogReader(endOfEventTimeout: 2, selector: { [unowned self] summary in
+            selector?.disposition(summary) ?? FileEventNormalizer.disposition(summary)
+        }, onEvent: { [unowned self] event in
             handle(event)
-        }
+        })
         pump = InputPump(capacity: configuration.inputQueueBytes)
         let format = configuration.format
         dispatcher = AlertDispatcher(sink: makeSink(configuration), capacity: configuration.outputQueueAlerts,
@@ -192,6 +197,7 @@ public final class Plugin {
         let old = configuration
         retiredRuleStatistics.add(engine.statistics)
         engine = newEngine
+        selector = AlertSelector(rule: newEngine.rule, usrMerge: normalizer.paths.usrMerge)
         configuration = new
         let sinkChanged = new.output != old.output || new.format != old.format || new.file != old.file
             || new.syslogIdent != old.syslogIdent || new.syslogPriority != old.syslogPriority
@@ -255,12 +261,17 @@ public final class Plugin {
         }
     }
 
-    /// Seeds the path resolver with the rule's directories as they are now, so that a
-    /// creation relative to a directory descriptor resolves from the first event.
+    /// Seeds the path resolver with the rule's directories, and those of the files it
+    /// names, as they are now, so that a creation relative to a directory descriptor
+    /// resolves from the first event.
     private func rememberWatchedDirectories(usrMerge: UsrMerge) {
-        for location in engine.rule.locations where location.isDirectory {
+        let directories = engine.rule.locations.map { location in
+            location.isDirectory ? location.path
+                : String(decoding: PathResolver.directory(of: Array(location.path.utf8)), as: UTF8.self)
+        }
+        for path in directories {
             var status = stat()
-            guard stat(location.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { continue }
+            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { continue }
             // The kernel logs `dev=` as MAJOR:MINOR in two-digit lower-case hex.
             func hex(_ value: UInt32) -> String {
                 let digits = String(value, radix: 16)
@@ -271,7 +282,7 @@ public final class Plugin {
             let major = UInt32(truncatingIfNeeded: ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff))
             let minor = UInt32(truncatingIfNeeded: (dev & 0xff) | ((dev >> 12) & ~0xff))
             let device = "\(hex(major)):\(hex(minor))"
-            normalizer.paths.remember(directory: usrMerge.canonical(Array(location.path.utf8)),
+            normalizer.paths.remember(directory: usrMerge.canonical(Array(path.utf8)),
                                       as: DirectoryKey(device: device, inode: UInt64(status.st_ino)))
         }
     }

@@ -30,6 +30,27 @@ public struct RuleLocation: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension DetectionRule {
+    /// The locations of a `file.path` clause every alert must satisfy (a conjunct at the
+    /// top of the query); nil when there is none.
+    public var requiredLocations: [RuleLocation]? {
+        let conjuncts: [Condition]
+        if case .all(let all) = condition { conjuncts = all } else { conjuncts = [condition] }
+        for conjunct in conjuncts {
+            switch conjunct {
+            case .like(.filePath, let patterns, _):
+                let locations = patterns.map { RuleLocation(pattern: $0.text) }
+                // A pattern with no absolute directory ("*.conf") could match anywhere.
+                return locations.contains(nil) ? nil : locations.compactMap { $0 }
+            case .equals(.filePath, let values, _):
+                let locations = values.map { RuleLocation(pattern: String(decoding: $0, as: UTF8.self)) }
+                return locations.contains(nil) ? nil : locations.compactMap { $0 }
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
     /// Every location the rule's `file.path` clauses can match, in the order written.
     /// Clauses under `not` exclude places rather than include them, so they are skipped.
     public var locations: [RuleLocation] {

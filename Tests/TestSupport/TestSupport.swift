@@ -82,10 +82,15 @@ public func read(_ log: String, with reader: AuditLogReader) throws {
 
 public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true,
                    selecting: Bool = true) throws -> ReplayResult {
+    try replay(files: files, endOfEventTimeout: endOfEventTimeout, usrMerge: usrMerge,
+               selector: selecting ? { FileEventNormalizer.disposition($0) } : nil)
+}
+
+/// Replays `files` with `selector` choosing the events libauparse parses (nil: all).
+public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true,
+                   selector: ((EventSummary) -> EventDisposition)?) throws -> ReplayResult {
     var result = ReplayResult()
     var normalizer = FileEventNormalizer(usrMerge: UsrMerge(isMerged: usrMerge))
-    var selector: ((EventSummary) -> EventDisposition)?
-    if selecting { selector = { FileEventNormalizer.disposition($0) } }
     let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: selector) { event in
         normalizer.normalize(event) { result.fileEvents.append($0) }
     }
