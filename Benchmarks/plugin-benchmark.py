@@ -159,6 +159,8 @@ def percentile(values, p):
 
 
 def run(kind, rate, seconds, pid, baseline):
+    """One row: `seconds` of load and probes. The last column of the table is auditd's
+    deepest plugin queue since it started (so a jump shows the row that caused it)."""
     marker = f"lkmbench{int(time.time())}r{rate}"
     offset = os.path.getsize(AUTH_LOG)
     stop = threading.Event()
@@ -200,8 +202,6 @@ def main():
         sys.exit("needs root")
     pid = plugin_pid()
     os.makedirs(SCRATCH, exist_ok=True)
-    for i in range(64):
-        open(f"{SCRATCH}/f{i}", "w").close()
     made_probe_dir = not os.path.isdir(PROBES)
     os.makedirs(PROBES, exist_ok=True)
     sh("auditctl", "-a", "always,exit", "-F", "arch=b64", "-F", f"dir={SCRATCH}", "-F", "perm=wa", "-k", KEY)
@@ -217,17 +217,20 @@ def main():
         state0 = plugin_state(pid)
         print(f"plugin pid {pid}; {args.seconds:.0f} s per run; a probe file every 100 ms")
         print(f"{'load':>6} {'events/s':>9} {'cpu %':>6} {'%/1k ev/s':>9} {'cat %':>6} {'ratio':>5} {'probes':>6} {'alerts':>6} "
-              f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+              f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'auditd q':>8}")
         for kind, rate in runs:
-            if kind == "create":
-                for i in range(64):
-                    if os.path.exists(f"{SCRATCH}/f{i}"):
-                        os.unlink(f"{SCRATCH}/f{i}")
+            for i in range(64):
+                path = f"{SCRATCH}/f{i}"
+                if kind == "create" and os.path.exists(path):
+                    os.unlink(path)
+                elif kind == "write" and not os.path.exists(path):
+                    open(path, "w").close()
             r = run(kind, rate, args.seconds, pid, baseline)
             per_k = r["cpu_percent"] / (r["rate"] / 1000) if r["rate"] else float("nan")
             ratio = r["cpu_percent"] / r["base_percent"] if r["base_percent"] > 0 else float("nan")
+            depth = re.search(r"max plugin queue depth used = (\d+)", auditd_state())
             print(f"{kind:>6} {r['rate']:9.0f} {r['cpu_percent']:6.2f} {per_k:9.3f} {r['base_percent']:6.2f} {ratio:5.1f} {r['probes']:6d} "
-                  f"{r['alerts']:6d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['max_ms']:7.1f}")
+                  f"{r['alerts']:6d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['max_ms']:7.1f} {depth.group(1) if depth else '?':>8}")
         state = plugin_state(pid)
         print(f"peak memory (VmHWM): {peak_memory_kib(pid) / 1024:.1f} MiB")
         dropped = int(state.get("records_dropped_by_full_input_queue", 0)) - int(state0.get("records_dropped_by_full_input_queue", 0))

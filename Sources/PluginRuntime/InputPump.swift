@@ -17,8 +17,11 @@ public final class InputPump: @unchecked Sendable {
     /// A reason when reading failed (not at a plain end of input).
     public private(set) var failure: String?
 
-    /// The pause after each read: at most this much latency, at most 200 reads a second.
+    /// The pause after a small read: at most this much latency, at most 200 small reads
+    /// a second.
     public static let pauseMicroseconds: UInt32 = 5000
+    /// A read at least this large is followed by the next at once.
+    static let largeRead = 16 << 10
 
     /// A pump reading `descriptor` into a queue of at most `capacity` bytes.
     public init(descriptor: CInt = STDIN_FILENO, capacity: Int) {
@@ -45,9 +48,11 @@ public final class InputPump: @unchecked Sendable {
             defer {
                 // auditd writes one record per write: without a pause every record would
                 // cost this thread and the processing thread a wake-up each (9 % of a
-                // core per 1,000 events/s). Meanwhile records wait in the socket buffer
-                // (~200 KiB, 40 ms of 20,000 records/s) and are then read at once.
-                usleep(Self.pauseMicroseconds)
+                // core per 1,000 events/s). Meanwhile records wait in the socket buffer.
+                // That buffer is charged per record (about 1 KiB each, whatever its
+                // length) against auditd's 208 KiB send buffer: a large read means records
+                // are arriving fast, and the next read must come at once or auditd blocks.
+                if count < Self.largeRead { usleep(Self.pauseMicroseconds) }
             }
             let received = buffer[..<count]
             guard let lastNewline = received.lastIndex(of: UInt8(ascii: "\n")) else {
