@@ -36,6 +36,9 @@ public struct DetectionRule: Sendable {
         public var reference: String
     }
 
+    /// The built-in rule's TOML text, verbatim (a starting point for an edited rule).
+    public static var defaultRuleTOML: String { DefaultRule.toml }
+
     /// The rule audisp-lkm uses unless told otherwise.
     public static func defaultRule() -> DetectionRule {
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RuleEngine
 import Testing
 import TestSupport
 
@@ -222,10 +223,8 @@ struct PluginProcessTests {
         try withTemporaryDirectory { directory in
             // The built-in rule with one more place, which no machine watches.
             let rule = directory.appendingPathComponent("rule.toml")
-            let toml = try String(contentsOf: TestData.packageRoot.appendingPathComponent("Sources/RuleEngine/DefaultRule.swift"),
-                                  encoding: .utf8)
-            let text = toml[toml.range(of: "[metadata]")!.lowerBound ..< toml.range(of: "\"\"\"#", options: .backwards)!.lowerBound]
-            try String(text).replacingOccurrences(of: "\"/etc/modules\", ", with: "\"/etc/modules\", \"/nonexistent-lkm-test/*\", ")
+            try DetectionRule.defaultRuleTOML
+                .replacingOccurrences(of: "\"/etc/modules\", ", with: "\"/etc/modules\", \"/nonexistent-lkm-test/*\", ")
                 .write(to: rule, atomically: true, encoding: .utf8)
             let plugin = try PluginProcess(configuration: configuration(in: directory, "output = stdout\nrule = \(rule.path)"))
             #expect(eventually { plugin.standardError.contains("started") })

@@ -73,9 +73,7 @@ struct AlertSelectorTests {
 
     @Test("a rule that does not require file.path gets no selector")
     func ruleWithoutPathClause() throws {
-        var toml = try String(contentsOf: TestData.packageRoot.appendingPathComponent("Sources/RuleEngine/DefaultRule.swift"),
-                              encoding: .utf8)
-        toml = String(toml[toml.range(of: "[metadata]")!.lowerBound ..< toml.range(of: "\"\"\"#", options: .backwards)!.lowerBound])
+        var toml = DetectionRule.defaultRuleTOML
         let query = toml.range(of: "query = '''")!.upperBound ..< toml.range(of: "'''", options: .backwards)!.lowerBound
         toml.replaceSubrange(query, with: "\nfile where process.name == \"cp\"\n")
         let pathless = try DetectionRule(toml: toml)
