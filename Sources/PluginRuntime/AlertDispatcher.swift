@@ -35,7 +35,10 @@ public final class AlertDispatcher: @unchecked Sendable {
         describing = Mutex(sink.description)
         noticeLine = Mutex(notice)
         let box = SinkBox(sink)
-        startDetachedThread(named: "lkm-output") { [self] in deliver(to: box.sink) }
+        startDetachedThread(named: "lkm-output") { [self] in
+            Plugin.lowerThreadPriority()
+            deliver(to: box.sink)
+        }
     }
 
     /// Queues `line`; false (counted as withheld) when the queue is full.
