@@ -45,7 +45,6 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
         return locked {
             guard !closed, load + units <= capacity else {
                 statistics.refused += 1
-                statistics.refusedUnits += units
                 return false
             }
             items.append(element)
@@ -157,8 +156,7 @@ public struct QueueStatistics: Sendable {
     public var load = 0
     public var capacity = 0
     public var highWater = 0
-    /// Elements refused because the queue was full, and their units.
+    /// Elements refused because the queue was full.
     public var refused = 0
-    public var refusedUnits = 0
     fileprivate var refusalsReported = 0
 }
