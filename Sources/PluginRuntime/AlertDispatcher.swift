@@ -36,7 +36,8 @@ public final class AlertDispatcher: @unchecked Sendable {
         noticeLine = Mutex(notice)
         let box = SinkBox(sink)
         startDetachedThread(named: "lkm-output") { [self] in
-            Plugin.lowerThreadPriority()
+            // Below the stdin pump, as the processing thread (see Plugin.run).
+            lowerThreadPriority(by: 5)
             deliver(to: box.sink)
         }
     }

@@ -29,3 +29,16 @@ func startDetachedThread(named name: String, _ body: @escaping @Sendable () -> V
     guard status == 0 else { fatalError("pthread_create: \(String(cString: strerror(status)))") }
     pthread_detach(thread)
 }
+
+/// Makes the calling thread `levels` nice levels less urgent than it is (Linux applies
+/// setpriority with a thread id to that thread alone; lowering needs no privilege).
+func lowerThreadPriority(by levels: Int32) {
+    // gettid() needs _GNU_SOURCE; /proc/thread-self links to PID/task/TID.
+    var link = [CChar](repeating: 0, count: 64)
+    guard readlink("/proc/thread-self", &link, link.count - 1) > 0,
+          let thread = String(cString: link).split(separator: "/").last.flatMap({ id_t($0) }) else { return }
+    let which = __priority_which_t(PRIO_PROCESS.rawValue)
+    errno = 0
+    let current = getpriority(which, thread)
+    if errno == 0 { setpriority(which, thread, min(19, current + levels)) }
+}

@@ -78,25 +78,12 @@ public final class Plugin {
                          + "alerts to \(dispatcher.statistics.sink) as \(configuration.format.rawValue)")
         // The pump must win the CPU when it is short: it alone keeps auditd from waiting.
         // Lowering a thread's own priority needs no privilege.
-        Self.lowerThreadPriority()
+        lowerThreadPriority(by: 5)
         processInput()
         return 0
     }
 
     // MARK: The processing loop
-
-    /// Makes the calling thread 5 nice levels less urgent than the process (Linux applies
-    /// setpriority with a thread id to that thread alone).
-    static func lowerThreadPriority() {
-        // gettid() needs _GNU_SOURCE; /proc/thread-self links to PID/task/TID.
-        var link = [CChar](repeating: 0, count: 64)
-        let length = readlink("/proc/thread-self", &link, link.count - 1)
-        guard length > 0, let tid = String(cString: link).split(separator: "/").last.flatMap({ id_t($0) }) else { return }
-        let thread = tid
-        errno = 0
-        let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread)
-        if errno == 0 { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread, min(19, current + 5)) }
-    }
 
     private func processInput() {
         var lastAged = Self.monotonicSeconds()
