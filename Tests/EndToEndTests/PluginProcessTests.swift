@@ -108,8 +108,9 @@ struct PluginProcessTests {
             let serial = creationSerial(in: records)
             let event = records.filter { $0.text.contains("(\(serial))") }
             try plugin.write(joined(event) + Array("type=EOE msg=audit(\(serial)): \n".utf8))
-            // The end-of-event timeout is 2 s: an alert within 1.5 s left on the EOE itself.
-            #expect(eventually(seconds: 1.5) { lines(alerts).count == 1 }, "the alert waited for more input")
+            // The end-of-event timeout is 2 s of stream time: an alert within 1.9 s left on
+            // the EOE itself.
+            #expect(eventually(seconds: 1.9) { lines(alerts).count == 1 }, "the alert waited for more input")
             try plugin.write(joined(records))
             try plugin.closeInput()
             #expect(plugin.waitForExit() == 0)
@@ -281,7 +282,12 @@ struct PluginProcessTests {
                 messages += receiver.receiveAll()
                 return messages.contains { $0.contains("withheld") }
             }
+            // Keep reading, as a syslog daemon does, while the plugin delivers the rest and exits.
             try plugin.closeInput()
+            _ = eventually(seconds: 10) {
+                messages += receiver.receiveAll()
+                return !plugin.process.isRunning
+            }
             #expect(plugin.waitForExit() == 0)
             messages += receiver.receiveAll()
             let alerts = messages.filter { $0.contains("alert=") }
