@@ -28,12 +28,12 @@ struct PluginCommand: ParsableCommand {
             End of standard input also finishes and exits; the state report is written \
             at exit.
 
-            Configuration keys (`key = value`, one per line, # comments):
-            \(PluginConfiguration.keys.map { "  \($0.key.padding(16))\($0.help)" }.joined(separator: "\n"))
+            Settings (`key = value`, one per line, # comments; the defaults shown):
+            \(PluginConfiguration.keys.map { "  \("\($0.key) = \($0.default)".padding(36))\($0.help)" }.joined(separator: "\n"))
 
-            Try it by hand on a recorded log:
-              audisp-lkm --config /dev/null < Tests/Fixtures/kernel/x86_64-i386.log
-            (with `output = stdout` in a configuration file to see the alerts there).
+            Try it by hand on a recorded log, alerts on standard output:
+              echo 'output = stdout' > /tmp/lkm.conf
+              audisp-lkm --config /tmp/lkm.conf < Tests/Fixtures/kernel/x86_64-i386.log
             """
     )
 

@@ -32,22 +32,23 @@ public struct PluginConfiguration: Equatable, Sendable {
 
     public init() {}
 
-    /// The keys, their meaning and default, in the order the shipped file lists them.
-    public static let keys: [(key: String, help: String)] = [
-        ("output", "syslog, file or stdout (default syslog)"),
-        ("format", "text (key=value) or json (ECS; @cee: cookie in syslog) (default text)"),
-        ("syslog_ident", "the syslog tag (default audisp-lkm)"),
-        ("syslog_facility", "kern, user, daemon, auth, authpriv, local0 ... local7 (default authpriv)"),
-        ("syslog_priority", "emerg, alert, crit, err, warning, notice, info, debug (default warning)"),
-        ("syslog_socket", "the syslog daemon's socket (default /dev/log)"),
-        ("file", "the file output's path, reopened on SIGHUP (default /var/log/audisp-lkm.log)"),
-        ("rule", "builtin, or a detection-rules TOML file (default builtin)"),
-        ("max_alerts", "alerts per alert_window at most, or unlimited (default 100)"),
-        ("alert_window", "seconds (default 300)"),
-        ("input_queue_mib", "MiB of records waiting to be processed, 1-1024 (default 4)"),
-        ("output_queue", "alerts waiting for the output, 1-1000000 (default 1000)"),
-        ("state_file", "where SIGUSR1 and exit write the state report (default /run/audisp-lkm.state)"),
-        ("usr_merge", "auto, yes or no: /lib is /usr/lib (default auto)"),
+    /// The keys with their defaults and a short meaning, in the order the shipped file
+    /// lists them (`--help` prints this table).
+    public static let keys: [(key: String, default: String, help: String)] = [
+        ("output", "syslog", "syslog, file or stdout"),
+        ("format", "text", "text (key=value) or json (ECS)"),
+        ("syslog_ident", "audisp-lkm", "the syslog tag"),
+        ("syslog_facility", "authpriv", "kern, user, daemon, auth, local0-7 ..."),
+        ("syslog_priority", "warning", "emerg, alert, crit, err ... debug"),
+        ("syslog_socket", "/dev/log", "the syslog daemon's socket"),
+        ("file", "/var/log/audisp-lkm.log", "the file output, reopened on SIGHUP"),
+        ("rule", "builtin", "or a detection-rules TOML file"),
+        ("max_alerts", "100", "per alert_window, or unlimited"),
+        ("alert_window", "300", "seconds"),
+        ("input_queue_mib", "4", "MiB of records waiting, 1-1024"),
+        ("output_queue", "1000", "alerts waiting for the output"),
+        ("state_file", "/run/audisp-lkm.state", "written on SIGUSR1 and at exit"),
+        ("usr_merge", "auto", "yes, no or auto: /lib is /usr/lib"),
     ]
 
     /// Reads the file at `path`.

@@ -13,8 +13,8 @@ struct ConfigurationTests {
         #expect(shipped == PluginConfiguration())
         // Every key the plugin knows is documented in the shipped file.
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        for key in PluginConfiguration.keys.map(\.key) {
-            #expect(text.contains("\n\(key) = "), "the shipped file does not set \(key)")
+        for (key, value, _) in PluginConfiguration.keys {
+            #expect(text.contains("\n\(key) = \(value)\n"), "the shipped file does not set \(key) to its default \(value)")
         }
     }
 
