@@ -3,7 +3,8 @@ import Glibc
 import Synchronization
 
 /// libauparse 3.0.9 keeps parsing state in process globals (the interpretation list,
-/// `audit_strsplit`'s cursor, `eoe_timeout`), so two parsers must never run at once.
+/// `audit_strsplit`'s cursor, `eoe_timeout`), so no two calls into it may run at once,
+/// creating and destroying a parser included.
 private let libauparse = Mutex(())
 
 /// libauparse in feed mode: bytes in, one callback per assembled event.
@@ -19,7 +20,7 @@ public final class AuparseFeed {
     /// Creates a parser that calls `onEvent` for every complete event. The event is only
     /// valid during the call.
     public init(onEvent: @escaping (AuditEvent) -> Void) {
-        guard let state = auparse_init(AUSOURCE_FEED, nil) else {
+        guard let state = libauparse.withLock({ _ in auparse_init(AUSOURCE_FEED, nil) }) else {
             fatalError("auparse_init failed: out of memory")
         }
         self.state = state
@@ -34,7 +35,9 @@ public final class AuparseFeed {
         }, Unmanaged.passUnretained(self).toOpaque(), nil)
     }
 
-    deinit { auparse_destroy(state) }
+    // auparse_destroy frees the process-wide interpretation list (free_interpretation_list),
+    // which another parser may be using at that moment.
+    deinit { libauparse.withLock { _ in auparse_destroy(state) } }
 
     /// Parses whole record lines; complete events are delivered before this returns.
     public func feed(_ bytes: UnsafeRawBufferPointer) {
