@@ -24,19 +24,16 @@ struct Check: ParsableCommand {
     var config: String = PluginConfiguration.defaultPath
 
     func run() throws {
-        var configuration = PluginConfiguration()
-        if access(config, F_OK) == 0 || config != PluginConfiguration.defaultPath {
-            do { configuration = try PluginConfiguration.load(path: config) } catch {
-                throw ValidationError(error.description)
-            }
-            print("configuration \(config): valid")
-        } else {
-            print("configuration \(config): absent, defaults apply")
+        let configuration: PluginConfiguration
+        do {
+            let loaded = try PluginConfiguration.load(path: config, required: config != PluginConfiguration.defaultPath)
+            print("configuration \(config): \(loaded == nil ? "absent, defaults apply" : "valid")")
+            configuration = loaded ?? PluginConfiguration()
+        } catch {
+            throw ValidationError(error.description)
         }
         let rule: DetectionRule
-        do { rule = try configuration.rule.map { try DetectionRule(contentsOf: $0) } ?? DetectionRule.defaultRule() } catch {
-            throw ValidationError("\(error)")
-        }
+        do { rule = try configuration.loadRule() } catch { throw ValidationError(error.description) }
         print("rule: \(rule.name), version \(rule.version.map(String.init) ?? "-")\(configuration.rule.map { " (\($0))" } ?? " (built in)")")
         let kernel: KernelWatches
         switch KernelWatches.load() {
@@ -45,9 +42,7 @@ struct Check: ParsableCommand {
             print("kernel watches: cannot be listed: \(error)")
             throw ExitCode(1)
         }
-        var status = stat()
-        let usrMerge = UsrMerge(isMerged: configuration.usrMerged
-                                ?? (lstat("/lib", &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK))
+        let usrMerge = configuration.usrMerge
         let missing = kernel.uncovered(rule.locations, usrMerge: usrMerge)
         for location in rule.locations {
             print("  \(missing.contains(location) ? "MISSING" : "watched")  \(location)")

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Textual operations on file paths, as bytes: Linux paths need not be UTF-8.
 enum PathText {
     static let slash = UInt8(ascii: "/")
@@ -65,6 +67,12 @@ public struct UsrMerge: Sendable {
     public var isMerged: Bool
 
     public init(isMerged: Bool) { self.isMerged = isMerged }
+
+    /// This machine's layout: merged when /lib is a link into /usr.
+    public static var ofThisSystem: UsrMerge {
+        var status = stat()
+        return UsrMerge(isMerged: lstat("/lib", &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK)
+    }
 
     private static let aliases: [[UInt8]] = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"].map { Array($0.utf8) }
 

@@ -51,7 +51,7 @@ public final class Plugin {
             return 1
         }
         apply(configuration, sinkChanged: false)
-        let usrMerge = UsrMerge(isMerged: configuration.usrMerged ?? Self.usrIsMerged())
+        let usrMerge = configuration.usrMerge
         normalizer = FileEventNormalizer(usrMerge: usrMerge)
         selector = AlertSelector(rule: engine.rule, usrMerge: usrMerge)
         checkKernelWatches(usrMerge: usrMerge)
@@ -178,13 +178,9 @@ public final class Plugin {
 
     /// Reads the configuration and the rule it names, or says why they cannot be used.
     private func loadSettings() throws -> (PluginConfiguration, RuleEngine) {
-        var configuration = PluginConfiguration()
-        if configurationRequired || access(configurationPath, F_OK) == 0 {
-            configuration = try PluginConfiguration.load(path: configurationPath)
-        }
-        let rule = try configuration.rule.map { path throws(RuleError) in try DetectionRule(contentsOf: path) }
-            ?? DetectionRule.defaultRule()
-        return (configuration, RuleEngine(rule: rule))
+        let configuration = try PluginConfiguration.load(path: configurationPath, required: configurationRequired)
+            ?? PluginConfiguration()
+        return (configuration, RuleEngine(rule: try configuration.loadRule()))
     }
 
     /// SIGHUP: a configuration or rule that cannot be used is reported and the running
@@ -288,12 +284,6 @@ public final class Plugin {
             normalizer.paths.remember(directory: usrMerge.canonical(Array(path.utf8)),
                                       as: DirectoryKey(device: device, inode: UInt64(status.st_ino)))
         }
-    }
-
-    /// Whether /lib is a link into /usr (a merged-/usr system).
-    private static func usrIsMerged() -> Bool {
-        var status = stat()
-        return lstat("/lib", &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK
     }
 
     // MARK: State

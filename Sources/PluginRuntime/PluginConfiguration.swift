@@ -1,5 +1,8 @@
 import AuditReading
+import FileEvents
+import Glibc
 import Outputs
+import RuleEngine
 
 /// The plugin's settings, from `/etc/audit/audisp-lkm.conf`.
 ///
@@ -50,6 +53,22 @@ public struct PluginConfiguration: Equatable, Sendable {
         ("state_file", "/run/audisp-lkm.state", "written on SIGUSR1 and at exit"),
         ("usr_merge", "auto", "yes, no or auto: /lib is /usr/lib"),
     ]
+
+    /// Reads the file at `path`; nil when it does not exist and was not `required` (the
+    /// default path, which may be absent: then the defaults apply).
+    public static func load(path: String, required: Bool) throws(ConfigurationError) -> PluginConfiguration? {
+        guard required || access(path, F_OK) == 0 else { return nil }
+        return try load(path: path)
+    }
+
+    /// The rule the settings select: the built-in one, or the `rule` file.
+    public func loadRule() throws(RuleError) -> DetectionRule {
+        guard let rule else { return DetectionRule.defaultRule() }
+        return try DetectionRule(contentsOf: rule)
+    }
+
+    /// The `/usr` layout the settings mean (`usr_merge = auto` looks at this machine).
+    public var usrMerge: UsrMerge { usrMerged.map(UsrMerge.init(isMerged:)) ?? .ofThisSystem }
 
     /// Reads the file at `path`.
     public static func load(path: String) throws(ConfigurationError) -> PluginConfiguration {
