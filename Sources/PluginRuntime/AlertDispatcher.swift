@@ -21,6 +21,8 @@ public final class AlertDispatcher: @unchecked Sendable {
     private let deliveredCount = Atomic<Int>(0)
     private let failureCount = Atomic<Int>(0)
     private let describing: Mutex<String>
+    /// Why the line in hand cannot be written, while that lasts.
+    private let currentFailure = Mutex<String?>(nil)
     /// Formats the "withheld" notice in the output's own format.
     private let noticeLine: Mutex<@Sendable (String) -> [UInt8]>
 
@@ -73,6 +75,7 @@ public final class AlertDispatcher: @unchecked Sendable {
         let queued = queue.snapshot
         return Statistics(sink: describing.withLock { $0 }, delivered: deliveredCount.load(ordering: .relaxed),
                           withheld: queued.refused, failures: failureCount.load(ordering: .relaxed),
+                          failing: currentFailure.withLock { $0 },
                           queued: queued.load, highWater: queued.highWater, capacity: queued.capacity)
     }
 
@@ -83,6 +86,8 @@ public final class AlertDispatcher: @unchecked Sendable {
         public var withheld: Int
         /// Failed attempts to write (each retried).
         public var failures: Int
+        /// The error the output fails with now; nil while it works.
+        public var failing: String?
         public var queued: Int
         public var highWater: Int
         public var capacity: Int
@@ -133,12 +138,14 @@ public final class AlertDispatcher: @unchecked Sendable {
                 pause = 10_000_000
                 if let error = failing {
                     failing = nil
+                    currentFailure.withLock { $0 = nil }
                     diagnostics.info("\(sink.description) works again (it failed with \(error))")
                 }
             } catch {
                 failureCount.add(1, ordering: .relaxed)
                 if failing == nil {
                     failing = error
+                    currentFailure.withLock { $0 = error.description }
                     diagnostics.warning("\(sink.description) failed (\(error)); alerts are queued and retried")
                 }
                 // A closed queue no longer pauses: sleep instead, until `finish` gives up.

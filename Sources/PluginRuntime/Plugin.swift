@@ -320,6 +320,7 @@ public final class Plugin {
         report.add("alerts_withheld_by_cap", limiter?.totalWithheld ?? 0)
         report.add("alerts_withheld_by_full_output_queue", output.withheld)
         report.add("output_failures", output.failures)
+        report.add("output_error", output.failing ?? "none")
         if let undelivered { report.add("alerts_not_delivered_at_exit", undelivered) }
         report.add("records_dropped_by_full_input_queue", pump.droppedRecords.load(ordering: .relaxed))
         report.add("malformed_lines", reading.malformedLines)

@@ -4,11 +4,13 @@ import Testing
 import TestSupport
 
 /// The documented installation under the real auditd, with real file operations, and the
-/// alerts read back from rsyslog's files. Needs root, a running auditd and rsyslog (for
-/// /dev/log); skipped elsewhere, mandatory under `.ci/run`.
+/// alerts read back from rsyslog's files. Needs root, a running auditd and a running
+/// rsyslogd; skipped elsewhere, mandatory under `.ci/run`.
 @Suite("Installed under auditd, end to end", .serialized)
 struct InstalledPluginTests {
-    static var available: Bool { auditdIsRunning && FileManager.default.fileExists(atPath: "/dev/log") }
+    /// A running rsyslogd, not merely /dev/log: a daemon that died leaves its socket behind,
+    /// and a send to it fails with ECONNREFUSED.
+    static var available: Bool { auditdIsRunning && (try? runCommand("/usr/bin/pgrep", ["-x", "rsyslogd"])) != nil }
 
     /// rsyslog's file for authpriv (Debian's default rsyslog.conf).
     static let authLog = "/var/log/auth.log"
@@ -18,7 +20,7 @@ struct InstalledPluginTests {
     @Test("install.sh; real creations and renames alert in syslog with the right fields; exclusions stay quiet; --uninstall leaves nothing",
           .enabled(if: available || TestData.mandatory))
     func installedPlugin() throws {
-        try #require(Self.available, "needs root, a running auditd and a syslog daemon on /dev/log")
+        try #require(Self.available, "needs root, a running auditd and a running rsyslogd")
         try withSystemAuditLock {
             try withTemporaryDirectory { work in
                 try exercise(work: work)
@@ -30,6 +32,10 @@ struct InstalledPluginTests {
         let install = TestData.packageRoot.appendingPathComponent("install.sh").path
         let made = try prepareDirectories()
         let marker = "lkme2e-\(UInt32.random(in: 0 ... .max))"
+        // The syslog path itself first, so that a failure below is the plugin's.
+        try runCommand("/usr/bin/logger", ["-p", "authpriv.notice", "-t", "audisp-lkm-probe", marker])
+        try #require(eventually(seconds: 10) { Self.authLogLines(containing: marker).contains { $0.contains("audisp-lkm-probe") } },
+                     "rsyslogd runs but an authpriv message did not reach \(Self.authLog)")
         var planted: [String] = []
         defer {
             for path in planted { unlink(path) }
@@ -84,7 +90,7 @@ struct InstalledPluginTests {
             alerts = Self.alertLines(containing: marker)
             return alerts.contains { $0["path"] == last }
         }
-        #expect(arrived, "no alert for \(last) in \(Self.authLog); alerts seen: \(alerts)")
+        #expect(arrived, "no alert for \(last) in \(Self.authLog); alerts seen: \(alerts); \(Self.pluginDiagnosis())")
         func alert(_ path: String) -> [String: String]? { alerts.first { $0["path"] == path } }
 
         #expect(alert(redirect)?["action"] == "creation")
@@ -130,6 +136,18 @@ struct InstalledPluginTests {
         return children.split(separator: "\n").first.flatMap { pid_t($0) }
     }
 
+    /// What the plugin says about itself: its state report (on SIGUSR1) and its messages
+    /// to syslog's daemon facility.
+    static func pluginDiagnosis() -> String {
+        guard let pid = pluginPID() else { return "auditd runs no audisp-lkm" }
+        kill(pid, SIGUSR1)
+        let state = URL(fileURLWithPath: "/run/audisp-lkm.state")
+        _ = eventually(seconds: 2) { !stateReport(state).isEmpty }
+        let messages = (try? String(contentsOfFile: "/var/log/syslog", encoding: .utf8))?
+            .split(separator: "\n").filter { $0.contains("audisp-lkm[") }.suffix(10) ?? []
+        return "plugin \(pid) state \(stateReport(state)); its messages: \(Array(messages))"
+    }
+
     /// Creates the rule directories this machine lacks; returns them, to remove afterwards.
     private func prepareDirectories() throws -> [String] {
         var made: [String] = []
@@ -142,11 +160,15 @@ struct InstalledPluginTests {
 
     /// The alerts in the authpriv log whose line mentions `marker`, as key-value maps.
     static func alertLines(containing marker: String) -> [[String: String]] {
-        guard let text = try? String(contentsOfFile: authLog, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").filter { $0.contains(marker) && $0.contains("audisp-lkm[") }.compactMap { line in
+        authLogLines(containing: marker).filter { $0.contains("audisp-lkm[") }.compactMap { line in
             guard let start = line.range(of: "]: alert=") else { return nil }
             return KeyValueText.parse(line[line.index(start.lowerBound, offsetBy: 3)...])
         }
+    }
+
+    static func authLogLines(containing marker: String) -> [Substring] {
+        guard let text = try? String(contentsOfFile: authLog, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").filter { $0.contains(marker) }
     }
 }
 

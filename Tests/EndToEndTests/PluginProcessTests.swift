@@ -275,6 +275,12 @@ struct PluginProcessTests {
             // All of the input is taken although nothing can be delivered.
             try plugin.write(joined(try recordLines(fixture)))
             #expect(eventually { plugin.standardError.contains("failed") })
+            // The state report says why, while it lasts.
+            let state = directory.appendingPathComponent("state")
+            let failure = socketExists ? "send to \(socketPath): Resource temporarily unavailable"
+                                       : "connect \(socketPath): No such file or directory"
+            kill(plugin.process.processIdentifier, SIGUSR1)
+            #expect(eventually { stateReport(state)["output_error"] == failure }, "\(stateReport(state))")
             if !socketExists { try receiver.bind(socketPath) }
             // The daemon (re)appears or starts reading: what was queued arrives, then the notice.
             var messages: [String] = []
@@ -297,7 +303,8 @@ struct PluginProcessTests {
             }.reduce(0, +)
             #expect(withheld > 0, "no withheld notice in \(messages)")
             #expect(alerts.count + withheld == fixtureAlerts)
-            let report = stateReport(directory.appendingPathComponent("state"))
+            let report = stateReport(state)
+            #expect(report["output_error"] == "none")
             #expect(report["alerts_withheld_by_full_output_queue"] == "\(withheld)")
             #expect(report["records_dropped_by_full_input_queue"] == "0")
             #expect(report["alerts_delivered"] == "\(alerts.count)")
