@@ -164,4 +164,4 @@ fi
 augenrules --load >/dev/null || die "augenrules --load failed"
 put "$here/plugin-conf/audisp-lkm.conf" "$plugin" 0640
 reload_auditd yes
-"$bin" check --config "$settings" || die "the kernel does not watch every place the rule covers"
+"$bin" check --config "$settings" || die "$bin check reports a problem (above)"

@@ -1,22 +1,26 @@
 import ArgumentParser
 import FileEvents
 import Glibc
+import Outputs
 import PluginRuntime
 import RuleEngine
 
 /// `audisp-lkm check`: is this machine set up so that the plugin can see what the rule
-/// covers?
+/// covers, and can its alerts get out?
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the configuration, the rule and the kernel's audit watches.",
+        abstract: "Check the configuration, the rule, the output and the kernel's audit watches.",
         discussion: """
             Validates the configuration file (errors name the line) and the rule it \
-            selects, then lists every place the rule can alert about with the kernel \
-            watch that covers it, or MISSING: creations there produce no audit record, so \
-            nothing could alert. Listing the kernel's rules needs root.
+            selects; checks that the output takes alerts (a syslog daemon listens on the \
+            socket; the file or its directory is writable); then lists every place the rule \
+            can alert about with the kernel watch that covers it, or MISSING: creations \
+            there produce no audit record, so nothing could alert. Listing the kernel's \
+            rules needs root.
 
-            Exit status: 0 when everything is covered; 1 when a place is not covered or the \
-            kernel's rules cannot be read; 2 when the configuration or rule is unusable.
+            Exit status: 0 when everything is in order; 1 when the output cannot take \
+            alerts, a place is not covered or the kernel's rules cannot be read; 2 when the \
+            configuration or rule is unusable.
             """
     )
 
@@ -35,6 +39,8 @@ struct Check: ParsableCommand {
         let rule: DetectionRule
         do { rule = try configuration.loadRule() } catch { throw ValidationError(error.description) }
         print("rule: \(rule.name), version \(rule.version.map(String.init) ?? "-")\(configuration.rule.map { " (\($0))" } ?? " (built in)")")
+        let outputProblem = Self.outputProblem(configuration)
+        print("output: \(Self.outputName(configuration)): \(outputProblem ?? "takes alerts")")
         let kernel: KernelWatches
         switch KernelWatches.load() {
         case .success(let watches): kernel = watches
@@ -49,7 +55,35 @@ struct Check: ParsableCommand {
         }
         if !missing.isEmpty {
             print("\(missing.count) of \(rule.locations.count) places are not watched: install audit-rules/ and run augenrules --load")
-            throw ExitCode(1)
         }
+        if outputProblem != nil || !missing.isEmpty { throw ExitCode(1) }
+    }
+
+    private static func outputName(_ configuration: PluginConfiguration) -> String {
+        switch configuration.output {
+        case .syslog: "syslog via \(configuration.syslogSocket)"
+        case .file: "file \(configuration.file)"
+        case .stdout: "standard output"
+        }
+    }
+
+    /// Why alerts could not get out now, without writing one: the plugin would withhold
+    /// and retry them.
+    private static func outputProblem(_ configuration: PluginConfiguration) -> String? {
+        switch configuration.output {
+        case .syslog:
+            do { try SyslogSocket(path: configuration.syslogSocket).connect() } catch {
+                return "NOT REACHABLE (\(error)): is the syslog daemon running?"
+            }
+        case .file:
+            // The plugin appends, creating the file when missing.
+            let file = configuration.file
+            let target = access(file, F_OK) == 0 ? file : String(decoding: PathText.directory(of: Array(file.utf8)), as: UTF8.self)
+            if access(target, W_OK) != 0 {
+                return "NOT WRITABLE (\(target): \(String(cString: strerror(errno))))"
+            }
+        case .stdout: break
+        }
+        return nil
     }
 }

@@ -1,7 +1,7 @@
 import Glibc
 
 /// Textual operations on file paths, as bytes: Linux paths need not be UTF-8.
-enum PathText {
+public enum PathText {
     static let slash = UInt8(ascii: "/")
     static let dot = UInt8(ascii: ".")
 
@@ -32,7 +32,7 @@ enum PathText {
     }
 
     /// Everything before the last `/` (`"/"` for a top-level name).
-    static func directory(of path: [UInt8]) -> [UInt8] {
+    public static func directory(of path: [UInt8]) -> [UInt8] {
         guard let last = path.lastIndex(of: slash) else { return [] }
         return last == 0 ? [slash] : Array(path[..<last])
     }

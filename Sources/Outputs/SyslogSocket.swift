@@ -18,7 +18,7 @@ public final class SyslogSocket {
     /// Sends `message` without waiting. On EAGAIN the daemon is not reading; on any
     /// other error the connection is dropped and the next call connects again.
     public func send(_ message: [UInt8], priority: CInt, ident: String) throws(OutputError) {
-        if descriptor < 0 { try connect() }
+        try connect()
         datagram.removeAll(keepingCapacity: true)
         datagram.append(UInt8(ascii: "<"))
         datagram.appendDecimal(UInt64(priority))
@@ -41,7 +41,10 @@ public final class SyslogSocket {
         descriptor = -1
     }
 
-    private func connect() throws(OutputError) {
+    /// Connects unless connected: fails with ENOENT when no socket is there and with
+    /// ECONNREFUSED when the daemon that made it is gone.
+    public func connect() throws(OutputError) {
+        guard descriptor < 0 else { return }
         let fd = socket(AF_UNIX, CInt(SOCK_DGRAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw OutputError("socket") }
         var address = sockaddr_un()

@@ -92,7 +92,7 @@ public struct KernelWatches: Sendable {
         let watched = watches.map { Watch(path: canonical($0.path), isTree: $0.isTree) }
         return locations.filter { location in
             let path = canonical(location.path)
-            let parent = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? path
+            let parent = String(decoding: PathText.directory(of: Array(path.utf8)), as: UTF8.self)
             return !watched.contains { watch in
                 watch.path == path || watch.path == parent && !location.isDirectory
                     || watch.isTree && path.hasPrefix(watch.path == "/" ? "/" : watch.path + "/")

@@ -342,5 +342,11 @@ final class DatagramReceiver {
         }
     }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
+    /// Stops listening and leaves the socket file, as a daemon that died does.
+    func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+    }
+
+    deinit { close() }
 }

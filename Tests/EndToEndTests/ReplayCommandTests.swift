@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Runs the built `audisp-lkm` and returns its exit status, standard output and error.
-private func audispLKM(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, out: String, err: String) {
+func audispLKM(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, out: String, err: String) {
     let process = Foundation.Process()
     process.executableURL = TestData.executable
     process.arguments = arguments
