@@ -40,7 +40,7 @@ struct Check: ParsableCommand {
         do { rule = try configuration.loadRule() } catch { throw ValidationError(error.description) }
         print("rule: \(rule.name), version \(rule.version.map(String.init) ?? "-")\(configuration.rule.map { " (\($0))" } ?? " (built in)")")
         let outputProblem = Self.outputProblem(configuration)
-        print("output: \(Self.outputName(configuration)): \(outputProblem ?? "takes alerts")")
+        print("output: \(configuration.makeSink().description): \(outputProblem ?? "takes alerts")")
         let kernel: KernelWatches
         switch KernelWatches.load() {
         case .success(let watches): kernel = watches
@@ -57,14 +57,6 @@ struct Check: ParsableCommand {
             print("\(missing.count) of \(rule.locations.count) places are not watched: install audit-rules/ and run augenrules --load")
         }
         if outputProblem != nil || !missing.isEmpty { throw ExitCode(1) }
-    }
-
-    private static func outputName(_ configuration: PluginConfiguration) -> String {
-        switch configuration.output {
-        case .syslog: "syslog via \(configuration.syslogSocket)"
-        case .file: "file \(configuration.file)"
-        case .stdout: "standard output"
-        }
     }
 
     /// Why alerts could not get out now, without writing one: the plugin would withhold

@@ -67,7 +67,7 @@ public final class Plugin {
         })
         pump = InputPump(capacity: configuration.inputQueueBytes)
         let format = configuration.format
-        dispatcher = AlertDispatcher(sink: makeSink(configuration), capacity: configuration.outputQueueAlerts,
+        dispatcher = AlertDispatcher(sink: configuration.makeSink(), capacity: configuration.outputQueueAlerts,
                                      notice: Self.noticeFormatter(format), diagnostics: diagnostics)
         let queue = pump.queue
         signals.start(onRequest: { queue.wake() }, onIgnored: { [diagnostics] sender in
@@ -218,18 +218,8 @@ public final class Plugin {
             limiter = configuration.maximumAlerts.map { AlertLimiter(maximum: $0, window: Double(configuration.alertWindow)) }
         }
         guard let dispatcher else { return }
-        dispatcher.reconfigure(sink: sinkChanged ? makeSink(configuration) : nil,
+        dispatcher.reconfigure(sink: sinkChanged ? configuration.makeSink() : nil,
                                notice: Self.noticeFormatter(configuration.format))
-    }
-
-    private func makeSink(_ configuration: PluginConfiguration) -> AlertSink {
-        switch configuration.output {
-        case .syslog:
-            return SyslogSink(ident: configuration.syslogIdent, priority: configuration.syslogPriority,
-                              format: configuration.format, socketPath: configuration.syslogSocket)
-        case .file: return FileSink(path: configuration.file)
-        case .stdout: return FileSink()
-        }
     }
 
     private static func noticeFormatter(_ format: OutputFormat) -> @Sendable (String) -> [UInt8] {

@@ -54,6 +54,17 @@ public struct PluginConfiguration: Equatable, Sendable {
         ("usr_merge", "auto", "yes, no or auto: /lib is /usr/lib"),
     ]
 
+    /// The output these settings select. Nothing is opened or connected until the first
+    /// write, so making one has no side effect (`check` describes it this way).
+    public func makeSink() -> AlertSink {
+        switch output {
+        case .syslog:
+            return SyslogSink(ident: syslogIdent, priority: syslogPriority, format: format, socketPath: syslogSocket)
+        case .file: return FileSink(path: file)
+        case .stdout: return FileSink()
+        }
+    }
+
     /// Reads the file at `path`; nil when it does not exist and was not `required` (the
     /// default path, which may be absent: then the defaults apply).
     public static func load(path: String, required: Bool) throws(ConfigurationError) -> PluginConfiguration? {

@@ -17,12 +17,12 @@ struct CheckCommandTests {
 
             var run = try check(syslog)
             #expect(run.status == 1)
-            #expect(run.out.contains("output: syslog via \(socket): NOT REACHABLE (connect \(socket): No such file or directory)"), "\(run.out)")
+            #expect(run.out.contains("output: syslog authpriv.warning as audisp-lkm via \(socket): NOT REACHABLE (connect \(socket): No such file or directory)"), "\(run.out)")
 
             let daemon = DatagramReceiver()
             try daemon.bind(socket)
             run = try check(syslog)
-            #expect(run.out.contains("output: syslog via \(socket): takes alerts"), "\(run.out)")
+            #expect(run.out.contains("output: syslog authpriv.warning as audisp-lkm via \(socket): takes alerts"), "\(run.out)")
 
             // The socket file outlives its daemon; only connecting tells.
             daemon.close()
