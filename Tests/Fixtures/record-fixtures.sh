@@ -12,18 +12,37 @@
 # and describe what each step below did: keep the two in step.
 #
 # Needs root, auditd running with log_format = ENRICHED, gcc and gcc-multilib.
+#
+# `record-fixtures.sh --evasion [FILE]` records instead only the evasion steps
+# (see "Evasion steps" below) into FILE (default kernel/evasion.log): dirfd
+# routes after a change of working directory, a watched directory created while
+# the watches are loaded, and io_uring operations (programs/uringops, raw
+# io_uring system calls) seen through io_uring path watches (programs/uringwatch,
+# libaudit: auditctl 3.0.9 cannot write them). Also needs libaudit-dev and a
+# kernel with io_uring enabled (kernel.io_uring_disabled = 0, Linux >= 5.16).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-out="${1:-$here/kernel/x86_64-i386.log}"
+evasion=false
+if [ "${1:-}" = --evasion ]; then
+	evasion=true
+	out="${2:-$here/kernel/evasion.log}"
+else
+	out="${1:-$here/kernel/x86_64-i386.log}"
+fi
 work=/var/tmp/lkmfix
 rm -rf "$work" && mkdir -m 0755 "$work"
 made_dirs=()
+late=""        # --evasion: the watched directory created during the run
 
 cleanup() {
 	auditctl -D -k lkmfix >/dev/null 2>&1 || true
+	# auditctl -D removes the io_uring watches too; this is in case it did not.
+	[ -x "$work/uringwatch" ] && "$work/uringwatch" remove lkmfix /etc/modprobe.d /etc/modules-load.d \
+		${late:+"$late"} >/dev/null 2>&1 || true
 	rm -f /etc/modprobe.d/lkmfix-* /etc/modprobe.d/.lkmfix-* /usr/lib/modprobe.d/lkmfix-* \
 		/etc/modules-load.d/lkmfix-* /etc/modprobe.d/$'lkmfix-nl\nx.conf' 2>/dev/null || true
+	[ -n "$late" ] && rm -f "$late"/lkmfix-* 2>/dev/null || true
 	rm -rf /etc/modprobe.d/lkmfix-dir "$work"
 	[ -f "$work.modules-created" ] && rm -f /etc/modules "$work.modules-created"
 	for d in "${made_dirs[@]}"; do rmdir "$d" 2>/dev/null || true; done
@@ -33,6 +52,123 @@ trap 'echo "record-fixtures: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
 [ "$(id -u)" = 0 ] || { echo "record-fixtures: needs root" >&2; exit 1; }
 auditctl -s | grep -q '^pid [1-9]' || { echo "record-fixtures: auditd is not running" >&2; exit 1; }
+
+# Copies the raw records of this run to $out, waiting (10 s at most) until `$1` (a grep
+# pattern, or `count:N:PATTERN` for N matching records) shows auditd wrote the last step.
+# `ausearch -k` misses URINGOP events (3.0.9 reads no key from them): --evasion adds
+# them with `-m URINGOP` (those whose key is lkmfix) and merges by event serial.
+extract() {
+	local want=$1 found
+	for _ in $(seq 100); do
+		if $evasion; then
+			{
+				ausearch --input-logs --raw -k lkmfix --start "$start_date" "$start_time" || true
+				ausearch --input-logs --raw -m URINGOP --start "$start_date" "$start_time" 2>/dev/null |
+					awk '{ id = $2 } /^type=URINGOP / { keep[id] = / key="lkmfix"/ } { line[NR] = $0; ids[NR] = id }
+						END { for (i = 1; i <= NR; i++) if (keep[ids[i]]) print line[i] }' || true
+			} | awk '!seen[$0]++ { match($0, /msg=audit\([0-9.]+:[0-9]+\)/)
+					id = substr($0, RSTART + 10, RLENGTH - 11); sub(/^[0-9.]+:/, "", id)
+					printf "%s\t%s\n", id, $0 }' | sort -s -t "$(printf '\t')" -n -k1,1 | cut -f2- > "$out"
+		else
+			ausearch --input-logs --raw -k lkmfix --start "$start_date" "$start_time" > "$out" || true
+		fi
+		case $want in
+		count:*) found=$(grep -c -- "${want#count:*:}" "$out" || true)
+			[ "$found" -ge "$(echo "$want" | cut -d: -f2)" ] && return 0 ;;
+		*) grep -q -- "$want" "$out" && return 0 ;;
+		esac
+		sleep 0.1
+	done
+	log=$(sed -n 's/^log_file *= *//p' /etc/audit/auditd.conf)
+	{
+		echo "record-fixtures: the last step's records did not reach ${log:-the audit log} in 10 s" \
+			"($(grep -c . "$out") lkmfix records found). auditd state:"
+		auditctl -s
+		ps -o pid,stat,args -C auditd || true
+		df -h "$(dirname "${log:-/var/log/audit/x}")" || true
+		tail -n 3 "${log:-/var/log/audit/audit.log}" || true
+	} >&2
+	exit 1
+}
+
+if $evasion; then
+	# Evasion steps. The expectations (file events per step) are kept with the tests that
+	# replay kernel/evasion.log: keep the two in step.
+	[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ] ||
+		{ echo "record-fixtures: io_uring is disabled (kernel.io_uring_disabled)" >&2; exit 1; }
+	M=/etc/modprobe.d
+	[ -d $M ] || { mkdir $M; made_dirs+=($M); }
+	[ -d /etc/modules-load.d ] || { mkdir /etc/modules-load.d; made_dirs+=(/etc/modules-load.d); }
+	# A directory of the product's list that does not exist yet; it is created in step 4,
+	# after the watches are loaded. /run/modules-load.d unless the machine has it.
+	for d in /run/modules-load.d /run/modprobe.d /usr/local/lib/modules-load.d /usr/local/lib/modprobe.d; do
+		[ -e "$d" ] || { late=$d; break; }
+	done
+	[ -n "$late" ] || { echo "record-fixtures: every late-directory candidate exists" >&2; exit 1; }
+	[ "$late" = /run/modules-load.d ] || echo "record-fixtures: /run/modules-load.d exists; the late directory is $late" >&2
+	L=$late
+
+	gcc -O2 -Wall -o "$work/lkmops" "$here/programs/lkmops.c"
+	gcc -O2 -Wall -o "$work/uringops" "$here/programs/uringops.c"
+	gcc -O2 -Wall -o "$work/uringwatch" "$here/programs/uringwatch.c" -laudit
+	echo x > "$work/a.conf"
+	for s in "" -async -sqpoll; do echo x > "$work/u$s.conf"; echo x > "$work/l$s.conf"; done
+
+	# The rules' own CONFIG_CHANGE records (op=add_rule, list=4 and list=7) are recorded too.
+	# The second starts after this script did: no record of an earlier run can be in it.
+	sleep 1
+	start_date=$(date +%x) start_time=$(date +%T)
+	auditctl -w $M -p wa -k lkmfix
+	auditctl -w /etc/modules-load.d -p wa -k lkmfix
+	# The form the product ships for a directory that may not exist yet.
+	auditctl -a always,exit -F arch=b64 -F path="$L" -F perm=w -k lkmfix
+	auditctl -a always,exit -F arch=b32 -F path="$L" -F perm=w -k lkmfix
+	# io_uring watches (list 7: AUDIT_WATCH + key) with the mask audisp-lkm loads: bit 0
+	# (the index io_uring work is filtered with) and the operations' own bits; a mask of
+	# every bit would also log each system call naming an entry (reads, cd).
+	"$work/uringwatch" add --ops 0,18,28,35,36,37,38,39 lkmfix $M /etc/modules-load.d "$L"
+	# A tree watch on the scratch directory: its subdirectories' moves are followed.
+	auditctl -a always,exit -F arch=b64 -F dir="$work" -F perm=wa -k lkmfix
+	auditctl -a always,exit -F arch=b64 -S io_uring_setup -k lkmfix
+	auditctl -a always,exit -F arch=b64 -S execve,execveat -F ppid=$$ -k lkmfix
+	auditctl -a always,exit -F arch=b32 -S execve -F ppid=$$ -k lkmfix
+
+	ops="$work/lkmops"
+	uring="$work/uringops"
+	W=$work
+
+	# Each line is one step; io_uring forms: openat by a dirfd to $M and a plain name,
+	# renameat from an absolute name (AT_FDCWD) to dirfd + name, linkat from dirfd + name
+	# to an absolute name, symlinkat to a name relative to the working directory ($M).
+	"$ops" dirfd-create-chdir $M lkmfix-root-dirfd.conf /                              # 1 dirfd creation, cwd /
+	"$ops" dirfd-create-chdir $M lkmfix-cwd-dirfd.conf /var/tmp                        # 2 dirfd creation, cwd /var/tmp
+	"$ops" renameat-dirfd-chdir $W a.conf $M lkmfix-root-renamed.conf /                # 3 dirfd rename between dirs, cwd /
+	mkdir "$L"; made_dirs+=("$L")                                                      # 4 the late directory appears,
+	"$ops" dirfd-create-chdir "$L" lkmfix-late.conf /                                  # 4   then a dirfd creation in it
+	"$uring" openat $M lkmfix-uring-openat.conf                                        # 5 io_uring openat
+	"$uring" renameat - $W/u.conf $M lkmfix-uring-renamed.conf                         # 5 io_uring renameat
+	"$uring" linkat $W l.conf - $M/lkmfix-uring-link.conf                              # 5 io_uring linkat
+	(cd $M && "$uring" symlinkat /var/tmp/evil.conf - lkmfix-uring-symlink.conf)      # 5 io_uring symlinkat
+	"$uring" --async openat $M lkmfix-uring-openat-async.conf                          # 6 the same, IOSQE_ASYNC
+	"$uring" --async renameat - $W/u-async.conf $M lkmfix-uring-renamed-async.conf     # 6
+	"$uring" --async linkat $W l-async.conf - $M/lkmfix-uring-link-async.conf          # 6
+	(cd $M && "$uring" --async symlinkat /var/tmp/evil.conf - lkmfix-uring-symlink-async.conf)  # 6
+	"$uring" --sqpoll openat $M lkmfix-uring-openat-sqpoll.conf                        # 7 the same, IORING_SETUP_SQPOLL
+	"$uring" --sqpoll renameat - $W/u-sqpoll.conf $M lkmfix-uring-renamed-sqpoll.conf  # 7
+	"$uring" --sqpoll linkat $W l-sqpoll.conf - $M/lkmfix-uring-link-sqpoll.conf       # 7
+	(cd $M && "$uring" --sqpoll symlinkat /var/tmp/evil.conf - lkmfix-uring-symlink-sqpoll.conf)  # 7
+	bash -c '"$@"; true' _ "$uring" openat $M lkmfix-uring-noexec.conf                 # 8 grandchild: no exec record
+	"$uring" openat "$L" lkmfix-uring-late.conf                                        # 9 io_uring into the late dir
+	mkdir "$W/d1"                                                                      # 10 a directory made, then renamed
+	"$ops" dirfd-create-after-rename "$W/d1" lkmfix-followed.conf "$W/d2"             # 10   under an open descriptor used after
+	auditctl -W $M -p wa -k lkmfix                                                     # 11 a watch removed
+	rules=$(auditctl -l | grep -c lkmfix)
+	auditctl -D -k lkmfix >/dev/null                                                   # 12 every rule removed
+
+	extract "count:$((rules + 1)):op=remove_rule key=\"lkmfix\""
+	echo "recorded $(grep -c . "$out") records into $out"
+	exit 0
+fi
 
 for d in /etc/modprobe.d /etc/modules-load.d; do
 	[ -d "$d" ] || { mkdir "$d"; made_dirs+=("$d"); }
@@ -94,23 +230,7 @@ touch "$work.modules-created"
 "$ops" unlink $M/lkmfix-fifo.conf                              # 30 deletion: not a candidate
 
 # auditd writes behind the kernel: wait (10 s at most) until the last step is in the log.
-for _ in $(seq 100); do
-	ausearch --input-logs --raw -k lkmfix --start "$start_date" "$start_time" > "$out" || true
-	grep -q 'lkmfix-fifo\.conf" .*nametype=DELETE' "$out" && break
-	sleep 0.1
-done
-if ! grep -q 'lkmfix-fifo\.conf" .*nametype=DELETE' "$out"; then
-	log=$(sed -n 's/^log_file *= *//p' /etc/audit/auditd.conf)
-	{
-		echo "record-fixtures: the last step's records did not reach ${log:-the audit log} in 10 s" \
-			"($(grep -c . "$out") lkmfix records found). auditd state:"
-		auditctl -s
-		ps -o pid,stat,args -C auditd || true
-		df -h "$(dirname "${log:-/var/log/audit/x}")" || true
-		tail -n 3 "${log:-/var/log/audit/audit.log}" || true
-	} >&2
-	exit 1
-fi
+extract 'lkmfix-fifo\.conf" .*nametype=DELETE'
 echo "recorded $(grep -c . "$out") records into $out"
 if [ $# -eq 0 ]; then
 	ausearch -if "$out" > "${out%.log}.ausearch.txt"

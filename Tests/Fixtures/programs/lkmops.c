@@ -32,6 +32,16 @@ static int dir_fd(const char *dir)
 	return open(dir, O_PATH | O_DIRECTORY);
 }
 
+/* A directory descriptor opened for reading, then a change of working
+ * directory: the descriptor, not the working directory, is the base. */
+static int dir_fd_then_chdir(const char *dir, const char *to)
+{
+	int fd = open(dir, O_DIRECTORY | O_RDONLY);
+	if (fd < 0 || chdir(to) < 0)
+		return -1;
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -52,6 +62,17 @@ int main(int argc, char **argv)
 		rc = syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof how);
 	} else if (!strcmp(op, "dirfd-create") && argc == 4) {
 		rc = syscall(SYS_openat, dir_fd(argv[2]), argv[3], O_CREAT | O_WRONLY, 0644);
+	} else if (!strcmp(op, "dirfd-create-chdir") && argc == 5) {
+		int fd = dir_fd_then_chdir(argv[2], argv[4]);
+		if (fd < 0)
+			return fail(argv[2]);
+		rc = syscall(SYS_openat, fd, argv[3], O_CREAT | O_WRONLY, 0644);
+	} else if (!strcmp(op, "dirfd-create-after-rename") && argc == 5) {
+		/* The descriptor's directory is renamed before the creation through it. */
+		int fd = dir_fd_then_chdir(argv[2], "/");
+		if (fd < 0 || syscall(SYS_rename, argv[2], argv[4]) < 0)
+			return fail(argv[2]);
+		rc = syscall(SYS_openat, fd, argv[3], O_CREAT | O_WRONLY, 0644);
 	} else if (!strcmp(op, "create-excl")) {
 		rc = syscall(SYS_openat, AT_FDCWD, argv[2], O_CREAT | O_EXCL | O_WRONLY, 0644);
 	} else if (!strcmp(op, "open-existing")) {
@@ -76,6 +97,12 @@ int main(int argc, char **argv)
 		rc = syscall(SYS_rename, argv[2], argv[3]);
 	} else if (!strcmp(op, "renameat-dirfd") && argc == 6) {
 		rc = syscall(SYS_renameat, dir_fd(argv[2]), argv[3], dir_fd(argv[4]), argv[5]);
+	} else if (!strcmp(op, "renameat-dirfd-chdir") && argc == 7) {
+		int from = dir_fd_then_chdir(argv[2], argv[6]);
+		int to = dir_fd_then_chdir(argv[4], argv[6]);
+		if (from < 0 || to < 0)
+			return fail("directory");
+		rc = syscall(SYS_renameat, from, argv[3], to, argv[5]);
 	} else if (!strcmp(op, "renameat2-noreplace") && argc == 4) {
 		rc = syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_NOREPLACE);
 	} else if (!strcmp(op, "renameat2-exchange") && argc == 4) {
