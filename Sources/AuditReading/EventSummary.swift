@@ -23,11 +23,17 @@ public struct EventSummary: Sendable {
     public var syscall: UInt64?
     /// The SYSCALL record's `success=`.
     public var success: Bool?
-    /// The SYSCALL record's `pid=`.
+    /// The SYSCALL or URINGOP record's `pid=`.
     public var pid: UInt64?
+    /// The URINGOP record's `uring_op=`: the event is an io_uring operation.
+    public var uringOperation: UInt64?
+    /// Whether the event is a change to the kernel's audit rules (CONFIG_CHANGE).
+    public var isConfigChange = false
     /// Whether a PATH record names a new directory entry (`nametype=CREATE`, or
     /// `objtype=CREATE` from kernels before 3.x).
     public var hasCreatedName = false
+    /// Whether a PATH record names a removed directory entry (`nametype=DELETE`).
+    public var hasDeletedName = false
     /// Every PATH record's `name=` value, as logged (quoted, hex or `(null)`).
     public var pathNames: [[UInt8]] = []
     /// Whether a PATH record had no `name=` value to read.
@@ -37,10 +43,13 @@ public struct EventSummary: Sendable {
 
     /// Notes what the record `line` of type `type` tells.
     mutating func note(_ type: MessageType, _ line: UnsafeRawBufferPointer) {
-        if type == .syscall {
+        if type == .syscall || type == .uringOperation {
             var tokens = SpaceTokens(line, end: line.count)
-            while let token = tokens.next(), architecture == nil || syscall == nil || success == nil || pid == nil {
-                if line.starts(at: token.lowerBound, with: "arch=") {
+            while let token = tokens.next(),
+                  (architecture == nil || syscall == nil) && uringOperation == nil || success == nil || pid == nil {
+                if line.starts(at: token.lowerBound, with: "uring_op=") {
+                    uringOperation = Self.number(line, token.lowerBound + 9 ..< token.upperBound, radix: 10)
+                } else if line.starts(at: token.lowerBound, with: "arch=") {
                     architecture = Self.number(line, token.lowerBound + 5 ..< token.upperBound, radix: 16)
                 } else if line.starts(at: token.lowerBound, with: "syscall=") {
                     syscall = Self.number(line, token.lowerBound + 8 ..< token.upperBound, radix: 10)
@@ -54,7 +63,12 @@ public struct EventSummary: Sendable {
             if !hasCreatedName {
                 hasCreatedName = line.contains("nametype=CREATE") || line.contains("objtype=CREATE")
             }
+            if !hasDeletedName {
+                hasDeletedName = line.contains("nametype=DELETE") || line.contains("objtype=DELETE")
+            }
             if let name = Self.nameValue(line) { pathNames.append(name) } else { hasUnreadableName = true }
+        } else if type == .configChange {
+            isConfigChange = true
         }
     }
 

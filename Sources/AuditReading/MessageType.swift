@@ -8,10 +8,14 @@ public struct MessageType: RawRepresentable, Hashable, Sendable {
 
     public static let syscall = MessageType(rawValue: 1300)
     public static let path = MessageType(rawValue: 1302)
+    /// A change to the kernel's audit rules (`op=add_rule`, `op=remove_rule`, ...).
+    public static let configChange = MessageType(rawValue: 1305)
     public static let cwd = MessageType(rawValue: 1307)
     public static let execve = MessageType(rawValue: 1309)
     public static let endOfEvent = MessageType(rawValue: 1320)
     public static let proctitle = MessageType(rawValue: 1327)
+    /// An io_uring operation audited by the io_uring exit filter list (kernel 5.16+).
+    public static let uringOperation = MessageType(rawValue: 1336)
 
     /// Whether an event whose latest record has this type is complete, by libauparse 3.0.9's
     /// rule (`au_check_events`): an end marker (PROCTITLE, EOE) or a type that is always a

@@ -35,6 +35,10 @@ public struct FileEvent: Sendable {
 
     /// Appends `eventID`'s text to `output`.
     public func appendEventID(to output: inout [UInt8]) {
+        Self.appendEventID(seconds: seconds, milliseconds: milliseconds, serial: serial, to: &output)
+    }
+
+    static func appendEventID(seconds: Int, milliseconds: Int, serial: UInt64, to output: inout [UInt8]) {
         if seconds < 0 { output.append(UInt8(ascii: "-")) }
         output.appendDecimal(UInt64(seconds.magnitude))
         output.append(UInt8(ascii: "."))
@@ -58,6 +62,13 @@ public struct FilePath: Sendable, Equatable {
     public private(set) var fileExtension: [UInt8]?
     /// Why `path` is nil; nil when it is resolved.
     public var unresolvedReason: String?
+    /// When only the name is unknown (io_uring logs none): the canonical directory the
+    /// PARENT item identifies. The rule decides what it can from it.
+    public var directory: [UInt8]?
+    /// Live: the kernel logged no name and `path` was found from the inode at once.
+    public var nameRecovered = false
+    /// The directory whose path alone is missing (replay waits for the stream to name it).
+    var awaitedDirectory: DirectoryKey?
     /// The name exactly as the kernel logged it (decoded from hex when it was hex).
     public var loggedName: [UInt8]?
     /// `file.inode`, `file.device` (major:minor as logged), `file.mode`.
@@ -111,11 +122,16 @@ public struct ProcessIdentity: Sendable {
 }
 
 /// How `process.executable` was found (SPEC §2): an exec record of the same pid earlier
-/// in the stream, the script named in PROCTITLE when `exe` is an interpreter, or `exe`.
+/// in the stream, the script named in PROCTITLE when `exe` is an interpreter, or `exe`;
+/// for io_uring operations also the ring's `io_uring_setup` record or `/proc`.
 public enum ExecutableSource: String, Sendable {
     case execRecord = "exec"
     case scriptArgument = "proctitle"
     case syscallExe = "exe"
+    /// The `exe` of the process's `io_uring_setup` call (io_uring operations log none).
+    case ringSetup = "io_uring_setup"
+    /// `/proc/PID/exe` read live while the process still ran (io_uring, last resort).
+    case procfs = "proc"
     case none
 }
 
@@ -136,9 +152,14 @@ public struct User: Sendable {
 
 /// `auditd.*`: the raw facts the event was made from.
 public struct AuditFacts: Sendable {
+    /// The system call, or for io_uring the call the operation stands for.
     public var syscall: FileSyscall
+    /// The system call number, or for io_uring the operation number (`uring_op`).
     public var syscallNumber: UInt64
-    public var architecture: Architecture
+    /// nil for io_uring operations (the URINGOP record has no `arch=`).
+    public var architecture: Architecture?
+    /// `auditd.uring_op`: set when the kernel logged the operation as io_uring work.
+    public var uringOperation: UInt64?
     /// The SYSCALL record's `exe=` (the resolved image: the interpreter for scripts).
     public var exe: [UInt8]?
     public var comm: [UInt8]?

@@ -9,10 +9,21 @@ import AuditReading
 ///   nametype CREATE that is not a directory.
 /// - Rename: a successful rename/renameat/renameat2, one event per CREATE item (two for
 ///   RENAME_EXCHANGE), its source being the DELETE item with the same inode.
-/// Failed calls are ignored: nothing was made.
+/// Failed calls are ignored: nothing was made. io_uring operations (URINGOP records)
+/// count as the system calls they stand for.
 public struct FileEventNormalizer: Sendable {
     public var paths: PathResolver
     public var processes = ProcessTable()
+    /// Live only: the name of the entry with this inode in this directory, read from the
+    /// file system at once (io_uring logs no names).
+    public var recoverName: (@Sendable (_ directory: [UInt8], _ inode: UInt64) -> [UInt8]?)?
+    /// Whether a file event whose directory is not yet known waits (replay) until the
+    /// stream names that directory, or leaves at once, unresolved (live: the plugin asks
+    /// the file system instead, and an alert must not wait).
+    public var waitsForDirectories = true
+    /// File events waiting, oldest first; the oldest leaves unresolved beyond the bound.
+    private var waiting: [FileEvent] = []
+    public static let waitingCapacity = 4096
     public private(set) var statistics = NormalizerStatistics()
 
     public init(usrMerge: UsrMerge = UsrMerge(isMerged: true)) {
@@ -20,15 +31,29 @@ public struct FileEventNormalizer: Sendable {
     }
 
     /// What the reader does with an event, judged from its record lines before libauparse
-    /// parses it (`AuditLogReader`'s selector): a successful file system call that made a
-    /// new name is parsed; a successful exec is held, to be parsed only if that process
-    /// later makes a file (most never do); everything else is skipped.
+    /// parses it (`AuditLogReader`'s selector): a successful file system call or io_uring
+    /// operation that made a new name, a directory change (its identities teach the path
+    /// resolver), a ring set-up and a change to the audit rules are parsed; a successful
+    /// exec is held, to be parsed only if that process later makes a file (most never
+    /// do); everything else is skipped.
     public static func disposition(_ summary: EventSummary) -> EventDisposition {
-        guard summary.success == true, let number = summary.syscall,
-              let architecture = summary.architecture.flatMap(Architecture.init(rawValue:)),
-              let syscall = FileSyscall.lookup(number, architecture: architecture) else { return .skip }
-        if syscall.kind == .exec { return .hold }
-        return summary.hasCreatedName ? .parse : .skip
+        if summary.isConfigChange { return .parse }
+        guard summary.success == true else { return .skip }
+        let syscall: FileSyscall?
+        if let operation = summary.uringOperation {
+            syscall = FileSyscall.lookup(uringOperation: operation)
+        } else if let number = summary.syscall, let architecture = summary.architecture.flatMap(Architecture.init(rawValue:)) {
+            syscall = FileSyscall.lookup(number, architecture: architecture)
+        } else {
+            syscall = nil
+        }
+        switch syscall?.kind {
+        case nil: return .skip
+        case .exec: return .hold
+        case .ringSetup: return .parse
+        case .directory: return summary.hasCreatedName || summary.hasDeletedName ? .parse : .skip
+        case .open, .otherCreation, .rename: return summary.hasCreatedName ? .parse : .skip
+        }
     }
 
     /// Calls `emit` with each file event `event` produces (usually none or one).
@@ -36,40 +61,110 @@ public struct FileEventNormalizer: Sendable {
         guard let decoded = SyscallEvent.decode(event) else { return }
         let stamp = event.timestamp
         statistics.syscallEvents += 1
-        if decoded.syscall.kind == .exec {
+        switch decoded.syscall.kind {
+        case .exec:
             processes.recordExec(decoded, node: stamp.node)
             return
+        case .ringSetup:
+            processes.recordRingSetup(decoded, node: stamp.node)
+            return
+        case .directory, .open, .otherCreation, .rename:
+            break
         }
         guard decoded.success else { return }
+        if decoded.uringOperation != nil { statistics.uringEvents += 1 }
+        let named = paths.learn(from: decoded, node: stamp.node)
+        if !waiting.isEmpty && !named.isEmpty { release(named, emit: emit) }
+        if decoded.syscall.kind == .directory { return }
         let process = processes.process(of: decoded, node: stamp.node)
         let user = User(effectiveID: decoded.euid, effectiveName: decoded.names.euid,
                         realID: decoded.uid, realName: decoded.names.uid,
                         auditID: decoded.auid, auditName: decoded.names.auid, session: decoded.session)
         let facts = AuditFacts(syscall: decoded.syscall, syscallNumber: decoded.syscallNumber,
-                               architecture: decoded.architecture, exe: decoded.exe, comm: decoded.comm,
+                               architecture: decoded.architecture, uringOperation: decoded.uringOperation,
+                               exe: decoded.exe, comm: decoded.comm,
                                key: decoded.key, tty: decoded.tty, exitCode: decoded.exitCode,
                                gid: decoded.gid, effectiveGID: decoded.egid, items: decoded.items)
         if let items = decoded.items, items != decoded.paths.count {
             statistics.incompleteEvents += 1
         }
 
-        for item in decoded.paths where item.nameType == .create && !item.isDirectory {
+        // io_uring logs a CREATE item without an inode beside the real one (and only that
+        // one when the operation failed); a name that was made has an inode.
+        for item in decoded.paths where item.nameType == .create && !item.isDirectory
+            && (item.inode != nil || decoded.uringOperation == nil) {
             let action: FileEvent.Action = decoded.syscall.kind == .rename ? .rename : .creation
             // In a rename the CREATE item is always the new name; the old name and any
             // replaced target are DELETE items, the source being the one with our inode.
-            let file = paths.resolve(item, directoryArgument: decoded.syscall.newNameDirectoryArgument, in: decoded)
+            var file = paths.resolve(item, role: .newName, directoryArgument: decoded.syscall.newNameDirectoryArgument,
+                                     in: decoded, node: stamp.node)
+            if file.path == nil, let directory = file.directory, let inode = item.inode, stamp.node == nil,
+               let name = recoverName?(directory, inode) {
+                // Live: the name io_uring did not log, found by inode in its directory.
+                file.path = usrMerge.canonical(PathText.join(directory, name))
+                file.name = name
+                file.unresolvedReason = nil
+                file.directory = nil
+                file.nameRecovered = true
+            }
             var original: FilePath?
             if action == .rename,
                let source = decoded.paths.first(where: { $0.nameType == .delete && $0.inode == item.inode && $0.device == item.device }) {
-                original = paths.resolve(source, directoryArgument: decoded.syscall.oldNameDirectoryArgument, in: decoded)
+                original = paths.resolve(source, role: .oldName, directoryArgument: decoded.syscall.oldNameDirectoryArgument,
+                                         in: decoded, node: stamp.node)
             }
-            if file.path == nil { statistics.unresolvedPaths += 1 }
-            statistics.fileEvents += 1
-            emit(FileEvent(action: action, file: file, original: original, process: process, user: user,
-                           audit: facts, seconds: stamp.seconds, milliseconds: stamp.milliseconds,
-                           serial: stamp.serial, node: stamp.node))
+            if process.executable == nil && decoded.uringOperation != nil { statistics.uringEventsWithoutProcess += 1 }
+            let fileEvent = FileEvent(action: action, file: file, original: original, process: process, user: user,
+                                      audit: facts, seconds: stamp.seconds, milliseconds: stamp.milliseconds,
+                                      serial: stamp.serial, node: stamp.node)
+            if waitsForDirectories && (file.awaitedDirectory != nil || original?.awaitedDirectory != nil) {
+                if waiting.count >= Self.waitingCapacity { send(waiting.removeFirst(), emit: emit) }
+                waiting.append(fileEvent)
+                statistics.waited += 1
+            } else {
+                send(fileEvent, emit: emit)
+            }
         }
     }
+
+    /// Emits the waiting file events whose directories `named` names, with their paths.
+    private mutating func release(_ named: [(key: DirectoryKey, path: [UInt8])], emit: (FileEvent) -> Void) {
+        var still: [FileEvent] = []
+        for var event in waiting {
+            var placed = false
+            if let key = event.file.awaitedDirectory, let found = named.first(where: { $0.key == key }) {
+                paths.place(&event.file, in: found.path)
+                placed = true
+            }
+            if let key = event.original?.awaitedDirectory, let found = named.first(where: { $0.key == key }) {
+                paths.place(&event.original!, in: found.path)
+                placed = true
+            }
+            if placed && event.file.awaitedDirectory == nil && event.original?.awaitedDirectory == nil {
+                statistics.resolvedLater += 1
+                send(event, emit: emit)
+            } else {
+                still.append(event)
+            }
+        }
+        waiting = still
+    }
+
+    /// Emits the file events still waiting, unresolved: the stream never named their
+    /// directories (end of input).
+    public mutating func finish(emit: (FileEvent) -> Void) {
+        let left = waiting
+        waiting = []
+        for event in left { send(event, emit: emit) }
+    }
+
+    private mutating func send(_ event: FileEvent, emit: (FileEvent) -> Void) {
+        if event.file.path == nil { statistics.unresolvedPaths += 1 }
+        statistics.fileEvents += 1
+        emit(event)
+    }
+
+    private var usrMerge: UsrMerge { paths.usrMerge }
 }
 
 /// What the normaliser saw, for the end-of-run summary.
@@ -82,4 +177,12 @@ public struct NormalizerStatistics: Sendable {
     public var unresolvedPaths = 0
     /// Events with fewer or more PATH records than their `items=` count (split or damaged).
     public var incompleteEvents = 0
+    /// Successful io_uring operations that made, moved or removed a name.
+    public var uringEvents = 0
+    /// io_uring file events whose program nothing named (no exec, ring or /proc record).
+    public var uringEventsWithoutProcess = 0
+    /// File events that waited for the stream to name their directory, and those of them
+    /// that it did.
+    public var waited = 0
+    public var resolvedLater = 0
 }

@@ -1,9 +1,12 @@
-/// A directory's identity in PATH records: device (`dev=fe:00`, as logged) and inode.
+/// A directory's identity in PATH records: the host (`node=`; hosts cloned from one image
+/// share inode numbers), device (`dev=fe:00`, as logged) and inode.
 public struct DirectoryKey: Hashable, Sendable {
+    public var node: String?
     public var device: String
     public var inode: UInt64
 
-    public init(device: String, inode: UInt64) {
+    public init(node: String?, device: String, inode: UInt64) {
+        self.node = node
         self.device = device
         self.inode = inode
     }
@@ -12,27 +15,55 @@ public struct DirectoryKey: Hashable, Sendable {
 /// Turns the names in PATH records into canonical absolute paths.
 ///
 /// A PATH `name` is what the caller passed: absolute, relative to the working directory
-/// (CWD record), or relative to a directory file descriptor. In the last case the
-/// kernel logs the working directory as the PARENT item's name, which is meaningless;
-/// only the PARENT item's device and inode identify the directory. Those are looked up
-/// in a table learned from absolute names seen earlier in the stream (and, live, from
-/// the watched directories at start-up). A name that cannot be resolved is reported
+/// (CWD record), or relative to a directory file descriptor. Kernel fact: for a name
+/// without `/`, the PARENT item's name is the working directory's path (`d_path`, `"/"`
+/// at the root, else no trailing `/`) while its device and inode are those of the
+/// directory actually used, the descriptor's; for a name with `/`, the PARENT name is the
+/// caller's text up to its last `/`. So a descriptor's directory is known only by
+/// (device, inode), looked up in a table of directories learned from the stream (every
+/// PATH item that names a directory absolutely, or relative to the working directory)
+/// and, live, from the file system. A name that cannot be resolved is reported
 /// unresolved with the reason, never guessed.
 public struct PathResolver: Sendable {
     public var usrMerge: UsrMerge
-    /// Directories remembered at most; the table starts over when full.
+    /// Learned directories remembered at most; the learned ones are forgotten when full
+    /// (the ones the plugin read from the file system stay).
     public let capacity: Int
-    private var directories: [DirectoryKey: [UInt8]] = [:]
+    /// Live only: asked for the directories the rule covers as they stand now, when a
+    /// descriptor's directory is not in the table (created or replaced since start-up).
+    public var lookUpDirectories: (@Sendable () -> [(path: [UInt8], key: DirectoryKey)])?
+    private var directories: [DirectoryKey: Directory] = [:]
+    public private(set) var statistics = PathStatistics()
+
+    private struct Directory {
+        var path: [UInt8]
+        /// Read from the file system (the plugin's start-up or a look-up), not the stream.
+        var fromFileSystem: Bool
+    }
 
     public init(usrMerge: UsrMerge, capacity: Int = 1 << 16) {
         self.usrMerge = usrMerge
         self.capacity = capacity
     }
 
-    /// Records that `key` is the directory at the canonical absolute `path`.
+    /// The number of directories known.
+    public var count: Int { directories.count }
+
+    /// The canonical path of the directory `key`, when known.
+    public func path(of key: DirectoryKey) -> [UInt8]? { directories[key]?.path }
+
+    /// Records that `key` is the directory at the canonical absolute `path`, as the file
+    /// system shows it now.
     public mutating func remember(directory path: [UInt8], as key: DirectoryKey) {
-        if directories.count >= capacity { directories.removeAll(keepingCapacity: true) }
-        directories[key] = path
+        store(path, as: key, fromFileSystem: true)
+    }
+
+    private mutating func store(_ path: [UInt8], as key: DirectoryKey, fromFileSystem: Bool) {
+        if directories[key] == nil, directories.count >= capacity {
+            directories = directories.filter { $0.value.fromFileSystem }
+            statistics.tableResets += 1
+        }
+        directories[key] = Directory(path: path, fromFileSystem: fromFileSystem)
     }
 
     /// The canonical path of an absolute name: `.`, `..` and `//` removed, merged `/usr`.
@@ -51,61 +82,194 @@ public struct PathResolver: Sendable {
     /// The directory part of a canonical path (`/etc` for `/etc/modules`).
     public static func directory(of path: [UInt8]) -> [UInt8] { PathText.directory(of: path) }
 
-    /// Resolves a CREATE or DELETE item of `event`. `directoryArgument` is the system call
-    /// argument holding the directory fd its name is relative to (nil: the CWD).
-    mutating func resolve(_ item: PathItem, directoryArgument: Int?, in event: SyscallEvent) -> FilePath {
-        var file = FilePath(loggedName: item.name, inode: item.inode, device: item.device, mode: item.mode)
-        guard let name = item.name, !name.isEmpty else {
-            file.unresolvedReason = item.hasName ? "the kernel logged no name for this item" : "the item has no name field"
-            return file
-        }
-        let basename = PathText.basename(of: name)
-        file.name = basename.isEmpty ? nil : basename
-        let parent = parentKey(of: name, in: event.paths)
+    /// Which name of a two-name call (rename) an item is. Kernel fact: its two PARENT
+    /// items come in the order the names were copied in (getname): for system calls, the
+    /// order the compiler evaluates the wrapper's arguments, the new name first on x86_64
+    /// and i386 (recorded fixtures); for io_uring, its prep function's, the old name
+    /// first. That order alone tells them apart when both carry the same text (two
+    /// descriptors and names without `/`, or io_uring's `(null)`).
+    enum Role { case newName, oldName }
 
-        let path: [UInt8]
+    /// Resolves a CREATE or DELETE item of `event`. `directoryArgument` is the system call
+    /// argument holding the directory fd its name is relative to (nil: the CWD). When
+    /// only the directory is missing, `awaitedDirectory` says which: replay resolves the
+    /// file once the stream names it (`place(_:in:)`).
+    mutating func resolve(_ item: PathItem, role: Role, directoryArgument: Int?, in event: SyscallEvent,
+                          node: String?) -> FilePath {
+        var file = FilePath(loggedName: item.name, inode: item.inode, device: item.device, mode: item.mode)
+        let name = item.name ?? []
+        if let name = item.name, !name.isEmpty { file.name = PathText.basename(of: name) }
         if name.first == PathText.slash {
-            path = Self.canonical(absolute: name, usrMerge: usrMerge)
-        } else if let descriptor = event.directoryDescriptor(argument: directoryArgument) {
-            guard let parent else {
-                file.unresolvedReason = "relative to directory fd \(descriptor), and the PARENT items do not say which directory"
-                return file
-            }
-            guard let directory = directories[parent] else {
-                file.unresolvedReason = "relative to directory fd \(descriptor): directory \(parent.device):\(parent.inode) not seen before in this stream"
-                return file
-            }
-            file.path = usrMerge.canonical(PathText.join(directory, basename))
-            file.name = PathText.basename(of: file.path!)
-            return file
-        } else {
+            file.path = Self.canonical(absolute: name, usrMerge: usrMerge)
+        } else if !name.isEmpty && (event.namesAreRelativeToWorkingDirectory
+                                    || directoryArgument == nil && event.uringOperation == nil) {
             guard let cwd = event.cwd else {
                 file.unresolvedReason = "relative name, and the event has no CWD record"
                 return file
             }
-            path = usrMerge.canonical(PathText.join(cwd, name))
+            file.path = usrMerge.canonical(PathText.join(cwd, name))
+        } else {
+            // Relative to a descriptor, or io_uring's: only the PARENT item says where.
+            guard !(item.name == nil && !item.hasName) else {
+                file.unresolvedReason = "the item has no name field"
+                return file
+            }
+            guard let parent = parentKey(of: item.name, role: role, in: event, node: node) else {
+                file.unresolvedReason = "relative to \(Self.base(of: event, directoryArgument)), and the PARENT items do not say which directory"
+                return file
+            }
+            guard let directory = directory(parent) else {
+                file.unresolvedReason = "relative to \(Self.base(of: event, directoryArgument)): directory "
+                    + "\(parent.device):\(parent.inode) not seen before in this stream"
+                file.awaitedDirectory = parent
+                return file
+            }
+            place(&file, in: directory)
+            return file
         }
-        file.path = path
-        let last = PathText.basename(of: path)
+        let last = PathText.basename(of: file.path!)
         file.name = last.isEmpty ? nil : last
-        if let parent { remember(directory: PathText.directory(of: path), as: parent) }
         return file
     }
 
-    /// The device and inode of the directory holding `name`: the PARENT item the kernel
-    /// logged for it. Items are matched by text because their order differs between
-    /// kernel versions; a name without `/` has the working directory as its PARENT name
-    /// (no trailing `/`). nil when no item, or items naming different directories, match.
-    private func parentKey(of name: [UInt8], in paths: [PathItem]) -> DirectoryKey? {
-        let expected = PathText.parentName(of: name)
-        var found: DirectoryKey?
-        for item in paths where item.nameType == .parent {
-            guard let itemName = item.name else { continue }
-            let matches = expected.map { itemName == $0 } ?? (itemName.last != PathText.slash)
-            guard matches, let key = item.directoryKey else { continue }
-            if let found, found != key { return nil }
-            found = key
+    /// Completes `file`, whose directory was unknown, now that it is known: the path, or
+    /// for a name the kernel did not log (io_uring), the directory alone.
+    func place(_ file: inout FilePath, in directory: [UInt8]) {
+        file.awaitedDirectory = nil
+        guard let name = file.loggedName, !name.isEmpty else {
+            file.directory = directory
+            file.unresolvedReason = "the kernel logged no name for this item (io_uring); the directory is known"
+            return
         }
-        return found
+        // The PARENT item names the directory holding the last component.
+        let path = usrMerge.canonical(PathText.join(directory, PathText.basename(of: name)))
+        file.path = path
+        file.unresolvedReason = nil
+        let last = PathText.basename(of: path)
+        file.name = last.isEmpty ? nil : last
     }
+
+    private static func base(of event: SyscallEvent, _ directoryArgument: Int?) -> String {
+        event.uringOperation != nil ? "an io_uring request's directory"
+            : "directory fd \(event.directoryDescriptor(argument: directoryArgument).map(String.init) ?? "?")"
+    }
+
+    /// The path of directory `key`: from the table, else (live) from the file system.
+    private mutating func directory(_ key: DirectoryKey) -> [UInt8]? {
+        if let known = directories[key] { return known.path }
+        guard key.node == nil, let lookUpDirectories else { return nil }
+        statistics.fileSystemLookUps += 1
+        for found in lookUpDirectories() { store(found.path, as: found.key, fromFileSystem: true) }
+        return directories[key]?.path
+    }
+
+    /// The directory holding `name`: the PARENT item the kernel logged for it. Items are
+    /// matched by text: the caller's text up to its last `/`; for a name without `/` the
+    /// working directory; for `(null)`, `(null)`. nil when no item matches.
+    private func parentKey(of name: [UInt8]?, role: Role, in event: SyscallEvent, node: String?) -> DirectoryKey? {
+        let expected: [UInt8]? = name.map { PathText.parentName(of: $0) ?? event.cwd ?? [] }
+        var found: [DirectoryKey] = []
+        for item in event.paths where item.nameType == .parent {
+            guard let key = item.directoryKey(node: node) else { continue }
+            if expected == [] {
+                // No CWD record: a name without `/` has a PARENT name without a trailing `/`.
+                if let itemName = item.name, itemName.count > 1, itemName.last == PathText.slash { continue }
+            } else if item.name != expected {
+                continue
+            }
+            found.append(key)
+        }
+        let newNameFirst = event.uringOperation == nil
+        return (role == .newName) == newNameFirst ? found.first : found.last
+    }
+
+    // MARK: Learning
+
+    /// Learns, moves and forgets directories from a successful event's PATH items: every
+    /// item naming a directory (PARENT items always do; others by their mode) whose name
+    /// is absolute or relative to the working directory. A PARENT item standing for a
+    /// name without `/` is the working directory's path only when no descriptor was used.
+    /// Returns each directory the event names with the path it had then (a removed or
+    /// moved directory's old path), for files waiting for it.
+    @discardableResult
+    mutating func learn(from event: SyscallEvent, node: String?) -> [(key: DirectoryKey, path: [UInt8])] {
+        let relativeToCWD = event.namesAreRelativeToWorkingDirectory
+        var named: [(key: DirectoryKey, path: [UInt8])] = []
+        for item in event.paths {
+            guard item.nameType == .parent || item.isDirectory, let key = item.directoryKey(node: node),
+                  let name = item.name, !name.isEmpty else { continue }
+            let cwdForm = item.nameType == .parent && (name.last != PathText.slash || name.count == 1)
+            if cwdForm && !relativeToCWD { continue }
+            let path: [UInt8]
+            if name.first == PathText.slash {
+                path = Self.canonical(absolute: name, usrMerge: usrMerge)
+            } else if relativeToCWD, let cwd = event.cwd {
+                path = usrMerge.canonical(PathText.join(cwd, name))
+            } else if item.nameType != .parent,
+                      let resolved = resolve(item, role: item.nameType == .delete ? .oldName : .newName,
+                                             directoryArgument: item.nameType == .delete ? event.syscall.oldNameDirectoryArgument
+                                                 : event.syscall.newNameDirectoryArgument,
+                                             in: event, node: node).path {
+                path = resolved
+            } else {
+                continue
+            }
+            named.append((key, path))
+            switch item.nameType {
+            case .delete:
+                // rmdir, or a directory replaced by a rename; a directory moved keeps its
+                // inode, and its CREATE item moves it.
+                let moved = event.paths.contains { $0.nameType == .create && $0.directoryKey(node: node) == key }
+                if !moved { forget(key) }
+                continue
+            case .create:
+                if let old = directories[key]?.path, old != path { move(from: old, to: path) }
+            default:
+                // A name seen in passing never replaces one read from the file system (a
+                // link or a bind mount can spell the same directory otherwise).
+                if directories[key]?.fromFileSystem == true { continue }
+            }
+            store(path, as: key, fromFileSystem: false)
+            statistics.learned += 1
+        }
+        // rmdir through a descriptor, or of a name not resolvable: still forget it.
+        for item in event.paths where item.nameType == .delete && item.isDirectory {
+            guard let key = item.directoryKey(node: node), !named.contains(where: { $0.key == key }),
+                  !event.paths.contains(where: { $0.nameType == .create && $0.directoryKey(node: node) == key }) else { continue }
+            forget(key)
+        }
+        return named
+    }
+
+    /// Forgets `key` and every directory below it.
+    private mutating func forget(_ key: DirectoryKey) {
+        guard let path = directories.removeValue(forKey: key)?.path else { return }
+        let prefix = path + [PathText.slash]
+        directories = directories.filter { !$0.value.path.starts(with: prefix) }
+        statistics.forgotten += 1
+    }
+
+    /// Rewrites every directory below `old` to be below `new` (a directory was renamed).
+    private mutating func move(from old: [UInt8], to new: [UInt8]) {
+        let prefix = old + [PathText.slash]
+        for (key, directory) in directories where directory.path.starts(with: prefix) {
+            directories[key]?.path = new + directory.path[old.count...]
+        }
+        statistics.movedDirectories += 1
+    }
+}
+
+/// How the directory table was used, for the state report and the replay summary.
+public struct PathStatistics: Sendable {
+    public init() {}
+    /// Directories learned from PATH items.
+    public var learned = 0
+    /// Directories forgotten (removed, or the source of a move).
+    public var forgotten = 0
+    /// Directory renames followed.
+    public var movedDirectories = 0
+    /// Times the table was full and its learned directories were dropped.
+    public var tableResets = 0
+    /// Look-ups of the rule's directories on the file system (live only).
+    public var fileSystemLookUps = 0
 }

@@ -9,10 +9,29 @@
 /// 2. the script named in PROCTITLE's argv[1], when `exe` is an interpreter and
 ///    argv[1] is not an option;
 /// 3. `exe` itself.
+///
+/// An io_uring operation's URINGOP record names no program, and the process may be gone
+/// by the time its records are read. Its executable comes from, in order: the exec
+/// record as above (when the ring's `exe` does not contradict it); the SYSCALL record of
+/// the process's `io_uring_setup` call (audit-rules/ watches that call: rare outside
+/// databases), corrected from its PROCTITLE for scripts; live only, `/proc/PID/exe`
+/// (`lookUpProcess`). When none knows it, `process.executable` is null and says so
+/// (`executable_source` none).
 public struct ProcessTable: Sendable {
-    /// Processes remembered at most; the table starts over when full.
+    /// Processes remembered at most, per table; a table starts over when full.
     public let capacity: Int
     private var execs: [ProcessKey: Exec] = [:]
+    private var rings: [ProcessKey: Ring] = [:]
+    /// Live only: the executable and arguments of a running process, from /proc.
+    public var lookUpProcess: (@Sendable (_ pid: Int) -> (executable: [UInt8], arguments: [[UInt8]])?)?
+
+    /// The number of processes remembered (exec and ring records).
+    public var count: Int { execs.count + rings.count }
+
+    private struct Ring {
+        var exe: [UInt8]
+        var proctitle: [[UInt8]]
+    }
 
     private struct ProcessKey: Hashable {
         var node: String?
@@ -36,17 +55,43 @@ public struct ProcessTable: Sendable {
             arguments: event.execArguments.isEmpty ? event.proctitle : event.execArguments)
     }
 
+    /// Remembers the program of a process that made an io_uring instance.
+    mutating func recordRingSetup(_ event: SyscallEvent, node: String?) {
+        guard event.success, let pid = event.pid, let exe = event.exe else { return }
+        if rings.count >= capacity { rings.removeAll(keepingCapacity: true) }
+        rings[ProcessKey(node: node, pid: pid)] = Ring(exe: exe, proctitle: event.proctitle)
+    }
+
     /// The process of a file event.
     func process(of event: SyscallEvent, node: String?) -> ProcessIdentity {
         var process = ProcessIdentity(executable: event.exe, executableSource: event.exe == nil ? .none : .syscallExe,
                               pid: event.pid, parentPID: event.parentPID,
                               workingDirectory: event.cwd, args: event.proctitle)
-        guard let exe = event.exe else { return process }
-        if let pid = event.pid, let exec = execs[ProcessKey(node: node, pid: pid)], exec.resolvedExe == exe {
+        let key = event.pid.map { ProcessKey(node: node, pid: $0) }
+        var exe = event.exe
+        var proctitle = event.proctitle
+        if event.uringOperation != nil, let key {
+            if let ring = rings[key] {
+                (exe, proctitle) = (ring.exe, ring.proctitle)
+                process.executable = ring.exe
+                process.executableSource = .ringSetup
+                process.args = ring.proctitle
+            } else if let exec = execs[key] {
+                // No ring record to check the exec against: the pid's latest exec.
+                exe = exec.resolvedExe
+            } else if node == nil, let pid = event.pid, let running = lookUpProcess?(pid) {
+                (exe, proctitle) = (running.executable, running.arguments)
+                process.executable = running.executable
+                process.executableSource = .procfs
+                process.args = running.arguments
+            }
+        }
+        guard let exe else { return process }
+        if let key, let exec = execs[key], exec.resolvedExe == exe {
             process.executable = exec.executable
             process.executableSource = .execRecord
             process.args = exec.arguments
-        } else if Self.isInterpreter(exe), event.proctitle.count >= 2, let script = event.proctitle.dropFirst().first,
+        } else if Self.isInterpreter(exe), proctitle.count >= 2, let script = proctitle.dropFirst().first,
                   !script.isEmpty, script.first != UInt8(ascii: "-") {
             process.executable = script
             process.executableSource = .scriptArgument

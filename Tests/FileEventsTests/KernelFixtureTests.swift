@@ -160,8 +160,8 @@ struct KernelFixtureTests {
         // Drop whole execve events (syscall=59) as a log without exec tracking would lack them.
         let lines = try recordLines(log)
         let execIDs = Set(lines.filter { $0.text.hasPrefix("type=SYSCALL") && $0.text.contains(" syscall=59 ") }
-            .map(eventID))
-        let result = try replay(joined(lines.filter { !execIDs.contains(eventID($0)) }))
+            .map(auditEventID))
+        let result = try replay(joined(lines.filter { !execIDs.contains(auditEventID($0)) }))
         KernelFixture.check(result.fileEvents) { want in
             want.executable == KernelFixture.script ? (want.executable, .scriptArgument) : (want.executable, .syscallExe)
         }
@@ -174,7 +174,7 @@ struct KernelFixtureTests {
         var lines = try recordLines(log).map { Array($0.prefix { $0 != 0x1D }) }
         var index = 1
         while index + 1 < lines.count {
-            if eventID(lines[index]) != eventID(lines[index + 1]) && eventID(lines[index - 1]) == eventID(lines[index]) {
+            if auditEventID(lines[index]) != auditEventID(lines[index + 1]) && auditEventID(lines[index - 1]) == auditEventID(lines[index]) {
                 lines.swapAt(index, index + 1)
                 index += 3
             } else {
@@ -218,8 +218,8 @@ struct KernelFixtureTests {
         // Only step 5's event: nothing before it tells which directory inode 'dirfd' is.
         let lines = try recordLines(log)
         let syscall = try #require(lines.first { $0.text.contains(" syscall=257 ") && $0.text.contains(" a0=3 ") })
-        let id = eventID(syscall)
-        let result = try replay(joined(lines.filter { eventID($0) == id }))
+        let id = auditEventID(syscall)
+        let result = try replay(joined(lines.filter { auditEventID($0) == id }))
         let event = try #require(result.fileEvents.first)
         #expect(event.file.path == nil)
         #expect(event.file.name?.text == "lkmfix-dirfd.conf")
@@ -231,19 +231,13 @@ struct KernelFixtureTests {
     func nullName() throws {
         let lines = try recordLines(log)
         let creation = try #require(lines.first { $0.text.hasPrefix("type=PATH") && $0.text.contains("lkmfix-openat.conf\" inode") && $0.text.contains("nametype=CREATE") })
-        let id = eventID(creation)
-        let event = lines.filter { eventID($0) == id }.map { line -> [UInt8] in
+        let id = auditEventID(creation)
+        let event = lines.filter { auditEventID($0) == id }.map { line -> [UInt8] in
             line == creation ? Array(line.text.replacingOccurrences(of: "name=\"/etc/modprobe.d/lkmfix-openat.conf\"", with: "name=(null)").utf8) : line
         }
         let result = try replay(joined(event))
         #expect(result.fileEvents.count == 1)
         #expect(result.fileEvents.first?.file.path == nil)
         #expect(result.fileEvents.first?.file.unresolvedReason != nil)
-    }
-
-    private func eventID(_ line: [UInt8]) -> Substring {
-        let text = line.text
-        guard let start = text.range(of: "msg=audit("), let end = text[start.upperBound...].firstIndex(of: ")") else { return "" }
-        return text[start.upperBound..<end]
     }
 }

@@ -25,4 +25,23 @@ struct LiveKernelTests {
         #expect(!FileManager.default.fileExists(atPath: "/etc/modules"))
         #expect(try runCommand("/sbin/auditctl", ["-l"]).contains("lkmfix") == false)
     }
+
+    @Test("recording the ways around the watches on this kernel yields the expected file events",
+          .enabled(if: auditdIsRunning || TestData.mandatory))
+    func recordEvasionAndReplay() throws {
+        try #require(auditdIsRunning, "needs root and a running auditd (AUDISP_LKM_REQUIRE_ALL=1 makes this mandatory)")
+        // The script creates the first of these the machine lacks, after loading its watches.
+        let late = try #require(["/run/modules-load.d", "/run/modprobe.d", "/usr/local/lib/modules-load.d",
+                                 "/usr/local/lib/modprobe.d"].first { !FileManager.default.fileExists(atPath: $0) })
+        let result = try withSystemAuditLock {
+            try withTemporaryDirectory { directory in
+                let output = directory.appendingPathComponent("evasion.log")
+                try runCommand("/bin/bash", [TestData.recordScript.path, "--evasion", output.path])
+                return try replay(files: [output.path])
+            }
+        }
+        EvasionFixture.check(result.fileEvents, against: EvasionFixture.expected(late: late))
+        #expect(!FileManager.default.fileExists(atPath: late))
+        #expect(try runCommand("/sbin/auditctl", ["-l"]).contains("lkmfix") == false)
+    }
 }

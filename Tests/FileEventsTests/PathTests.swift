@@ -66,6 +66,11 @@ struct PathTests {
         (.aarch64, 56, .openat),
         (.aarch64, 276, .renameat2),
         (.aarch64, 37, .linkat),
+        (.x86_64, 83, .mkdir),
+        (.i386, 296, .mkdirat),
+        (.aarch64, 35, .unlinkat),
+        (.x86_64, 425, .ioUringSetup),
+        (.i386, 425, .ioUringSetup),
     ])
     func syscallTables(architecture: Architecture, number: UInt64, expected: FileSyscall) {
         #expect(FileSyscall.lookup(number, architecture: architecture) == expected)
@@ -75,6 +80,7 @@ struct PathTests {
     func unrelatedSyscalls() {
         #expect(FileSyscall.lookup(0, architecture: .x86_64) == nil)
         #expect(FileSyscall.lookup(2, architecture: .aarch64) == nil)
-        #expect(FileSyscall.lookup(83, architecture: .x86_64) == nil) // mkdir
+        #expect(FileSyscall.lookup(87, architecture: .x86_64) == nil) // unlink: not needed to follow directories
+        #expect(FileSyscall.lookup(426, architecture: .x86_64) == nil) // io_uring_enter
     }
 }

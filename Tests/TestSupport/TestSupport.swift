@@ -103,6 +103,7 @@ public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Boo
         }
     }
     reader.finish()
+    normalizer.finish { result.fileEvents.append($0) }
     result.statistics = reader.statistics
     result.normalizer = normalizer.statistics
     return result
@@ -111,6 +112,13 @@ public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Boo
 /// The record lines of a fixture, each without its newline.
 public func recordLines(_ url: URL) throws -> [[UInt8]] {
     try [UInt8](Data(contentsOf: url)).split(separator: UInt8(ascii: "\n")).map(Array.init)
+}
+
+/// The `SECONDS.MILLI:SERIAL` of a record line (what groups records into events).
+public func auditEventID(_ line: [UInt8]) -> Substring {
+    let text = line.text
+    guard let start = text.range(of: "msg=audit("), let end = text[start.upperBound...].firstIndex(of: ")") else { return "" }
+    return text[start.upperBound..<end]
 }
 
 /// Lines joined back into a log.
