@@ -26,6 +26,15 @@ struct Replay: ParsableCommand {
             the rule's inclusions, such as the path patterns), a line saying what decided: \
             the pattern that matched, or the exclusion that removed it.
 
+            A file made through io_uring whose name the kernel did not log is judged from \
+            its directory: it alerts, marked undecided (file.Ext.unresolved says why), \
+            when the rule would match some name there and not others.
+
+            A change to the audit rules that removes a watch with one of the --watch-key \
+            keys (CONFIG_CHANGE op=remove_rule) raises an alert of its own, "Audit Watch \
+            on Kernel Module Configuration Removed" (MITRE T1562.012), with the login user \
+            who made it.
+
             --events prints every file event (creation or rename) the records describe \
             instead, whether or not it concerns kernel-module configuration.
 
@@ -56,6 +65,11 @@ struct Replay: ParsableCommand {
 
     @Option(help: ArgumentHelp("The --max-alerts window, in seconds of log time.", valueName: "seconds"))
     var window: Double = 300
+
+    @Option(name: .customLong("watch-key"),
+            help: ArgumentHelp("The key of the detector's audit watches: removing one alerts (repeatable).",
+                               valueName: "key"))
+    var watchKeys: [String] = ["audisp-lkm"]
 
     @Option(help: "Output format: json (one ECS document per line) or text (one key=value line).")
     var format: OutputFormat = .json
@@ -91,6 +105,8 @@ struct Replay: ParsableCommand {
             do { return try LogInput(path: path) } catch let error as LogInputError { throw ValidationError(error.description) }
         }
         var engine = RuleEngine(rule: try loadRule())
+        let watchRemoval = WatchRemovalRule(keys: watchKeys)
+        var watchesRemoved = 0
         let usrMerge = UsrMerge(isMerged: !splitUsr)
         // Alerts only: file events the rule cannot match need not be parsed.
         let alertSelector = events ? nil : AlertSelector(rule: engine.rule, usrMerge: usrMerge)
@@ -99,27 +115,35 @@ struct Replay: ParsableCommand {
         var normalizer = FileEventNormalizer(usrMerge: usrMerge)
         var formatter = LineFormatter(format: format)
         let (printEvents, explain) = (events, self.explain)
+        func handle(_ fileEvent: FileEvent) {
+            if printEvents {
+                output.write(formatter.event(fileEvent))
+                return
+            }
+            let verdict = engine.evaluate(fileEvent)
+            if explain, let line = Explanation.line(for: fileEvent, verdict: verdict, engine: engine) {
+                output.write(line)
+            }
+            guard verdict.raisesAlert else { return }
+            let time = Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
+            if var cap = limiter {
+                let admitted = cap.admit(at: time) { StandardError.report($0) }
+                limiter = cap
+                guard admitted else { return }
+            }
+            output.write(formatter.alert(fileEvent, rule: engine.rule))
+        }
         let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: { summary in
             alertSelector?.disposition(summary) ?? FileEventNormalizer.disposition(summary)
         }) { event in
-            normalizer.normalize(event) { fileEvent in
-                if printEvents {
-                    output.write(formatter.event(fileEvent))
-                    return
+            if !printEvents, let change = AuditRuleChange(event) {
+                if watchRemoval.matches(change) {
+                    watchesRemoved += 1
+                    output.write(formatter.alert(change, rule: watchRemoval.metadata))
                 }
-                let verdict = engine.evaluate(fileEvent)
-                if explain, let line = Explanation.line(for: fileEvent, verdict: verdict, engine: engine) {
-                    output.write(line)
-                }
-                guard case .alert = verdict else { return }
-                let time = Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
-                if var cap = limiter {
-                    let admitted = cap.admit(at: time) { StandardError.report($0) }
-                    limiter = cap
-                    guard admitted else { return }
-                }
-                output.write(formatter.alert(fileEvent, rule: engine.rule))
+                return
             }
+            normalizer.normalize(event, emit: handle)
         }
         var progress = Progress(inputs: inputs)
         var failures: [String] = []
@@ -135,11 +159,13 @@ struct Replay: ParsableCommand {
             progress.finished(input)
         }
         reader.finish()
+        normalizer.finish(emit: handle)
         output.flush()
         progress.clear()
         limiter?.closeWindow { StandardError.report($0) }
         Summary.print(reading: reader.statistics, normalizing: normalizer.statistics,
-                      rule: events ? nil : engine.statistics, withheld: limiter?.totalWithheld ?? 0, inputs: inputs.count)
+                      rule: events ? nil : engine.statistics, withheld: limiter?.totalWithheld ?? 0,
+                      watchesRemoved: watchesRemoved, inputs: inputs.count)
         if !failures.isEmpty { throw ExitCode(2) }
     }
 }
@@ -234,16 +260,24 @@ struct Progress {
 /// The end-of-run counts on standard error.
 enum Summary {
     static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, rule: RuleStatistics?,
-                      withheld: Int, inputs: Int) {
+                      withheld: Int, watchesRemoved: Int, inputs: Int) {
         var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
             + "\(reading.events) events (\(reading.parsedEvents) parsed), "
             + "\(normalizing.fileEvents) file events"
-            + " (\(normalizing.unresolvedPaths) with unresolved paths)"
+            + " (\(normalizing.unresolvedPaths) with unresolved paths"
+            + (normalizing.resolvedLater > 0 ? ", \(normalizing.resolvedLater) resolved when the stream named their directory later" : "")
+            + ")"
             + "; skipped \(reading.malformedLines) malformed and \(reading.overlongLines) overlong lines"
         if let rule {
             line += "; \(rule.candidates) candidates, \(rule.alerts) alerts, \(rule.excluded) excluded"
+            if rule.undecided > 0 { line += " (\(rule.undecided) undecided: name not logged)" }
             if rule.duplicates > 0 { line += ", \(rule.duplicates) duplicates not alerted again" }
+            if watchesRemoved > 0 { line += ", \(watchesRemoved) watch removals" }
             if withheld > 0 { line += ", \(withheld) withheld by --max-alerts" }
+        }
+        if normalizing.uringEvents > 0 {
+            line += "; \(normalizing.uringEvents) io_uring operations"
+            if normalizing.uringEventsWithoutProcess > 0 { line += " (\(normalizing.uringEventsWithoutProcess) with no known program)" }
         }
         if normalizing.incompleteEvents > 0 { line += "; \(normalizing.incompleteEvents) events missing PATH records" }
         if reading.forcedCompletions > 0 { line += "; \(reading.forcedCompletions) events closed early (too many open)" }
@@ -263,6 +297,10 @@ enum Explanation {
         case .alert:
             line.add("verdict", "alert")
             line.add("matched", engine.explanation(of: verdict, for: event).joined(separator: " and "))
+        case .undecided:
+            line.add("verdict", "undecided")
+            line.add("directory", event.file.directory)
+            line.add("because", engine.explanation(of: verdict, for: event).joined(separator: " and "))
         case .excluded:
             line.add("verdict", "excluded")
             line.add("by", engine.explanation(of: verdict, for: event).joined(separator: " and "))

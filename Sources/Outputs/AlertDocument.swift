@@ -7,6 +7,38 @@ public enum AlertDocument {
     public static func json(_ event: FileEvent, rule: DetectionRule, into writer: inout JSONWriter) {
         writer.beginObject()
         FileEventDocument.writeMembers(of: event, kind: "alert", into: &writer)
+        writeRule(rule, into: &writer)
+        writer.endObject()
+    }
+
+    /// A watch-removal alert: who removed which watch of the detector, and when.
+    public static func json(_ change: AuditRuleChange, rule: DetectionRule, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("@timestamp")
+        writer.asciiString { Timestamp.appendISO8601(seconds: change.seconds, milliseconds: change.milliseconds, to: &$0) }
+        FileEventDocument.writeEvent(kind: "alert", category: "configuration", type: "deletion",
+                                     action: WatchRemovalRule.action, id: change.appendEventID, host: change.node,
+                                     into: &writer)
+        if let path = change.path {
+            writer.beginObject("file"); writer.member("path", path); writer.endObject()
+        }
+        writer.beginObject("user")
+        writer.beginObject("audit"); writer.member("id", decimalString: change.auditID); writer.member("name", change.auditName); writer.endObject()
+        writer.endObject()
+        writer.beginObject("auditd")
+        writer.member("op", change.operation)
+        writer.key("key"); writer.beginArray()
+        for key in change.keys { writer.string(key) }
+        writer.endArray()
+        writer.member("list", number: change.list)
+        writer.member("list_name", change.listName)
+        writer.member("session", decimalString: change.session)
+        writer.endObject()
+        writeRule(rule, into: &writer)
+        writer.endObject()
+    }
+
+    private static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
         writer.beginObject("rule")
         writer.member("name", rule.name)
         writer.member("id", rule.ruleID)
@@ -46,7 +78,6 @@ public enum AlertDocument {
             writer.endObject()
         }
         writer.endArray()
-        writer.endObject()
     }
 
     /// The alert as one `key=value` line: the rule, then the event.
@@ -56,6 +87,26 @@ public enum AlertDocument {
         line.add("severity", rule.severity)
         line.add("risk_score", number: rule.riskScore)
         event.keyValueLine(into: &line)
+    }
+
+    /// A watch-removal alert as one `key=value` line.
+    public static func text(_ change: AuditRuleChange, rule: DetectionRule, into line: inout KeyValueLine) {
+        line.add("alert", rule.name)
+        line.add("rule_id", rule.ruleID)
+        line.add("severity", rule.severity)
+        line.add("risk_score", number: rule.riskScore)
+        var id: [UInt8] = []
+        change.appendEventID(to: &id)
+        line.add("event_id", id)
+        line.add("node", change.node)
+        line.add("action", WatchRemovalRule.action)
+        line.add("op", change.operation)
+        line.add("key", change.keys.joined(separator: [UInt8(ascii: ",")]).map { $0 })
+        line.add("list", change.listName ?? change.list.map(String.init))
+        line.add("path", change.path)
+        line.add("auid", number: change.auditID)
+        line.add("auid_name", change.auditName)
+        line.add("ses", number: change.session)
     }
 
     private static func writeEntry(_ entry: DetectionRule.Entry, into writer: inout JSONWriter) {

@@ -16,20 +16,8 @@ public enum FileEventDocument {
         writer.key("@timestamp")
         writer.asciiString { Timestamp.appendISO8601(seconds: event.seconds, milliseconds: event.milliseconds, to: &$0) }
 
-        writer.beginObject("event")
-        writer.member("kind", kind)
-        writer.key("category"); writer.beginArray(); writer.string("file"); writer.endArray()
-        writer.key("type"); writer.beginArray(); writer.string(event.action == .creation ? "creation" : "change"); writer.endArray()
-        writer.member("action", event.action.rawValue)
-        writer.key("id")
-        writer.asciiString { event.appendEventID(to: &$0) }
-        writer.member("outcome", "success")
-        writer.endObject()
-
-        writer.beginObject("host")
-        writer.member("name", event.node)
-        writer.beginObject("os"); writer.member("type", "linux"); writer.endObject()
-        writer.endObject()
+        writeEvent(kind: kind, category: "file", type: event.action == .creation ? "creation" : "change",
+                   action: event.action.rawValue, id: event.appendEventID, host: event.node, into: &writer)
 
         writer.beginObject("file")
         writePath(event.file, into: &writer)
@@ -40,6 +28,7 @@ public enum FileEventDocument {
         if let original = event.original {
             writer.beginObject("original")
             writePath(original, into: &writer)
+            writeResolution(original, into: &writer)
             writer.endObject()
         }
         writeResolution(event.file, into: &writer)
@@ -75,7 +64,8 @@ public enum FileEventDocument {
         writer.beginObject("auditd")
         writer.member("syscall", audit.syscall.rawValue)
         writer.member("syscall_number", number: audit.syscallNumber)
-        writer.member("arch", audit.architecture.name)
+        writer.member("arch", audit.architecture?.name)
+        writer.member("uring_op", number: audit.uringOperation)
         writer.member("exe", audit.exe)
         writer.member("comm", audit.comm)
         writer.member("key", audit.key)
@@ -85,6 +75,24 @@ public enum FileEventDocument {
         writer.member("items", number: audit.items)
         writer.member("gid", decimalString: audit.gid)
         writer.member("egid", decimalString: audit.effectiveGID)
+        writer.endObject()
+    }
+
+    /// `event.*` and `host.*`, which every document has.
+    static func writeEvent(kind: String, category: String, type: String, action: String,
+                           id appendID: (inout [UInt8]) -> Void, host: String?, into writer: inout JSONWriter) {
+        writer.beginObject("event")
+        writer.member("kind", kind)
+        writer.key("category"); writer.beginArray(); writer.string(category); writer.endArray()
+        writer.key("type"); writer.beginArray(); writer.string(type); writer.endArray()
+        writer.member("action", action)
+        writer.key("id")
+        writer.asciiString { appendID(&$0) }
+        writer.member("outcome", "success")
+        writer.endObject()
+        writer.beginObject("host")
+        writer.member("name", host)
+        writer.beginObject("os"); writer.member("type", "linux"); writer.endObject()
         writer.endObject()
     }
 
@@ -105,6 +113,7 @@ public enum FileEventDocument {
         writer.beginObject("unresolved")
         writer.member("reason", reason)
         writer.member("logged_name", file.loggedName)
+        writer.member("directory", file.directory)
         writer.endObject()
     }
 

@@ -89,6 +89,7 @@ extension FileEvent {
         line.add("action", action.rawValue)
         line.add("path", file.path)
         line.add("unresolved", file.unresolvedReason)
+        line.add("directory", file.path == nil ? file.directory : nil)
         line.add("logged_name", file.path == nil ? file.loggedName : nil)
         line.add("original_path", original?.path)
         line.add("executable", process.executable)
@@ -99,7 +100,8 @@ extension FileEvent {
         line.add("auid", number: user.auditID)
         line.add("auid_name", user.auditName)
         line.add("syscall", audit.syscall.rawValue)
-        line.add("arch", audit.architecture.name)
+        line.add("arch", audit.architecture?.name)
+        line.add("uring_op", number: audit.uringOperation)
         line.add("exe", audit.exe)
         line.add("key", audit.key)
     }

@@ -17,48 +17,44 @@ public struct LineFormatter {
 
     /// An alert: the file event with the rule that matched it.
     public mutating func alert(_ event: FileEvent, rule: DetectionRule) -> [UInt8] {
-        switch format {
-        case .json:
-            json.reset()
-            AlertDocument.json(event, rule: rule, into: &json)
-            return json.bytes
-        case .text:
-            text.reset()
-            AlertDocument.text(event, rule: rule, into: &text)
-            return text.bytes
-        }
+        line { AlertDocument.json(event, rule: rule, into: &$0) } text: { AlertDocument.text(event, rule: rule, into: &$0) }
+    }
+
+    /// A watch-removal alert: the change to the audit rules with audisp-lkm's own rule.
+    public mutating func alert(_ change: AuditRuleChange, rule: DetectionRule) -> [UInt8] {
+        line { AlertDocument.json(change, rule: rule, into: &$0) } text: { AlertDocument.text(change, rule: rule, into: &$0) }
     }
 
     /// A normalised file event (`replay --events`).
     public mutating func event(_ event: FileEvent) -> [UInt8] {
-        switch format {
-        case .json:
-            json.reset()
-            FileEventDocument.json(event, into: &json)
-            return json.bytes
-        case .text:
-            text.reset()
-            event.keyValueLine(into: &text)
-            return text.bytes
-        }
+        line { FileEventDocument.json(event, into: &$0) } text: { event.keyValueLine(into: &$0) }
     }
 
     /// A message from audisp-lkm itself among the alerts, such as how many were withheld:
     /// `audisp_lkm=notice message="..."`, or `{"audisp_lkm":{"notice":"..."}}`.
     public mutating func notice(_ message: String) -> [UInt8] {
-        switch format {
-        case .json:
-            json.reset()
+        line { json in
             json.beginObject()
             json.beginObject("audisp_lkm")
             json.member("notice", message)
             json.endObject()
             json.endObject()
+        } text: { text in
+            text.add("audisp_lkm", "notice")
+            text.add("message", message)
+        }
+    }
+
+    /// One line in the configured format, written by the matching closure.
+    private mutating func line(json writeJSON: (inout JSONWriter) -> Void, text writeText: (inout KeyValueLine) -> Void) -> [UInt8] {
+        switch format {
+        case .json:
+            json.reset()
+            writeJSON(&json)
             return json.bytes
         case .text:
             text.reset()
-            text.add("audisp_lkm", "notice")
-            text.add("message", message)
+            writeText(&text)
             return text.bytes
         }
     }

@@ -9,8 +9,9 @@ import FileEvents
 /// as the path resolver will resolve them (`.`, `..` and `//` removed, merged `/usr`)
 /// and without ASCII case, so the test only ever errs towards parsing. A relative,
 /// `(null)` or unreadable name is parsed. So is a name in the directory of a file the
-/// rule names (`/etc` for `/etc/modules`): such events teach the resolver that
-/// directory's inode, which a later creation relative to a directory descriptor needs.
+/// rule names (`/etc` for `/etc/modules`), or a place itself (`mkdir /run/modules-load.d`,
+/// a rename of `/etc/modprobe.d`): such events teach the resolver that directory's inode,
+/// which a later creation relative to a directory descriptor needs.
 public struct AlertSelector: Sendable {
     private let usrMerge: UsrMerge
     /// Lower-case: the rule's directories with a trailing `/` (anything below counts), and
@@ -38,7 +39,8 @@ public struct AlertSelector: Sendable {
         for logged in summary.pathNames {
             guard let canonical = PathResolver.canonicalPath(logged: logged, usrMerge: usrMerge) else { return .parse }
             let path = canonical.map(WildcardPattern.fold)
-            if trees.contains(where: { path.starts(with: $0) }) || directories.contains(path)
+            if trees.contains(where: { path.starts(with: $0) || path.count + 1 == $0.count && $0.starts(with: path) })
+                || directories.contains(path)
                 || directories.contains(PathResolver.directory(of: path)) {
                 return .parse
             }

@@ -33,6 +33,50 @@ public indirect enum Condition: Sendable, Equatable {
         }
     }
 
+    /// Three-valued evaluation for an event whose file name (or rename source name) is
+    /// unknown but whose directory is known (io_uring logs no names): nil where the
+    /// answer depends on the name. Path tests are decided from the directory where they
+    /// can be (`DIR/*` matches every name in DIR); name and extension tests cannot.
+    /// Groups follow Kleene's logic: `and` is false if any part is, `or` true if any is.
+    public func decide(_ event: FileEvent) -> Bool? {
+        switch self {
+        case .all(let conditions):
+            return Self.kleene(conditions.lazy.map { $0.decide(event) }, deciding: false)
+        case .any(let conditions):
+            return Self.kleene(conditions.lazy.map { $0.decide(event) }, deciding: true)
+        case .not(let condition):
+            return condition.decide(event).map(!)
+        case .present(let field, _):
+            if field.value(in: event) != nil { return true }
+            guard let unknown = field.unknownName(in: event) else { return false }
+            // Every file has a path and a name; whether the name has an extension is unknown.
+            return unknown.part == .extension ? nil : true
+        case .equals(let field, let values, _):
+            guard let unknown = field.unknownName(in: event) else { return matches(event) }
+            guard unknown.part == .path else { return nil }
+            let prefix = unknown.directory.last == UInt8(ascii: "/") ? unknown.directory : unknown.directory + [UInt8(ascii: "/")]
+            let possible = values.contains { value in
+                value.count > prefix.count && value.starts(with: prefix) && !value[prefix.count...].contains(UInt8(ascii: "/"))
+            }
+            return possible ? nil : false
+        case .like(let field, let patterns, _):
+            guard let unknown = field.unknownName(in: event) else { return matches(event) }
+            guard unknown.part == .path else { return nil }
+            return Self.kleene(patterns.lazy.map { $0.decide(inDirectory: unknown.directory) }, deciding: true)
+        }
+    }
+
+    /// Kleene's `and` (`deciding` false) or `or` (`deciding` true) of `values`: the
+    /// deciding value if any part has it, else unknown if any part is, else the other.
+    static func kleene<Values: Sequence<Bool?>>(_ values: Values, deciding: Bool) -> Bool? {
+        var result: Bool? = !deciding
+        for value in values {
+            if value == deciding { return deciding }
+            if value == nil { result = nil }
+        }
+        return result
+    }
+
     /// The clause as written in the query (for leaves) or a summary (for groups).
     public var source: String {
         switch self {

@@ -52,6 +52,12 @@ public struct DetectionRule: Sendable {
 
     /// Loads a rule from the text of a detection-rules TOML file.
     public init(toml text: String) throws(RuleError) {
+        try self.init(toml: text, compilingQuery: true)
+    }
+
+    /// `compilingQuery` false: the metadata only, for audisp-lkm's own rules, which are
+    /// decided in code (their `query` says in words what they match).
+    init(toml text: String, compilingQuery: Bool) throws(RuleError) {
         let root: TOMLTable
         do { root = try TOMLDocument.parse(text) } catch { throw RuleError(message: "TOML \(error)", position: nil) }
         guard let rule = root.table("rule") else { throw RuleError(message: "no [rule] table", position: nil) }
@@ -70,7 +76,7 @@ public struct DetectionRule: Sendable {
         severity = try required("severity")
         guard let risk = rule.integer("risk_score") else { throw RuleError(message: "[rule] has no risk_score", position: nil) }
         riskScore = risk
-        query = try required("query")
+        query = compilingQuery ? try required("query") : rule.string("query") ?? ""
         version = rule.integer("version") ?? root.table("metadata")?.integer("version")
         authors = rule.strings("author") ?? []
         license = rule.string("license")
@@ -83,7 +89,7 @@ public struct DetectionRule: Sendable {
                        Technique(entry: Entry(technique), subtechniques: technique.tables("subtechnique").map(Entry.init))
                    })
         }
-        condition = try EQLParser.parse(query)
+        condition = compilingQuery ? try EQLParser.parse(query) : .all([])
     }
 
     /// Whether `event` is an alert under this rule.

@@ -7,12 +7,17 @@ import FileEvents
 /// *candidate*; a candidate that an exclusion removes is *excluded*; the rest alert. One
 /// alert per event: the same event seen twice (overlapping inputs, repeated blocks)
 /// alerts once, as Elastic's deterministic alert ids make it.
+///
+/// A file whose name the kernel did not log (io_uring) but whose directory is known is
+/// evaluated in three-valued logic (`Condition.decide`): what the directory decides is
+/// decided; an event the rule might match depending on the unknown name is *undecided*
+/// and alerts, saying so, rather than passing silently.
 public struct RuleEngine: Sendable {
     public let rule: DetectionRule
     public private(set) var statistics = RuleStatistics()
     private let inclusions: [Condition]
     private let exclusions: [Condition]
-    private var alerted: Set<EventIdentity> = []
+    private var alerted: AlertedEvents
 
     /// What decided an event.
     public enum Verdict: Equatable, Sendable {
@@ -20,38 +25,56 @@ public struct RuleEngine: Sendable {
         /// Removed by the exclusion at this index of the rule's `not (...)` clauses.
         case excluded(exclusion: Int)
         case alert
+        /// Alerts: the rule might match, depending on a name the kernel did not log.
+        case undecided
         case duplicate
+
+        /// Whether the event is raised as an alert.
+        public var raisesAlert: Bool { self == .alert || self == .undecided }
     }
 
-    private struct EventIdentity: Hashable, Sendable {
-        var node: String?
-        var eventID: String
-        var path: [UInt8]?
-    }
-
-    public init(rule: DetectionRule) {
+    /// `identityWindow` and `identityCapacity` bound the memory of alerted events.
+    public init(rule: DetectionRule, identityWindow: Int = AlertedEvents.defaultWindow,
+                identityCapacity: Int = AlertedEvents.defaultCapacity) {
         self.rule = rule
+        alerted = AlertedEvents(window: identityWindow, capacity: identityCapacity)
         let parts: [Condition]
         if case .all(let conditions) = rule.condition { parts = conditions } else { parts = [rule.condition] }
         inclusions = parts.filter { if case .not = $0 { return false } else { return true } }
         exclusions = parts.compactMap { if case .not(let inner) = $0 { return inner } else { return nil } }
     }
 
+    /// The number of alerted events remembered (bounded: `AlertedEvents`).
+    public var alertedCount: Int { alerted.count }
+
     public mutating func evaluate(_ event: FileEvent) -> Verdict {
         statistics.events += 1
-        guard inclusions.allSatisfy({ $0.matches(event) }) else { return .notCandidate }
-        statistics.candidates += 1
-        if let exclusion = exclusions.firstIndex(where: { $0.matches(event) }) {
-            statistics.excluded += 1
-            return .excluded(exclusion: exclusion)
+        var verdict = Verdict.alert
+        if event.file.path == nil && event.file.directory != nil || event.original?.path == nil && event.original?.directory != nil {
+            let included = Condition.kleene(inclusions.lazy.map { $0.decide(event) }, deciding: false)
+            guard included != false else { return .notCandidate }
+            statistics.candidates += 1
+            let exclusionVerdicts = exclusions.map { $0.decide(event) }
+            if let exclusion = exclusionVerdicts.firstIndex(of: true) {
+                statistics.excluded += 1
+                return .excluded(exclusion: exclusion)
+            }
+            if included == nil || exclusionVerdicts.contains(nil) { verdict = .undecided }
+        } else {
+            guard inclusions.allSatisfy({ $0.matches(event) }) else { return .notCandidate }
+            statistics.candidates += 1
+            if let exclusion = exclusions.firstIndex(where: { $0.matches(event) }) {
+                statistics.excluded += 1
+                return .excluded(exclusion: exclusion)
+            }
         }
-        // An exchange rename makes two file events of one audit event: the path tells them apart.
-        guard alerted.insert(EventIdentity(node: event.node, eventID: event.eventID, path: event.file.path)).inserted else {
+        guard alerted.insert(event) else {
             statistics.duplicates += 1
             return .duplicate
         }
         statistics.alerts += 1
-        return .alert
+        if verdict == .undecided { statistics.undecided += 1 }
+        return verdict
     }
 
     /// What decided `verdict` for `event`, as clauses written in the query: for an alert the
@@ -60,6 +83,7 @@ public struct RuleEngine: Sendable {
     public func explanation(of verdict: Verdict, for event: FileEvent) -> [String] {
         switch verdict {
         case .alert: inclusions.flatMap { $0.reasons(event) }
+        case .undecided: ["the file's name was not logged (io_uring), and the rule's verdict depends on it"]
         case .excluded(let index): exclusions[index].reasons(event)
         case .notCandidate, .duplicate: []
         }
@@ -76,6 +100,8 @@ public struct RuleStatistics: Sendable {
     /// Candidates an exclusion removed.
     public var excluded = 0
     public var alerts = 0
+    /// Alerts raised on files whose name was unknown and might have decided otherwise.
+    public var undecided = 0
     /// Alerts not raised again for an event already alerted on.
     public var duplicates = 0
 }

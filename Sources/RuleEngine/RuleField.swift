@@ -46,4 +46,25 @@ public enum RuleField: String, CaseIterable, Sendable {
         case .userName: event.user.effectiveName.map { Array($0.utf8) }
         }
     }
+
+    /// Which part of a name a field is.
+    enum NamePart { case path, name, `extension` }
+
+    /// For a field of a file whose name the kernel did not log: the directory it is in
+    /// and which part of the name the field is; nil when the field's value is known.
+    func unknownName(in event: FileEvent) -> (directory: [UInt8], part: NamePart)? {
+        let file: FilePath?
+        let part: NamePart
+        switch self {
+        case .filePath: (file, part) = (event.file, .path)
+        case .fileName: (file, part) = (event.file, .name)
+        case .fileExtension: (file, part) = (event.file, .extension)
+        case .originalPath: (file, part) = (event.original, .path)
+        case .originalName: (file, part) = (event.original, .name)
+        case .originalExtension: (file, part) = (event.original, .extension)
+        default: return nil
+        }
+        guard let file, file.path == nil, let directory = file.directory else { return nil }
+        return (directory, part)
+    }
 }

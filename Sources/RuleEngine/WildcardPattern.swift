@@ -82,6 +82,52 @@ public struct WildcardPattern: Sendable, Equatable {
         }
     }
 
+    /// For a file in `directory` (canonical) whose name is unknown: true when the pattern
+    /// matches every name there (`DIR/*`, or a star before it), false when it matches
+    /// none, nil when that depends on the name. A name is non-empty and has no `/`.
+    public func decide(inDirectory directory: [UInt8]) -> Bool? {
+        var prefix = directory.last == UInt8(ascii: "/") ? directory : directory + [UInt8(ascii: "/")]
+        if caseInsensitive { prefix = prefix.map(Self.fold) }
+        if pieces.count == 2, case .literal(let head) = pieces[0], pieces[1] == .anyRun, prefix.starts(with: head) {
+            return true
+        }
+        // Walk the prefix through the pattern, every way it can go (state: piece, offset
+        // into a literal), then ask whether what is left can match a name.
+        struct State: Hashable { var piece: Int; var offset: Int }
+        func closure(_ states: Set<State>) -> Set<State> {
+            var result = states
+            for state in states where state.piece < pieces.count && pieces[state.piece] == .anyRun {
+                result.insert(State(piece: state.piece + 1, offset: 0))
+            }
+            return result
+        }
+        var states = closure([State(piece: 0, offset: 0)])
+        for byte in prefix {
+            var next = Set<State>()
+            for state in states where state.piece < pieces.count {
+                switch pieces[state.piece] {
+                case .anyRun: next.insert(state)
+                case .anyCharacter: next.insert(State(piece: state.piece + 1, offset: 0))
+                case .literal(let bytes) where bytes[state.offset] == byte:
+                    next.insert(state.offset + 1 == bytes.count ? State(piece: state.piece + 1, offset: 0)
+                                : State(piece: state.piece, offset: state.offset + 1))
+                case .literal: break
+                }
+            }
+            states = closure(next)
+            if states.isEmpty { return false }
+        }
+        let slash = UInt8(ascii: "/")
+        let canMatchAName = states.contains { state in
+            guard state.piece < pieces.count else { return false }  // only the empty name is left
+            for (index, piece) in pieces[state.piece...].enumerated() {
+                if case .literal(let bytes) = piece, bytes[(index == 0 ? state.offset : 0)...].contains(slash) { return false }
+            }
+            return true
+        }
+        return canMatchAName ? nil : false
+    }
+
     private func literal(_ bytes: [UInt8], at position: Int, in value: UnsafeBufferPointer<UInt8>) -> Bool {
         if caseInsensitive {
             for offset in 0..<bytes.count where Self.fold(value[position + offset]) != bytes[offset] { return false }

@@ -1,0 +1,66 @@
+import FileEvents
+
+/// The identities of events already alerted on, so that an event seen twice alerts once,
+/// in bounded memory.
+///
+/// Duplicates come from overlapping inputs (a log and an extract of it, a block repeated),
+/// which repeat an event at its own log time. So an identity is kept while it is within
+/// `window` seconds of log time of the newest alerted event, and at most `capacity` are
+/// kept (the oldest go first): a flood of alerts costs at most `capacity` × 16 bytes here.
+/// An identity is a 64-bit hash of host, event id and path (an exchange rename makes two
+/// file events of one audit event, told apart by path); two distinct events colliding,
+/// one chance in 2^64 per pair, would make the second a duplicate.
+public struct AlertedEvents: Sendable {
+    /// Defaults: an hour of log time, a million identities (16 MiB at most).
+    public static let defaultWindow = 3600
+    public static let defaultCapacity = 1 << 20
+
+    public let window: Int
+    public let capacity: Int
+    private var identities: Set<UInt64> = []
+    /// Identities in arrival order, with their event's time, for eviction.
+    private var order: [(seconds: Int, identity: UInt64)] = []
+    private var head = 0
+    private var newest = Int.min
+
+    public init(window: Int = defaultWindow, capacity: Int = defaultCapacity) {
+        self.window = window
+        self.capacity = max(1, capacity)
+    }
+
+    /// The number of identities held.
+    public var count: Int { identities.count }
+
+    /// Adds `event`'s identity; false when it was already there.
+    public mutating func insert(_ event: FileEvent) -> Bool {
+        let identity = Self.identity(of: event)
+        guard !identities.contains(identity) else { return false }
+        newest = max(newest, event.seconds)
+        while head < order.count, order.count - head >= capacity || order[head].seconds < newest - window {
+            identities.remove(order[head].identity)
+            head += 1
+        }
+        if head > 4096 && head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+        identities.insert(identity)
+        order.append((event.seconds, identity))
+        return true
+    }
+
+    /// FNV-1a over the identity's parts, each followed by a separator byte.
+    static func identity(of event: FileEvent) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func add<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            hash = (hash ^ 0xFF) &* 0x100_0000_01B3
+        }
+        add(event.node?.utf8 ?? "".utf8)
+        var id: [UInt8] = []
+        event.appendEventID(to: &id)
+        add(id)
+        add(event.file.path ?? event.file.loggedName ?? [])
+        return hash
+    }
+}
