@@ -9,10 +9,12 @@
 #   /usr/sbin/audisp-lkm                          root:root 0750 (auditd's check)
 #   /etc/audit/audisp-lkm.conf                    settings, only if absent (edits are kept)
 #   /etc/audit/rules.d/50-audisp-lkm.rules        the watches
+#   /etc/audit/rules.d/52-audisp-lkm-io_uring.rules  io_uring watches, only for auditctl 3.1+
 #   /etc/audit/rules.d/55-audisp-lkm-exec.rules   exec tracking, only with --with-exec
 #   /etc/audit/plugins.d/audisp-lkm.conf          the plugin conf
-# loads the rules with augenrules --load and sends auditd SIGHUP, which starts (or
-# restarts, for a new binary) the plugin. Running it again changes only what differs.
+# loads the rules with augenrules --load (and, where auditctl is older than 3.1, the
+# io_uring watches with `audisp-lkm watches add`) and sends auditd SIGHUP, which starts
+# (or restarts, for a new binary) the plugin. Running it again changes only what differs.
 #
 # Uninstall stops the plugin (auditd's SIGHUP after its conf is gone), unloads the
 # rules and removes every file above and the state report. An alert file
@@ -24,6 +26,7 @@ settings=/etc/audit/audisp-lkm.conf
 plugin=/etc/audit/plugins.d/audisp-lkm.conf
 rules=/etc/audit/rules.d/50-audisp-lkm.rules
 exec_rules=/etc/audit/rules.d/55-audisp-lkm-exec.rules
+uring_rules=/etc/audit/rules.d/52-audisp-lkm-io_uring.rules
 state=/run/audisp-lkm.state
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -108,7 +111,7 @@ uninstall() {
 		rm -f "$plugin"
 		reload_auditd no
 	fi
-	rm -f "$rules" "$exec_rules"
+	rm -f "$rules" "$exec_rules" "$uring_rules"
 	augenrules --load >/dev/null || say "augenrules --load failed; rules with key audisp-lkm are removed below"
 	auditctl -D -k audisp-lkm >/dev/null 2>&1 || true
 	auditctl -D -k audisp-lkm-exec >/dev/null 2>&1 || true
@@ -161,7 +164,18 @@ elif [ -e "$exec_rules" ]; then
 	auditctl -D -k audisp-lkm-exec >/dev/null 2>&1 || true
 	say "$exec_rules: removed (no --with-exec)"
 fi
+# auditctl writes io_uring rules from 3.1 on; before that audisp-lkm loads them itself.
+auditctl_version=$(auditctl -v 2>/dev/null | sed -n 's/.*version \([0-9][0-9.]*\).*/\1/p')
+if [ "$(printf '%s\n3.1\n' "${auditctl_version:-0}" | sort -V | head -n 1)" = 3.1 ]; then
+	put "$here/audit-rules/52-audisp-lkm-io_uring.rules" "$uring_rules" 0640
+elif [ -e "$uring_rules" ]; then
+	rm -f "$uring_rules"
+fi
 augenrules --load >/dev/null || die "augenrules --load failed"
+if [ ! -e "$uring_rules" ]; then
+	"$bin" watches add --config "$settings" >/dev/null ||
+		say "warning: the io_uring watches were not loaded (kernel older than 5.16?): audisp-lkm watches add says why"
+fi
 put "$here/plugin-conf/audisp-lkm.conf" "$plugin" 0640
 reload_auditd yes
 "$bin" check --config "$settings" || die "$bin check reports a problem (above)"

@@ -14,9 +14,9 @@ struct Check: ParsableCommand {
             Validates the configuration file (errors name the line) and the rule it \
             selects; checks that the output takes alerts (a syslog daemon listens on the \
             socket; the file or its directory is writable); then lists every place the rule \
-            can alert about with the kernel watch that covers it, or MISSING: creations \
-            there produce no audit record, so nothing could alert. Listing the kernel's \
-            rules needs root.
+            can alert about with whether a kernel watch covers it, on the system-call list \
+            and on the io_uring list, or MISSING: creations there (by that route) produce \
+            no audit record, so nothing could alert. Listing the kernel's rules needs root.
 
             Exit status: 0 when everything is in order; 1 when the output cannot take \
             alerts, a place is not covered or the kernel's rules cannot be read; 2 when the \
@@ -50,13 +50,20 @@ struct Check: ParsableCommand {
         }
         let usrMerge = configuration.usrMerge
         let missing = kernel.uncovered(rule.locations, usrMerge: usrMerge)
+        let missingIOURing = kernel.uncovered(rule.locations, usrMerge: usrMerge, list: 7)
+        print("  system calls  io_uring  place")
         for location in rule.locations {
-            print("  \(missing.contains(location) ? "MISSING" : "watched")  \(location)")
+            func state(_ missing: [RuleLocation]) -> String { missing.contains(location) ? "MISSING" : "watched" }
+            print("  \(state(missing))       \(state(missingIOURing))   \(location)")
         }
         if !missing.isEmpty {
-            print("\(missing.count) of \(rule.locations.count) places are not watched: install audit-rules/ and run augenrules --load")
+            print("\(missing.count) of \(rule.locations.count) places have no system-call watch: install audit-rules/ and run augenrules --load")
         }
-        if outputProblem != nil || !missing.isEmpty { throw ExitCode(1) }
+        if !missingIOURing.isEmpty {
+            print("\(missingIOURing.count) of \(rule.locations.count) places have no io_uring watch: run audisp-lkm watches add "
+                  + "(the plugin does at start when manage_watches = yes)")
+        }
+        if outputProblem != nil || !missing.isEmpty || !missingIOURing.isEmpty { throw ExitCode(1) }
     }
 
     /// Why alerts could not get out now, without writing one: the plugin would withhold

@@ -4,10 +4,16 @@ import CCapNG
 public enum Capabilities {
     /// Drops every capability, effective, permitted and bounding, as audisp-syslog does
     /// once it has started: the plugin runs as root only to be started by auditd, and
-    /// needs no privilege to read stdin, write syslog and its own root-owned files.
-    /// Returns a reason on failure.
-    public static func dropAll() -> String? {
+    /// needs no privilege to read stdin, write syslog and its own root-owned files. With
+    /// `keepingAuditControl` it keeps CAP_AUDIT_CONTROL alone, to add removed watches
+    /// again. Returns a reason on failure.
+    public static func dropAll(keepingAuditControl: Bool = false) -> String? {
         capng_clear(CAPNG_SELECT_BOTH)
+        if keepingAuditControl,
+           capng_update(CAPNG_ADD, capng_type_t(rawValue: CAPNG_EFFECTIVE.rawValue | CAPNG_PERMITTED.rawValue | CAPNG_BOUNDING_SET.rawValue),
+                        UInt32(CAP_AUDIT_CONTROL)) != 0 {
+            return "capng_update failed"
+        }
         return capng_apply(CAPNG_SELECT_BOTH) == 0 ? nil : "capng_apply failed"
     }
 

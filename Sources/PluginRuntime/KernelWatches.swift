@@ -11,10 +11,13 @@ public struct KernelWatches: Sendable {
         public var path: String
         /// `dir=`: everything below `path`.
         public var isTree: Bool
+        /// The filter list: 4 for system calls (`exit`), 7 for io_uring operations.
+        public var list: Int
 
-        public init(path: String, isTree: Bool) {
+        public init(path: String, isTree: Bool, list: Int = Int(AUDIT_FILTER_EXIT)) {
             self.path = path
             self.isTree = isTree
+            self.list = list
         }
     }
 
@@ -69,6 +72,7 @@ public struct KernelWatches: Sendable {
         ]
         var found: [Watch] = []
         var offset = 0
+        let list = Int(rule.pointee.flags & ~UInt32(AUDIT_FILTER_PREPEND))
         for index in 0 ..< Int(min(rule.pointee.field_count, UInt32(AUDIT_MAX_FIELDS))) {
             let field = raw.loadUnaligned(fromByteOffset: fieldsOffset + index * 4, as: UInt32.self)
             guard stringFields.contains(field) else { continue }
@@ -76,20 +80,22 @@ public struct KernelWatches: Sendable {
             guard offset + length <= Int(rule.pointee.buflen) else { break }
             if field == UInt32(AUDIT_WATCH) || field == UInt32(AUDIT_DIR) {
                 let path = String(decoding: UnsafeRawBufferPointer(start: text + offset, count: length), as: UTF8.self)
-                found.append(Watch(path: path, isTree: field == UInt32(AUDIT_DIR)))
+                found.append(Watch(path: path, isTree: field == UInt32(AUDIT_DIR), list: list))
             }
             offset += length
         }
         return found
     }
 
-    /// The locations no watch covers: no watch on the path itself, none on its directory
-    /// (whose PARENT item every creation in it carries), no tree watch above it.
-    public func uncovered(_ locations: [RuleLocation], usrMerge: UsrMerge) -> [RuleLocation] {
+    /// The locations no watch on filter list `list` covers: no watch on the path itself,
+    /// none on its directory (whose PARENT item every creation in it carries), no tree
+    /// watch above it.
+    public func uncovered(_ locations: [RuleLocation], usrMerge: UsrMerge,
+                          list: Int = Int(AUDIT_FILTER_EXIT)) -> [RuleLocation] {
         func canonical(_ path: String) -> String {
             String(decoding: usrMerge.canonical(Array(path.utf8)), as: UTF8.self)
         }
-        let watched = watches.map { Watch(path: canonical($0.path), isTree: $0.isTree) }
+        let watched = watches.filter { $0.list == list }.map { Watch(path: canonical($0.path), isTree: $0.isTree) }
         return locations.filter { location in
             let path = canonical(location.path)
             let parent = String(decoding: PathText.directory(of: Array(path.utf8)), as: UTF8.self)

@@ -19,6 +19,13 @@ public final class Plugin {
     private var configuration = PluginConfiguration()
     private var engine: RuleEngine
     private var retiredRuleStatistics = RuleStatistics()
+    private var watchRemoval = WatchRemovalRule(keys: ["audisp-lkm"])
+    private var watchRemovals = 0
+    /// When to add removed watches again (monotonic seconds): a second after the last
+    /// removal seen, so that `auditctl -D` or `augenrules --load` has finished.
+    private var rearmDue: Double?
+    private var watchesRearmed = 0
+    private var rearmFailures = 0
     private var limiter: AlertLimiter?
     private var formatter = LineFormatter(format: .text)
     private var normalizer = FileEventNormalizer()
@@ -54,9 +61,10 @@ public final class Plugin {
         let usrMerge = configuration.usrMerge
         normalizer = FileEventNormalizer(usrMerge: usrMerge)
         selector = AlertSelector(rule: engine.rule, usrMerge: usrMerge)
+        if configuration.manageWatches && Capabilities.canReadAuditRules { loadIOURingWatches() }
         checkKernelWatches(usrMerge: usrMerge)
-        rememberWatchedDirectories(usrMerge: usrMerge)
-        if getuid() == 0, let failure = Capabilities.dropAll() {
+        connectLiveLookups(usrMerge: usrMerge)
+        if getuid() == 0, let failure = Capabilities.dropAll(keepingAuditControl: configuration.manageWatches) {
             diagnostics.warning("capabilities not dropped: \(failure)")
         }
 
@@ -113,6 +121,7 @@ public final class Plugin {
             }
             reader.age(now: streamClock.now(newestRecord: reader.newestRecordSeconds))
             lastAged = Self.monotonicSeconds()
+            if let due = rearmDue, lastAged >= due { rearmWatches() }
         }
         shutDown()
     }
@@ -148,8 +157,15 @@ public final class Plugin {
     }
 
     private func handle(_ event: AuditEvent) {
+        if let change = AuditRuleChange(event) {
+            guard watchRemoval.matches(change) else { return }
+            watchRemovals += 1
+            dispatcher.offer(formatter.alert(change, rule: watchRemoval.metadata))
+            if configuration.manageWatches { rearmDue = Self.monotonicSeconds() + 1 }
+            return
+        }
         normalizer.normalize(event) { fileEvent in
-            guard case .alert = engine.evaluate(fileEvent) else { return }
+            guard engine.evaluate(fileEvent).raisesAlert else { return }
             if var cap = limiter {
                 let admitted = cap.admit(at: Self.now()) { notice($0) }
                 limiter = cap
@@ -198,6 +214,7 @@ public final class Plugin {
         engine = newEngine
         selector = AlertSelector(rule: newEngine.rule, usrMerge: normalizer.paths.usrMerge)
         configuration = new
+        connectLiveLookups(usrMerge: normalizer.paths.usrMerge)
         let sinkChanged = new.output != old.output || new.format != old.format || new.file != old.file
             || new.syslogIdent != old.syslogIdent || new.syslogPriority != old.syslogPriority
             || new.syslogSocket != old.syslogSocket
@@ -212,6 +229,7 @@ public final class Plugin {
 
     private func apply(_ configuration: PluginConfiguration, sinkChanged: Bool) {
         diagnostics.use(socketPath: configuration.syslogSocket)
+        watchRemoval = WatchRemovalRule(keys: [configuration.watchKey])
         formatter = LineFormatter(format: configuration.format)
         if limiter?.maximum != configuration.maximumAlerts || limiter.map({ Int($0.window) }) != configuration.alertWindow {
             limiter?.closeWindow { notice($0) }
@@ -227,6 +245,33 @@ public final class Plugin {
             var formatter = LineFormatter(format: format)
             return formatter.notice(message)
         }
+    }
+
+    // MARK: Watches
+
+    /// The paths of the places the rule covers, one watch each.
+    private var watchedPaths: [String] { engine.rule.locations.map(\.path) }
+
+    /// Loads the io_uring watches the system's auditctl cannot (3.0.9), at start, while
+    /// the plugin still has every capability.
+    private func loadIOURingWatches() {
+        let summary = WatchLoader.apply(adding: true, paths: watchedPaths, key: configuration.watchKey, lists: [.ioUring])
+        if summary.changed > 0 { diagnostics.info("io_uring watches: \(summary.changed) added, \(summary.unchanged) present") }
+        for failure in summary.failures { diagnostics.warning("io_uring watch not loaded: \(failure)") }
+    }
+
+    /// Adds again every watch of the detector the kernel no longer has, on both lists,
+    /// and says so among the alerts: a watch removal is followed by this notice.
+    private func rearmWatches() {
+        rearmDue = nil
+        let summary = WatchLoader.apply(adding: true, paths: watchedPaths, key: configuration.watchKey,
+                                        lists: WatchLoader.List.all)
+        watchesRearmed += summary.changed
+        rearmFailures += summary.failures.count
+        var message = "watches re-armed after removal: \(summary.changed) added again, \(summary.unchanged) still present"
+        if !summary.failures.isEmpty { message += "; not re-added: " + summary.failures.joined(separator: "; ") }
+        notice(message)
+        diagnostics.warning(message)
     }
 
     // MARK: Start-up checks
@@ -247,33 +292,36 @@ public final class Plugin {
                 diagnostics.warning("no audit watch covers \(location): files created there raise no alert "
                                     + "(install audit-rules/50-audisp-lkm.rules and run augenrules --load)")
             }
+            let missingIOURing = kernel.uncovered(engine.rule.locations, usrMerge: usrMerge, list: 7)
+            if !missingIOURing.isEmpty {
+                diagnostics.warning("no io_uring watch covers \(missingIOURing.map(\.description).joined(separator: ", ")): "
+                                    + "files io_uring creates there raise no alert (audisp-lkm watches add)")
+            }
         }
     }
 
-    /// Seeds the path resolver with the rule's directories, and those of the files it
-    /// names, as they are now, so that a creation relative to a directory descriptor
-    /// resolves from the first event.
-    private func rememberWatchedDirectories(usrMerge: UsrMerge) {
-        let directories = engine.rule.locations.map { location in
+    /// The directories the rule covers, and those of the files it names.
+    private var ruleDirectories: [String] {
+        engine.rule.locations.map { location in
             location.isDirectory ? location.path
                 : String(decoding: PathResolver.directory(of: Array(location.path.utf8)), as: UTF8.self)
         }
-        for path in directories {
-            var status = stat()
-            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { continue }
-            // The kernel logs `dev=` as MAJOR:MINOR in two-digit lower-case hex.
-            func hex(_ value: UInt32) -> String {
-                let digits = String(value, radix: 16)
-                return digits.count < 2 ? "0" + digits : digits
-            }
-            // glibc's major() and minor(), which are macros Swift cannot call.
-            let dev = UInt64(status.st_dev)
-            let major = UInt32(truncatingIfNeeded: ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff))
-            let minor = UInt32(truncatingIfNeeded: (dev & 0xff) | ((dev >> 12) & ~0xff))
-            let device = "\(hex(major)):\(hex(minor))"
-            normalizer.paths.remember(directory: usrMerge.canonical(Array(path.utf8)),
-                                      as: DirectoryKey(device: device, inode: UInt64(status.st_ino)))
+    }
+
+    /// Seeds the path resolver with the rule's directories as they are now, so that a
+    /// creation relative to a directory descriptor resolves from the first event, and
+    /// lets the normaliser ask the running system what the records leave out: those
+    /// directories again when a descriptor's is unknown (made or replaced since), the
+    /// name of a file io_uring made, the program of a process io_uring worked for.
+    private func connectLiveLookups(usrMerge: UsrMerge) {
+        let directories = ruleDirectories
+        for found in LiveSystem.directories(directories, usrMerge: usrMerge) {
+            normalizer.paths.remember(directory: found.path, as: found.key)
         }
+        normalizer.paths.lookUpDirectories = { LiveSystem.directories(directories, usrMerge: usrMerge) }
+        normalizer.recoverName = { LiveSystem.name(in: $0, inode: $1) }
+        normalizer.processes.lookUpProcess = { LiveSystem.process($0) }
+        normalizer.waitsForDirectories = false
     }
 
     // MARK: State
@@ -306,6 +354,16 @@ public final class Plugin {
         report.add("alerts", rule.alerts)
         report.add("excluded", rule.excluded)
         report.add("duplicates", rule.duplicates)
+        report.add("undecided_alerts", rule.undecided)
+        report.add("watch_removals", watchRemovals)
+        report.add("watches_rearmed", watchesRearmed)
+        report.add("rearm_failures", rearmFailures)
+        report.add("io_uring_events", normalizer.statistics.uringEvents)
+        report.add("io_uring_events_without_program", normalizer.statistics.uringEventsWithoutProcess)
+        report.add("known_directories", normalizer.paths.count)
+        report.add("directory_lookups", normalizer.paths.statistics.fileSystemLookUps)
+        report.add("known_processes", normalizer.processes.count)
+        report.add("alerted_identities", engine.alertedCount)
         report.add("alerts_delivered", output.delivered)
         report.add("alerts_withheld_by_cap", limiter?.totalWithheld ?? 0)
         report.add("alerts_withheld_by_full_output_queue", output.withheld)
@@ -342,6 +400,7 @@ extension RuleStatistics {
         candidates += other.candidates
         excluded += other.excluded
         alerts += other.alerts
+        undecided += other.undecided
         duplicates += other.duplicates
     }
 }

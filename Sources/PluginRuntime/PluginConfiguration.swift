@@ -32,6 +32,11 @@ public struct PluginConfiguration: Equatable, Sendable {
     public var stateFile = "/run/audisp-lkm.state"
     /// Whether /bin, /sbin and /lib* are links into /usr; nil: look at /lib at start.
     public var usrMerged: Bool?
+    /// The key of the detector's audit watches: removing one raises an alert.
+    public var watchKey = "audisp-lkm"
+    /// Whether the plugin loads its io_uring watches at start and adds removed watches
+    /// again (keeping CAP_AUDIT_CONTROL for that).
+    public var manageWatches = true
 
     public init() {}
 
@@ -52,6 +57,8 @@ public struct PluginConfiguration: Equatable, Sendable {
         ("output_queue", "1000", "alerts waiting for the output"),
         ("state_file", "/run/audisp-lkm.state", "written on SIGUSR1 and at exit"),
         ("usr_merge", "auto", "yes, no or auto: /lib is /usr/lib"),
+        ("watch_key", "audisp-lkm", "key of the watches; removal alerts"),
+        ("manage_watches", "yes", "load io_uring watches, re-add removed"),
     ]
 
     /// The output these settings select. Nothing is opened or connected until the first
@@ -165,6 +172,16 @@ public struct PluginConfiguration: Equatable, Sendable {
             case "yes": usrMerged = true
             case "no": usrMerged = false
             default: throw ValueError(message: "\"\(value)\" is not one of auto, yes, no")
+            }
+        case "watch_key":
+            guard value.utf8.count <= 31, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            else { throw ValueError(message: "\"\(value)\" must be at most 31 letters, digits, -, _ or .") }
+            watchKey = value
+        case "manage_watches":
+            switch value {
+            case "yes": manageWatches = true
+            case "no": manageWatches = false
+            default: throw ValueError(message: "\"\(value)\" is not one of yes, no")
             }
         default: preconditionFailure("key \(key) is listed but not handled")
         }

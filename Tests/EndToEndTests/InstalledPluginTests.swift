@@ -43,7 +43,7 @@ struct InstalledPluginTests {
             for directory in made.reversed() { rmdir(directory) }
         }
         let output = try runCommand(install, [])
-        #expect(output.contains("watched  /etc/modprobe.d/"))
+        #expect(output.contains("watched       watched   /etc/modprobe.d/"), "\(output)")
         var status = stat()
         #expect(stat("/usr/sbin/audisp-lkm", &status) == 0 && status.st_uid == 0 && status.st_mode & 0o7777 == 0o750)
         #expect(try runCommand("/sbin/auditctl", ["-l"]).contains("key=audisp-lkm"))
@@ -54,6 +54,9 @@ struct InstalledPluginTests {
         let ops = work.appendingPathComponent("lkmops").path, ops32 = work.appendingPathComponent("lkmops32").path
         try runCommand("/usr/bin/gcc", ["-O2", "-o", ops, source])
         try runCommand("/usr/bin/gcc", ["-m32", "-O2", "-o", ops32, source])
+        let uring = work.appendingPathComponent("uringops").path
+        try runCommand("/usr/bin/gcc", ["-O2", "-o", uring,
+                                        TestData.packageRoot.appendingPathComponent("Tests/Fixtures/programs/uringops.c").path])
         let source1 = work.appendingPathComponent("a.conf").path, source2 = work.appendingPathComponent("b.conf").path
         try "options dummy numdummies=1\n".write(toFile: source1, atomically: false, encoding: .utf8)
         try "dummy\n".write(toFile: source2, atomically: false, encoding: .utf8)
@@ -68,6 +71,8 @@ struct InstalledPluginTests {
         let moved = path("/etc/modprobe.d", "mv.conf")
         let dirfd = path("/etc/modprobe.d", "dirfd.conf")
         let i386 = path("/etc/modules-load.d", "i386.conf")
+        let daemon = path("/etc/modprobe.d", "daemon.conf")
+        let ring = path("/etc/modprobe.d", "uring.conf")
         let swap = path("/etc/modprobe.d", "x.swp")
         let elsewhere = path(work.path, "elsewhere.conf")
         let last = path("/etc/modprobe.d", "last.conf")
@@ -77,6 +82,10 @@ struct InstalledPluginTests {
         try runCommand("/bin/mv", [source2, moved])
         try runCommand(ops, ["dirfd-create", "/etc/modprobe.d", (dirfd as NSString).lastPathComponent])
         try runCommand(ops32, ["openat-create", i386])
+        // As a daemon would: a descriptor on the directory, working directory /.
+        try runCommand(ops, ["dirfd-create-chdir", "/etc/modprobe.d", (daemon as NSString).lastPathComponent, "/"])
+        // io_uring: no system call makes the name, and the kernel logs none.
+        try runCommand(uring, ["openat", "/etc/modprobe.d", (ring as NSString).lastPathComponent])
         // Quiet: an editor swap file (excluded by extension), a path the rule does not
         // cover, and a deletion.
         try runCommand("/bin/sh", ["-c", "echo x > '\(swap)'"])
@@ -103,6 +112,12 @@ struct InstalledPluginTests {
         #expect(alert(dirfd)?["executable"] == ops)
         #expect(alert(i386)?["arch"] == "i386")
         #expect(alert(i386)?["executable"] == ops32)
+        #expect(alert(daemon)?["executable"] == ops)
+        #expect(alert(daemon)?["syscall"] == "openat")
+        // The name found live by the new file's inode; the program from its io_uring_setup.
+        #expect(alert(ring)?["executable"] == uring)
+        #expect(alert(ring)?["executable_source"] == "io_uring_setup")
+        #expect(alert(ring)?["uring_op"] == "18")
         for fields in alerts {
             #expect(fields["alert"] == "Loadable Kernel Module Configuration File Creation")
             #expect(fields["rule_id"] == "6e2355cc-c60a-4d92-a80c-e54a45ad2400")
@@ -110,13 +125,26 @@ struct InstalledPluginTests {
         }
         #expect(alert(swap) == nil)
         #expect(alert(elsewhere) == nil)
-        #expect(alerts.count == 6, "\(alerts.map { $0["path"] ?? "?" })")
+        #expect(alerts.count == 8, "\(alerts.map { $0["path"] ?? "?" })")
+
+        // A watch removed: the tamper alert, then the watch is back without anyone acting.
+        let watch = ["always,exit", "-F", "arch=b64", "-F", "path=/etc/modprobe.d", "-F", "perm=w", "-k", "audisp-lkm"]
+        let since = Self.authLogLines(containing: "Audit Watch on Kernel Module Configuration Removed").count
+        try runCommand("/sbin/auditctl", ["-d"] + watch)
+        #expect(eventually(seconds: 10) {
+            Self.authLogLines(containing: "Audit Watch on Kernel Module Configuration Removed").count > since
+        }, "no watch-removal alert; \(Self.pluginDiagnosis())")
+        #expect(eventually(seconds: 10) {
+            (try? runCommand("/sbin/auditctl", ["-l"]))?.contains("-F arch=b64 -S all -F path=/etc/modprobe.d -F perm=w -F key=audisp-lkm") == true
+        }, "the removed watch did not come back; \(Self.pluginDiagnosis())")
+        #expect(eventually(seconds: 5) { !Self.authLogLines(containing: "watches re-armed after removal").isEmpty })
 
         // The state report, on request.
         let pid = try #require(Self.pluginPID())
         kill(pid, SIGUSR1)
         let state = URL(fileURLWithPath: "/run/audisp-lkm.state")
-        #expect(eventually { Int(stateReport(state)["alerts"] ?? "") ?? 0 >= 6 }, "\(stateReport(state)) pid \(pid)")
+        #expect(eventually { Int(stateReport(state)["alerts"] ?? "") ?? 0 >= 8 }, "\(stateReport(state)) pid \(pid)")
+        #expect(stateReport(state)["watch_removals"] == "1")
 
         // Uninstall, then nothing is left: files, rules, process.
         try runCommand(install, ["--uninstall"])

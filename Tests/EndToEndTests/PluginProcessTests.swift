@@ -82,16 +82,22 @@ private func creationSerial(in records: [[UInt8]]) -> Substring {
     return path.text.split(separator: "(")[1].split(separator: ")")[0]
 }
 
+/// A configuration file in `directory` with `settings` and the state file there.
+func pluginConfiguration(in directory: URL, _ settings: String) throws -> URL {
+    let url = directory.appendingPathComponent("audisp-lkm.conf")
+    try (settings + "\nstate_file = \(directory.path)/state\n").write(to: url, atomically: true, encoding: .utf8)
+    return url
+}
+
 /// The alerts `replay` raises on the fixture: what the plugin must raise from the same records.
 private let fixtureAlerts = 24
 
 @Suite("The plugin process: output faults, signals, end of input", .serialized)
 struct PluginProcessTests {
-    /// A configuration in `directory` with `settings` plus the state file there.
+    /// A configuration in `directory` with `settings` plus the state file there. The
+    /// plugin leaves the kernel's watches alone (WatchManagementTests covers that).
     func configuration(in directory: URL, _ settings: String) throws -> URL {
-        let url = directory.appendingPathComponent("audisp-lkm.conf")
-        try (settings + "\nstate_file = \(directory.path)/state\n").write(to: url, atomically: true, encoding: .utf8)
-        return url
+        try pluginConfiguration(in: directory, settings + "\nmanage_watches = no")
     }
 
     func lines(_ url: URL) -> [String] {

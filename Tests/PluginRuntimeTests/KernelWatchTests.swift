@@ -42,7 +42,7 @@ struct KernelWatchTests {
         let text = try String(contentsOfFile: TestData.packageRoot.appendingPathComponent("audit-rules/50-audisp-lkm.rules").path,
                               encoding: .utf8)
         var watches: [KernelWatches.Watch] = []
-        for line in text.split(separator: "\n") where line.hasPrefix("-a always,exit") {
+        for line in text.split(separator: "\n") where line.hasPrefix("-a always,exit") && line.contains(" -F path=") {
             for arch in ["b64", "b32"] where line.contains("-F arch=\(arch) ") {
                 let path = line.split(separator: " ").first { $0.hasPrefix("path=") }!.dropFirst(5)
                 watches.append(.init(path: "\(arch):\(path)", isTree: false))

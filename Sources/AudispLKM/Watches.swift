@@ -1,0 +1,67 @@
+import ArgumentParser
+import PluginRuntime
+import RuleEngine
+
+/// `audisp-lkm watches add|remove`: the watches auditctl cannot write.
+struct Watches: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add or remove the detector's io_uring watches (and, with --all-lists, its system-call watches).",
+        discussion: """
+            io_uring operations (IORING_OP_OPENAT, RENAMEAT, LINKAT, SYMLINKAT ...) make \
+            names without a system call of their own, so the watches in \
+            audit-rules/50-audisp-lkm.rules never see them. The kernel (5.16+) has a \
+            separate io_uring filter list for that; auditctl 3.1 and later write it as \
+            `-a always,io_uring -F path=DIR -k audisp-lkm`, auditctl 3.0.9 (Debian 12) \
+            cannot. This command loads those watches through libaudit, one per place the \
+            rule covers, with the configured key. The plugin does the same at start (see \
+            manage_watches in audisp-lkm.conf(5)); install.sh calls `watches add`.
+
+            --all-lists also adds or removes the system-call watches exactly as the rules \
+            file writes them (both tables), for when augenrules is not used.
+
+            Adding a watch that exists, or removing one that does not, changes nothing. \
+            Needs root (CAP_AUDIT_CONTROL). Exit status 1 when a watch could not be changed.
+
+            Examples:
+              audisp-lkm watches add
+              audisp-lkm watches remove --all-lists
+            """
+    )
+
+    enum Action: String, ExpressibleByArgument, CaseIterable {
+        case add, remove
+    }
+
+    @Argument(help: "add or remove.")
+    var action: Action
+
+    @Flag(name: .customLong("all-lists"), help: "Also the system-call watches (64- and 32-bit tables).")
+    var allLists = false
+
+    @Option(help: ArgumentHelp("The configuration file (its rule, watch_key and usr_merge).", valueName: "file"))
+    var config: String = PluginConfiguration.defaultPath
+
+    @Option(help: ArgumentHelp("The key of the watches (default: the configuration's watch_key).", valueName: "key"))
+    var key: String?
+
+    func run() throws {
+        let configuration: PluginConfiguration
+        let rule: DetectionRule
+        do {
+            configuration = try PluginConfiguration.load(path: config, required: config != PluginConfiguration.defaultPath)
+                ?? PluginConfiguration()
+            rule = try configuration.loadRule()
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let lists: [WatchLoader.List] = allLists ? WatchLoader.List.all : [.ioUring]
+        let summary = WatchLoader.apply(adding: action == .add, paths: rule.locations.map(\.path),
+                                        key: key ?? configuration.watchKey, lists: lists)
+        print("\(action == .add ? "added" : "removed") \(summary.changed), unchanged \(summary.unchanged) "
+              + "(\(lists.map(\.description).joined(separator: ", ")))")
+        for failure in summary.failures { print("FAILED \(failure)") }
+        if !summary.failures.isEmpty { throw ExitCode(1) }
+    }
+}

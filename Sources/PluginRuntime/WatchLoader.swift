@@ -1,0 +1,122 @@
+import CAudit
+import Glibc
+
+/// Adds and removes the detector's path watches in the kernel through libaudit: on the
+/// io_uring list, which auditctl 3.0.9 (Debian 12) cannot write, and, to re-arm after
+/// a flush, on the system-call list exactly as audit-rules/50-audisp-lkm.rules writes
+/// them. Needs CAP_AUDIT_CONTROL.
+public enum WatchLoader {
+    /// A kernel filter list a watch goes on.
+    public enum List: Sendable, Equatable, CustomStringConvertible {
+        /// `-a always,exit -F arch=ARCH -F path=P -F perm=w -k KEY`.
+        case exit(architecture: String)
+        /// `-a always,io_uring -F path=P -k KEY`: the kernel refuses `perm` here (EINVAL),
+        /// so the watch matches every io_uring operation naming an entry of P.
+        case ioUring
+
+        /// `AUDIT_FILTER_EXIT` (4) or `AUDIT_FILTER_URING_EXIT` (7, kernel 5.16+).
+        var number: Int32 { self == .ioUring ? 7 : Int32(AUDIT_FILTER_EXIT) }
+
+        public var description: String {
+            switch self {
+            case .exit(let architecture): "exit arch=\(architecture)"
+            case .ioUring: "io_uring"
+            }
+        }
+
+        /// Every list a watch of the detector is on: both system-call tables, io_uring.
+        public static let all: [List] = [.exit(architecture: "b64"), .exit(architecture: "b32"), .ioUring]
+    }
+
+    /// What happened to one watch.
+    public enum Outcome: Sendable, Equatable {
+        case added
+        /// The kernel already had it (EEXIST on add, ENOENT on remove).
+        case unchanged
+        case failed(String)
+    }
+
+    /// What adding or removing a set of watches did.
+    public struct Summary: Sendable {
+        public var changed = 0
+        public var unchanged = 0
+        /// One line per watch that failed: the list, the path and the reason.
+        public var failures: [String] = []
+    }
+
+    /// Adds (or removes) the watch on every path in `paths` on every list in `lists`.
+    public static func apply(adding: Bool, paths: [String], key: String, lists: [List]) -> Summary {
+        var summary = Summary()
+        for list in lists {
+            for path in paths {
+                switch change(path: path, key: key, list: list, adding: adding) {
+                case .added: summary.changed += 1
+                case .unchanged: summary.unchanged += 1
+                case .failed(let reason): summary.failures.append("\(list) \(path): \(reason)")
+                }
+            }
+        }
+        return summary
+    }
+
+    /// An exit watch matches every system call (perm=w narrows it to the write class), as
+    /// auditctl writes it. Kernel facts for io_uring watches (6.18): the rule's mask is
+    /// tested with the operation's index 0, not its `uring_op`; and because watches of
+    /// every list share one inode table, the system-call exit tests them too, with the
+    /// system call number. A mask of every bit would log each read-only open or `cd`
+    /// into the directory; bit 0 (x86_64 read, which names no path) alone logs every
+    /// io_uring operation and no system call. The bits of the operations themselves are
+    /// set too, in case a kernel uses `uring_op` as the index.
+    private static func setMask(_ rule: UnsafeMutablePointer<audit_rule_data>, list: List) -> Bool {
+        guard list == .ioUring else { return audit_rule_syscallbyname_data(rule, "all") == 0 }
+        withUnsafeMutableBytes(of: &rule.pointee.mask) { words in
+            for bit in [0] + uringOperations {
+                let word = bit / 32
+                words.storeBytes(of: words.load(fromByteOffset: word * 4, as: UInt32.self) | 1 << UInt32(bit % 32),
+                                 toByteOffset: word * 4, as: UInt32.self)
+            }
+        }
+        return true
+    }
+
+    /// `enum io_uring_op`: OPENAT 18, OPENAT2 28, RENAMEAT 35, UNLINKAT 36, MKDIRAT 37,
+    /// SYMLINKAT 38, LINKAT 39.
+    static let uringOperations = [18, 28, 35, 36, 37, 38, 39]
+
+    /// Adds the watch on `path` to `list`.
+    public static func add(path: String, key: String, list: List) -> Outcome {
+        change(path: path, key: key, list: list, adding: true)
+    }
+
+    /// Removes the watch on `path` from `list`.
+    public static func remove(path: String, key: String, list: List) -> Outcome {
+        change(path: path, key: key, list: list, adding: false)
+    }
+
+    private static func change(path: String, key: String, list: List, adding: Bool) -> Outcome {
+        var rule: UnsafeMutablePointer<audit_rule_data>? = audit_rule_create_data()
+        defer { audit_rule_free_data(rule) }
+        guard rule != nil else { return .failed("out of memory") }
+        guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
+        var pairs: [String] = []
+        if case .exit(let architecture) = list { pairs.append("arch=\(architecture)") }
+        pairs.append("path=\(path)")
+        if case .exit = list { pairs.append("perm=w") }
+        pairs.append("key=\(key)")
+        for pair in pairs {
+            let status = audit_rule_fieldpair_data(&rule, pair, Int32(AUDIT_FILTER_EXIT))
+            guard status == 0 else {
+                // libaudit's own codes (EAU_*), not errno values.
+                return .failed("libaudit refused \(pair) (error \(status))")
+            }
+        }
+        let fd = audit_open()
+        guard fd >= 0 else { return .failed("audit_open: \(String(cString: strerror(errno)))") }
+        defer { audit_close(fd) }
+        let status = adding ? audit_add_rule_data(fd, rule, list.number, Int32(AUDIT_ALWAYS))
+            : audit_delete_rule_data(fd, rule, list.number, Int32(AUDIT_ALWAYS))
+        if status > 0 { return .added }
+        if status == -EEXIST && adding || status == -ENOENT && !adding { return .unchanged }
+        return .failed(String(cString: strerror(-status)))
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// The plugin's own watches (manage_watches = yes): loaded at start where auditctl cannot
+/// (io_uring), and loaded again when the kernel's records show them removed. Changes the
+/// kernel's rules under a key of its own, removed afterwards. Needs root and a running
+/// auditd (the removal records are read back from its log); mandatory under `.ci/run`.
+@Suite("The plugin keeps its watches", .serialized)
+struct WatchManagementTests {
+    @Test("io_uring watches at start, CAP_AUDIT_CONTROL kept alone; a removal alerts and is undone",
+          .enabled(if: auditdIsRunning || TestData.mandatory))
+    func rearm() throws {
+        try #require(auditdIsRunning, "needs root and a running auditd")
+        let key = "lkmtest-\(getpid())"
+        func rules() -> [Substring] {
+            ((try? runCommand("/sbin/auditctl", ["-l"])) ?? "").split(separator: "\n").filter { $0.hasSuffix("key=\(key)") }
+        }
+        try withSystemAuditLock {
+            defer { _ = try? runCommand("/sbin/auditctl", ["-D", "-k", key]) }
+            try withTemporaryDirectory { directory in
+                let alerts = directory.appendingPathComponent("alerts.json")
+                let plugin = try PluginProcess(configuration: pluginConfiguration(in: directory, """
+                    output = file
+                    file = \(alerts.path)
+                    format = json
+                    watch_key = \(key)
+                    manage_watches = yes
+                    """))
+                #expect(eventually { plugin.standardError.contains("started") })
+                // One io_uring watch (list 7, which auditctl 3.0.9 prints as "(null)") per place.
+                #expect(rules().filter { $0.hasPrefix("-a always,(null)") }.count == 7, "\(rules())")
+                let status = try String(contentsOfFile: "/proc/\(plugin.process.processIdentifier)/status", encoding: .utf8)
+                for set in ["CapEff", "CapPrm", "CapBnd"] {
+                    // CAP_AUDIT_CONTROL is capability 30.
+                    #expect(status.contains("\(set):\t0000000040000000"), "\(set): \(status)")
+                }
+
+                // Remove them for real; the plugin, whose input is this test and not auditd,
+                // is handed the kernel's own records of it from auditd's log.
+                try runCommand(TestData.executable.path, ["watches", "remove", "--key", key])
+                #expect(rules().isEmpty)
+                var records: [Substring] = []
+                #expect(eventually(seconds: 10) {
+                    records = ((try? runCommand("/sbin/ausearch", ["--raw", "-m", "CONFIG_CHANGE", "-k", key, "--start", "recent"])) ?? "")
+                        .split(separator: "\n").filter { $0.contains("op=remove_rule") }
+                    return records.count == 7
+                }, "removal records in auditd's log: \(records)")
+                try plugin.write(Array((records.joined(separator: "\n") + "\n").utf8))
+
+                var lines: [[String: Any]] = []
+                #expect(eventually(seconds: 10) {
+                    lines = ((try? String(contentsOf: alerts, encoding: .utf8)) ?? "").split(separator: "\n")
+                        .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                    return lines.contains { ($0["audisp_lkm"] as? [String: Any])?["notice"] != nil }
+                }, "no re-arm notice: \(lines)")
+                let removals = lines.filter { ($0["event"] as? [String: Any])?["action"] as? String == "audit-watch-removed" }
+                #expect(removals.count == 7)
+                let first = removals.first
+                #expect((first?["rule"] as? [String: Any])?["name"] as? String == "Audit Watch on Kernel Module Configuration Removed")
+                #expect(((first?["auditd"] as? [String: Any])?["list_name"]) as? String == "io_uring")
+                #expect(((first?["user"] as? [String: Any])?["audit"] as? [String: Any])?["id"] != nil)
+                let threat = (first?["threat"] as? [[String: Any]])?.first
+                let technique = (threat?["technique"] as? [[String: Any]])?.first
+                #expect(((technique?["subtechnique"] as? [[String: Any]])?.first?["id"]) as? String == "T1562.012")
+                let notice = lines.compactMap { ($0["audisp_lkm"] as? [String: Any])?["notice"] as? String }.first ?? ""
+                #expect(notice.contains("21 added again"), "\(notice)")
+                // Every watch is back, on both system-call tables and the io_uring list.
+                #expect(rules().count == 21, "\(rules())")
+
+                kill(plugin.process.processIdentifier, SIGUSR1)
+                let state = directory.appendingPathComponent("state")
+                #expect(eventually { stateReport(state)["watch_removals"] == "7" })
+                #expect(stateReport(state)["watches_rearmed"] == "21")
+                try plugin.closeInput()
+                #expect(plugin.waitForExit() == 0)
+            }
+        }
+    }
+}
