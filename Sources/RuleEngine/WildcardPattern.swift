@@ -88,6 +88,7 @@ public struct WildcardPattern: Sendable, Equatable {
     public func decide(inDirectory directory: [UInt8]) -> Bool? {
         var prefix = directory.last == UInt8(ascii: "/") ? directory : directory + [UInt8(ascii: "/")]
         if caseInsensitive { prefix = prefix.map(Self.fold) }
+        if pieces == [.anyRun] { return true }
         if pieces.count == 2, case .literal(let head) = pieces[0], pieces[1] == .anyRun, prefix.starts(with: head) {
             return true
         }

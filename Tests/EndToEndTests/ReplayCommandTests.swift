@@ -39,6 +39,28 @@ struct ReplayCommandTests {
         #expect(run.err.contains("0 with unresolved paths"))
     }
 
+    @Test("the evasion fixture: every route alerts; unknown names say undecided; watch removals alert with --watch-key")
+    func evasion() throws {
+        let log = TestData.kernelFixture("evasion.log").path
+        let run = try audispLKM(["replay", "--format", "text", "--explain", "--watch-key", "lkmfix", log])
+        #expect(run.status == 0)
+        let lines = run.out.split(separator: "\n")
+        let creations = lines.filter { $0.hasPrefix("alert=\"Loadable Kernel Module Configuration File Creation\"") }
+        let removals = lines.filter { $0.hasPrefix("alert=\"Audit Watch on Kernel Module Configuration Removed\"") }
+        // 18 of the 19 file events are in module directories (the last is in /var/tmp).
+        #expect(creations.count == 18)
+        #expect(lines.filter { $0.contains("verdict=undecided") }.count == 10)
+        #expect(removals.count == 11)
+        #expect(removals.filter { $0.contains("list=io_uring") }.count == 3)
+        #expect(removals.allSatisfy { $0.contains("op=remove_rule") && $0.contains("key=lkmfix") && $0.contains("auid_name=unset") })
+        #expect(run.err.contains("10 undecided"))
+        #expect(run.err.contains("11 watch removals"))
+        #expect(run.err.contains("14 io_uring operations"))
+        // The default key is the product's: the fixture's removals are of another detector's watches.
+        let other = try audispLKM(["replay", "--format", "text", log])
+        #expect(!other.out.contains("Audit Watch on Kernel Module Configuration Removed"))
+    }
+
     @Test("standard input ('-' or no file) reads the same")
     func standardInput() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: fixture))

@@ -59,6 +59,16 @@ struct AlertSelectorTests {
         }
     }
 
+    @Test("the evasion fixture: same verdicts; the mkdir of a place and io_uring's (null) names are parsed")
+    func evasionFixture() throws {
+        let log = TestData.kernelFixture("evasion.log")
+        let (_, selected) = try compare([log.path], "evasion")
+        // The late directory's creation through a descriptor resolves only if its mkdir
+        // (a name equal to a place, not inside one) was parsed.
+        #expect(selected.fileEvents.contains { $0.file.path?.text == "/run/modules-load.d/lkmfix-late.conf" })
+        #expect(selected.fileEvents.filter { $0.audit.uringOperation != nil }.count == 14)
+    }
+
     @Test("every corpus file: same verdicts", .enabled(if: TestData.corpus != nil || TestData.mandatory))
     func corpus() throws {
         let corpus = try #require(TestData.corpus, "../shared/corpus is missing (AUDISP_LKM_REQUIRE_ALL=1)")
