@@ -17,6 +17,10 @@ reports, per rate:
   - auditd's own plugin queue figures (auditd.state after SIGCONT) and whether auditd
     logged "queue to plugins is full".
 The baseline for CPU is the same plugin idle over the same time.
+
+With --flood, it instead creates 30,000 and then 150,000 files in /etc/modprobe.d (every one
+an alert, the default cap withholding all but 100) and reports the plugin's resident and
+peak memory after each stage, once it has processed them: no table may grow with a flood.
 """
 import argparse
 import os
@@ -192,15 +196,54 @@ def run(kind, rate, seconds, pid, baseline):
     }
 
 
+def flood(pid, stages):
+    """Alerting creations in PROBES up to each total in `stages`; memory after each."""
+    marker = f"lkmflood{int(time.time())}"
+    made = []
+    base = int(plugin_state(pid)["file_events"])
+    rows = []
+    try:
+        for total in stages:
+            while len(made) < total:
+                path = f"{PROBES}/{marker}-{len(made)}.conf"
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+                made.append(path)
+            deadline = time.monotonic() + 120
+            while int(plugin_state(pid)["file_events"]) < base + total and time.monotonic() < deadline:
+                time.sleep(1)
+            state = plugin_state(pid)
+            status = open(f"/proc/{pid}/status").read()
+            rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+            rows.append((total, int(state["file_events"]) - base, rss, peak_memory_kib(pid) / 1024,
+                         state.get("alerted_identities"), state.get("known_directories"), state.get("alerts_withheld_by_cap")))
+    finally:
+        for path in made:
+            os.unlink(path)
+    print(f"{'created':>9} {'seen':>9} {'RSS MiB':>8} {'peak MiB':>9} {'identities':>10} {'directories':>11} {'withheld':>9}")
+    for total, seen, rss, peak, identities, directories, withheld in rows:
+        print(f"{total:9d} {seen:9d} {rss:8.1f} {peak:9.1f} {identities:>10} {directories:>11} {withheld:>9}")
+    print(f"peak ratio {rows[-1][3] / rows[0][3]:.2f} (target <= 1.25)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="1000,4000", help="background events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--load", default="write,create", help="write, create or both (see load())")
+    parser.add_argument("--flood", action="store_true", help="only the flood: memory after 30,000 and 150,000 alerts")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
     pid = plugin_pid()
+    if args.flood:
+        made_probe_dir = not os.path.isdir(PROBES)
+        os.makedirs(PROBES, exist_ok=True)
+        try:
+            flood(pid, (30_000, 150_000))
+        finally:
+            if made_probe_dir:
+                os.rmdir(PROBES)
+        return
     os.makedirs(SCRATCH, exist_ok=True)
     made_probe_dir = not os.path.isdir(PROBES)
     os.makedirs(PROBES, exist_ok=True)

@@ -15,6 +15,11 @@ with the ratios the targets are stated in. Run by hand; it is not a test.
           no PROCTITLE, many record types, malformed lines).
 
 With --large, (b) also runs on a 1 GiB modern log, to show memory does not grow with input.
+
+With --flood, `replay` (alerts, the default) runs on logs of 200,000 and 1,000,000
+alerting creations (the fixture's first openat event, each copy a new file name, serial
+and millisecond): the peak RSS of the larger must stay within 1.25 times the smaller's
+and under 64 MiB, i.e. no table grows with a flood.
 """
 import argparse
 import os
@@ -56,6 +61,21 @@ def replicate(sources, target, size):
     return copy
 
 
+def flood(target, count):
+    """Writes `count` copies of the fixture's first creation (step 1, openat O_CREAT in
+    /etc/modprobe.d), without the ENRICHED part, each with its own name, serial and time."""
+    with open(os.path.join(ROOT, "Tests/Fixtures/kernel/x86_64-i386.log"), "rb") as f:
+        lines = [line.split(b"\x1d")[0] for line in f.read().split(b"\n") if line]
+    first = next(STAMP.search(line).group(3) for line in lines if b"lkmfix-openat.conf" in line and b"CREATE" in line)
+    event = [line for line in lines if STAMP.search(line) and STAMP.search(line).group(3) == first]
+    template = b"\n".join(event) + b"\n"
+    with open(target, "wb") as out:
+        for n in range(count):
+            seconds, millis = 1_800_000_000 + n // 1000, n % 1000
+            copy = STAMP.sub(b"msg=audit(%d.%03d:%d)" % (seconds, millis, n + 1), template)
+            out.write(copy.replace(b"lkmfix-openat.conf", b"flood-%09d.conf" % n))
+
+
 def run(measure, command, repeat, accepted=(0,)):
     """Best wall time and highest peak RSS (MiB) of `repeat` runs, taken by Benchmarks/measure.c,
     and the last run's standard output (first 64 KiB) and error."""
@@ -80,6 +100,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs of each program (default 3)")
     parser.add_argument("--work", default=os.path.join(ROOT, "bench-data"), help="where the logs go")
     parser.add_argument("--large", action="store_true", help="also run (b) on a 1 GiB log")
+    parser.add_argument("--flood", action="store_true", help="only the flood: peak RSS at 200,000 and 1,000,000 alerts")
     args = parser.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
@@ -92,6 +113,22 @@ def main():
     subprocess.run(["gcc", "-O2", "-o", walker, os.path.join(ROOT, "Benchmarks/bare-walk.c"), "-lauparse", "-laudit"],
                    check=True)
     subprocess.run(["gcc", "-O2", "-o", measure, os.path.join(ROOT, "Benchmarks/measure.c")], check=True)
+
+    if args.flood:
+        peaks = []
+        for count in (200_000, 1_000_000):
+            path = os.path.join(args.work, f"flood-{count}.log")
+            if not os.path.exists(path):
+                print(f"writing {path} ...", file=sys.stderr)
+                flood(path, count)
+            seconds, rss, out = run(measure, [binary, "replay", "--format", "text", path], 1)
+            alerts = int(re.search(r"(\d+) alerts", out).group(1))
+            peaks.append(rss)
+            print(f"flood: {count:9d} creations, {alerts:9d} alerts, {os.path.getsize(path) >> 20:5d} MiB log: "
+                  f"{seconds:6.2f}s, peak RSS {rss:5.1f} MiB")
+        print(f"flood: peak RSS ratio 1,000,000 / 200,000 = {peaks[1] / peaks[0]:.2f} (target <= 1.25), "
+              f"largest {peaks[1]:.1f} MiB (target < 64)")
+        return
 
     corpus = os.path.join(os.path.dirname(ROOT), "shared", "corpus")
     corpus_files = sorted(os.path.join(d, f) for d, _, files in os.walk(corpus) for f in files

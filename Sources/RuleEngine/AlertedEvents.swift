@@ -6,14 +6,16 @@ import FileEvents
 /// Duplicates come from overlapping inputs (a log and an extract of it, a block repeated),
 /// which repeat an event at its own log time. So an identity is kept while it is within
 /// `window` seconds of log time of the newest alerted event, and at most `capacity` are
-/// kept (the oldest go first): a flood of alerts costs at most `capacity` × 16 bytes here.
+/// kept (the oldest go first): a flood of alerts costs at most about `capacity` × 40
+/// bytes here, whatever its size. A copy of an event read after more than `capacity`
+/// newer alerts alerts again.
 /// An identity is a 64-bit hash of host, event id and path (an exchange rename makes two
 /// file events of one audit event, told apart by path); two distinct events colliding,
 /// one chance in 2^64 per pair, would make the second a duplicate.
 public struct AlertedEvents: Sendable {
-    /// Defaults: an hour of log time, a million identities (16 MiB at most).
+    /// Defaults: an hour of log time, 65,536 identities (about 2.5 MiB at most).
     public static let defaultWindow = 3600
-    public static let defaultCapacity = 1 << 20
+    public static let defaultCapacity = 1 << 16
 
     public let window: Int
     public let capacity: Int
