@@ -35,10 +35,12 @@ rm -rf "$work" && mkdir -m 0755 "$work"
 made_dirs=()
 late=""        # --evasion: the watched directory created during the run
 
+disabled_auditing=false  # --evasion: auditing switched off by step 13, on again right after
 cleanup() {
+	$disabled_auditing && auditctl -e 1 >/dev/null 2>&1
 	auditctl -D -k lkmfix >/dev/null 2>&1 || true
 	# auditctl -D removes the io_uring watches too; this is in case it did not.
-	[ -x "$work/uringwatch" ] && "$work/uringwatch" remove lkmfix /etc/modprobe.d /etc/modules-load.d \
+	[ -x "$work/uringwatch" ] && "$work/uringwatch" remove --ops 0,18,28,35,36,37,38,39 lkmfix /etc/modprobe.d /etc/modules-load.d \
 		${late:+"$late"} >/dev/null 2>&1 || true
 	rm -f /etc/modprobe.d/lkmfix-* /etc/modprobe.d/.lkmfix-* /usr/lib/modprobe.d/lkmfix-* \
 		/etc/modules-load.d/lkmfix-* /etc/modprobe.d/$'lkmfix-nl\nx.conf' 2>/dev/null || true
@@ -66,6 +68,9 @@ extract() {
 				ausearch --input-logs --raw -m URINGOP --start "$start_date" "$start_time" 2>/dev/null |
 					awk '{ id = $2 } /^type=URINGOP / { keep[id] = / key="lkmfix"/ } { line[NR] = $0; ids[NR] = id }
 						END { for (i = 1; i <= NR; i++) if (keep[ids[i]]) print line[i] }' || true
+				# auditctl -e carries no key: its CONFIG_CHANGE records by their field.
+				ausearch --input-logs --raw -m CONFIG_CHANGE --start "$start_date" "$start_time" 2>/dev/null |
+					grep ' audit_enabled=' || true
 			} | awk '!seen[$0]++ { match($0, /msg=audit\([0-9.]+:[0-9]+\)/)
 					id = substr($0, RSTART + 10, RLENGTH - 11); sub(/^[0-9.]+:/, "", id)
 					printf "%s\t%s\n", id, $0 }' | sort -s -t "$(printf '\t')" -n -k1,1 | cut -f2- > "$out"
@@ -112,6 +117,8 @@ if $evasion; then
 	gcc -O2 -Wall -o "$work/uringops" "$here/programs/uringops.c"
 	gcc -O2 -Wall -o "$work/uringwatch" "$here/programs/uringwatch.c" -laudit
 	echo x > "$work/a.conf"
+	echo x > "$work/o.conf"
+	echo "install usb-storage /bin/true" > "$work/xchg-evil.conf"
 	for s in "" -async -sqpoll; do echo x > "$work/u$s.conf"; echo x > "$work/l$s.conf"; done
 
 	# The rules' own CONFIG_CHANGE records (op=add_rule, list=4 and list=7) are recorded too.
@@ -161,9 +168,17 @@ if $evasion; then
 	"$uring" openat "$L" lkmfix-uring-late.conf                                        # 9 io_uring into the late dir
 	mkdir "$W/d1"                                                                      # 10 a directory made, then renamed
 	"$ops" dirfd-create-after-rename "$W/d1" lkmfix-followed.conf "$W/d2"             # 10   under an open descriptor used after
-	auditctl -W $M -p wa -k lkmfix                                                     # 11 a watch removed
+	"$ops" rename "$W/o.conf" $M/lkmfix-order.conf                                   # 11 a rename with two PARENT texts
+	"$ops" openat-create $M/lkmfix-xchg.conf                                           # 12 RENAME_EXCHANGE through two
+	"$ops" renameat2-exchange-dirfd-chdir $M lkmfix-xchg.conf "$W" xchg-evil.conf /   # 12   descriptors, cwd /
+	if auditctl -s | grep -q '^enabled 1'; then
+		disabled_auditing=true
+		auditctl -e 0 >/dev/null                                                       # 13 auditing switched off,
+		auditctl -e 1 >/dev/null; disabled_auditing=false                              # 13   and on again
+	fi
+	auditctl -W $M -p wa -k lkmfix                                                     # 14 a watch removed
 	rules=$(auditctl -l | grep -c lkmfix)
-	auditctl -D -k lkmfix >/dev/null                                                   # 12 every rule removed
+	auditctl -D -k lkmfix >/dev/null                                                   # 15 every rule removed
 
 	extract "count:$((rules + 1)):op=remove_rule key=\"lkmfix\""
 	echo "recorded $(grep -c . "$out") records into $out"

@@ -103,6 +103,12 @@ int main(int argc, char **argv)
 		if (from < 0 || to < 0)
 			return fail("directory");
 		rc = syscall(SYS_renameat, from, argv[3], to, argv[5]);
+	} else if (!strcmp(op, "renameat2-exchange-dirfd-chdir") && argc == 7) {
+		int from = dir_fd_then_chdir(argv[2], argv[6]);
+		int to = dir_fd_then_chdir(argv[4], argv[6]);
+		if (from < 0 || to < 0)
+			return fail("directory");
+		rc = syscall(SYS_renameat2, from, argv[3], to, argv[5], RENAME_EXCHANGE);
 	} else if (!strcmp(op, "renameat2-noreplace") && argc == 4) {
 		rc = syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_NOREPLACE);
 	} else if (!strcmp(op, "renameat2-exchange") && argc == 4) {
