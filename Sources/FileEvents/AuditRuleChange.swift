@@ -16,6 +16,8 @@ public struct AuditRuleChange: Sendable {
     public var list: Int?
     /// `path=`: the watched path, for changes the kernel made because of the file system.
     public var path: [UInt8]?
+    /// `audit_enabled=`: auditing switched off (0), on (1) or locked (2) (`auditctl -e`).
+    public var auditEnabled: UInt64?
     /// `res=1`: the change was made.
     public var succeeded = false
     /// Who made it: the login user and session.
@@ -28,9 +30,10 @@ public struct AuditRuleChange: Sendable {
     public var serial: UInt64
     public var node: String?
 
-    /// The event's change record, when it has one.
-    public init?(_ event: AuditEvent) {
-        var found: AuditRuleChange?
+    /// The event's change records: one event can hold several (the kernel removes every
+    /// watch below a directory that is moved or unmounted in one system call).
+    public static func all(in event: AuditEvent) -> [AuditRuleChange] {
+        var found: [AuditRuleChange] = []
         let stamp = event.timestamp
         event.forEachRecord { record in
             guard record.type == .configChange else { return true }
@@ -46,13 +49,13 @@ public struct AuditRuleChange: Sendable {
                 else if name.equals("res") { change.succeeded = value.equals("1") }
                 else if name.equals("auid") { change.auditID = AuditValue.decimal(value) }
                 else if name.equals("ses") { change.session = AuditValue.decimal(value) }
+                else if name.equals("audit_enabled") { change.auditEnabled = AuditValue.decimal(value) }
             }
             if let enrichment = record.enrichment { change.auditName = EnrichedNames(enrichment).auid }
-            found = change
-            return false
+            found.append(change)
+            return true
         }
-        guard let found else { return nil }
-        self = found
+        return found
     }
 
     private init(seconds: Int, milliseconds: Int, serial: UInt64, node: String?) {
@@ -74,6 +77,9 @@ public struct AuditRuleChange: Sendable {
 
     /// Whether the change removed a rule (rather than adding or updating one).
     public var removesRule: Bool { succeeded && operation == "remove_rule" }
+
+    /// Whether the change switched auditing off (`auditctl -e 0`): every watch is blind.
+    public var disablesAuditing: Bool { succeeded && auditEnabled == 0 }
 
     /// `SECONDS.MILLI:SERIAL`, as for file events.
     public func appendEventID(to output: inout [UInt8]) {

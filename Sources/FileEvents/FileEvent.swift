@@ -26,6 +26,12 @@ public struct FileEvent: Sendable {
     /// `host.name`: the `node=` name, when the record had one.
     public var node: String?
 
+    /// Whether a field the rule may test is unknown (not missing): the name io_uring did
+    /// not log, a directory never named on a watched route, a program no record names.
+    public var hasUnknownFields: Bool {
+        file.isUnknown || original?.isUnknown == true || process.executableUnknown
+    }
+
     /// `SECONDS.MILLI:SERIAL`, the event's id within its node.
     public var eventID: String {
         var text: [UInt8] = []
@@ -65,8 +71,19 @@ public struct FilePath: Sendable, Equatable {
     /// When only the name is unknown (io_uring logs none): the canonical directory the
     /// PARENT item identifies. The rule decides what it can from it.
     public var directory: [UInt8]?
+    /// The path had the kernel logged a rename's two same-text PARENT items in the other
+    /// order (two descriptors, names without `/`): which is which rests on how the kernel
+    /// was compiled, so the rule weighs both. `hasAlternative` with no `alternativePath`:
+    /// the other reading's directory is unknown.
+    public var alternativePath: [UInt8]?
+    public var hasAlternative = false
+    /// The other reading's directory, until the file event leaves the normaliser.
+    var alternativeDirectory: DirectoryKey?
     /// Live: the kernel logged no name and `path` was found from the inode at once.
     public var nameRecovered = false
+    /// Unresolved, and the kernel logged the event for one of the detector's own watches:
+    /// the file is in (or beside) a place the rule covers, which one is unknown.
+    public var watchedButUnknown = false
     /// The directory whose path alone is missing (replay waits for the stream to name it).
     var awaitedDirectory: DirectoryKey?
     /// The name exactly as the kernel logged it (decoded from hex when it was hex).
@@ -75,6 +92,26 @@ public struct FilePath: Sendable, Equatable {
     public var inode: UInt64?
     public var device: String?
     public var mode: UInt32?
+
+    /// The other reading of a same-text rename in place of this one (an unknown path
+    /// when its directory is unknown).
+    public mutating func swapAlternative() {
+        guard hasAlternative else { return }
+        let other = alternativePath
+        alternativePath = path
+        path = other
+        if let other {
+            let last = PathText.basename(of: other)
+            name = last.isEmpty ? nil : last
+        } else {
+            directory = nil
+            watchedButUnknown = true
+        }
+    }
+
+    /// Whether the path exists but is not known: `directory` or `watchedButUnknown` say
+    /// what is.
+    public var isUnknown: Bool { path == nil && (directory != nil || watchedButUnknown) }
 
     public init(path: [UInt8]? = nil, name: [UInt8]? = nil, unresolvedReason: String? = nil, loggedName: [UInt8]? = nil,
                 inode: UInt64? = nil, device: String? = nil, mode: UInt32? = nil) {
@@ -101,6 +138,9 @@ public struct ProcessIdentity: Sendable {
     public private(set) var name: [UInt8]?
     /// Where `executable` came from.
     public var executableSource: ExecutableSource
+    /// io_uring work whose program no record names: a user process made the file (it is
+    /// not a kernel thread's `(null)`), and which one is unknown.
+    public var executableUnknown = false
     public var pid: Int?
     /// `process.parent.pid`.
     public var parentPID: Int?
@@ -130,8 +170,6 @@ public enum ExecutableSource: String, Sendable {
     case syscallExe = "exe"
     /// The `exe` of the process's `io_uring_setup` call (io_uring operations log none).
     case ringSetup = "io_uring_setup"
-    /// `/proc/PID/exe` read live while the process still ran (io_uring, last resort).
-    case procfs = "proc"
     case none
 }
 

@@ -17,6 +17,9 @@ public struct FileEventNormalizer: Sendable {
     /// Live only: the name of the entry with this inode in this directory, read from the
     /// file system at once (io_uring logs no names).
     public var recoverName: (@Sendable (_ directory: [UInt8], _ inode: UInt64) -> [UInt8]?)?
+    /// The keys of the detector's own watches: an unresolved file in an event logged for
+    /// one of them is in a place the rule covers, so it is unknown, not missing.
+    public var watchKeys: Set<[UInt8]> = [Array("audisp-lkm".utf8)]
     /// Whether a file event whose directory is not yet known waits (replay) until the
     /// stream names that directory, or leaves at once, unresolved (live: the plugin asks
     /// the file system instead, and an alert must not wait).
@@ -89,15 +92,12 @@ public struct FileEventNormalizer: Sendable {
             statistics.incompleteEvents += 1
         }
 
-        // io_uring logs a CREATE item without an inode beside the real one (and only that
-        // one when the operation failed); a name that was made has an inode.
-        for item in decoded.paths where item.nameType == .create && !item.isDirectory
-            && (item.inode != nil || decoded.uringOperation == nil) {
+        for item in decoded.madeItems where !item.isDirectory {
             let action: FileEvent.Action = decoded.syscall.kind == .rename ? .rename : .creation
-            // In a rename the CREATE item is always the new name; the old name and any
-            // replaced target are DELETE items, the source being the one with our inode.
-            var file = paths.resolve(item, role: .newName, directoryArgument: decoded.syscall.newNameDirectoryArgument,
-                                     in: decoded, node: stamp.node)
+            // A rename's CREATE item is the name made (the new one, or for an exchange's
+            // second item the old one); its source is the DELETE item with its inode.
+            let (role, argument) = decoded.role(of: item)
+            var file = paths.resolve(item, role: role, directoryArgument: argument, in: decoded, node: stamp.node)
             if file.path == nil, let directory = file.directory, let inode = item.inode, stamp.node == nil,
                let name = recoverName?(directory, inode) {
                 // Live: the name io_uring did not log, found by inode in its directory.
@@ -110,8 +110,8 @@ public struct FileEventNormalizer: Sendable {
             var original: FilePath?
             if action == .rename,
                let source = decoded.paths.first(where: { $0.nameType == .delete && $0.inode == item.inode && $0.device == item.device }) {
-                original = paths.resolve(source, role: .oldName, directoryArgument: decoded.syscall.oldNameDirectoryArgument,
-                                         in: decoded, node: stamp.node)
+                let (sourceRole, sourceArgument) = decoded.role(of: source)
+                original = paths.resolve(source, role: sourceRole, directoryArgument: sourceArgument, in: decoded, node: stamp.node)
             }
             if process.executable == nil && decoded.uringOperation != nil { statistics.uringEventsWithoutProcess += 1 }
             let fileEvent = FileEvent(action: action, file: file, original: original, process: process, user: user,
@@ -159,7 +159,20 @@ public struct FileEventNormalizer: Sendable {
     }
 
     private mutating func send(_ event: FileEvent, emit: (FileEvent) -> Void) {
+        var event = event
+        if event.file.path != nil, let other = paths.alternative(of: event.file) {
+            (event.file.hasAlternative, event.file.alternativePath) = (true, other)
+        }
+        if event.original?.path != nil, let original = event.original, let other = paths.alternative(of: original) {
+            (event.original!.hasAlternative, event.original!.alternativePath) = (true, other)
+        }
         if event.file.path == nil { statistics.unresolvedPaths += 1 }
+        if let key = event.audit.key, watchKeys.contains(key) {
+            if event.file.path == nil && event.file.directory == nil { event.file.watchedButUnknown = true }
+            if let original = event.original, original.path == nil, original.directory == nil {
+                event.original?.watchedButUnknown = true
+            }
+        }
         statistics.fileEvents += 1
         emit(event)
     }

@@ -33,6 +33,9 @@ public struct PathResolver: Sendable {
     /// descriptor's directory is not in the table (created or replaced since start-up).
     public var lookUpDirectories: (@Sendable () -> [(path: [UInt8], key: DirectoryKey)])?
     private var directories: [DirectoryKey: Directory] = [:]
+    /// Per host, whether a rename's new name has its PARENT item first, as seen in a
+    /// rename whose two PARENT items have different texts (see `Role`).
+    private var newNameFirst: [String?: Bool] = [:]
     public private(set) var statistics = PathStatistics()
 
     private struct Directory {
@@ -83,11 +86,14 @@ public struct PathResolver: Sendable {
     public static func directory(of path: [UInt8]) -> [UInt8] { PathText.directory(of: path) }
 
     /// Which name of a two-name call (rename) an item is. Kernel fact: its two PARENT
-    /// items come in the order the names were copied in (getname): for system calls, the
-    /// order the compiler evaluates the wrapper's arguments, the new name first on x86_64
-    /// and i386 (recorded fixtures); for io_uring, its prep function's, the old name
-    /// first. That order alone tells them apart when both carry the same text (two
-    /// descriptors and names without `/`, or io_uring's `(null)`).
+    /// items come in the order the names were copied in (getname): for io_uring, its prep
+    /// function's, the old name first; for system calls, the order the compiler evaluated
+    /// the system call's arguments in (the new name first in Debian's x86_64 kernel, the
+    /// other way with another compiler). That order alone tells them apart when both carry
+    /// the same text (two descriptors and names without `/`, or io_uring's `(null)`). For
+    /// system calls it is learned per host from any rename whose PARENT items differ in
+    /// text; until then a same-text rename is read new-name-first, with the other reading
+    /// kept (`alternativePath`) for the rule engine to weigh.
     enum Role { case newName, oldName }
 
     /// Resolves a CREATE or DELETE item of `event`. `directoryArgument` is the system call
@@ -114,7 +120,15 @@ public struct PathResolver: Sendable {
                 file.unresolvedReason = "the item has no name field"
                 return file
             }
-            guard let parent = parentKey(of: item.name, role: role, in: event, node: node) else {
+            let candidates = parentKeys(of: item.name, role: role, in: event, node: node)
+            // Two PARENT items of the same text but different directories, in an order that
+            // rests on how the kernel was compiled (system calls, order not yet learned):
+            // the other reading is kept, and the rule engine weighs both.
+            if event.uringOperation == nil, newNameFirst[node] == nil,
+               let other = candidates.dropFirst().first(where: { $0 != candidates.first }) {
+                file.alternativeDirectory = other
+            }
+            guard let parent = candidates.first else {
                 file.unresolvedReason = "relative to \(Self.base(of: event, directoryArgument)), and the PARENT items do not say which directory"
                 return file
             }
@@ -130,6 +144,14 @@ public struct PathResolver: Sendable {
         let last = PathText.basename(of: file.path!)
         file.name = last.isEmpty ? nil : last
         return file
+    }
+
+    /// The other reading of a same-text rename (`FilePath.alternativeDirectory`), once the
+    /// file is resolved: its path in the other directory, or unknown when that directory is.
+    func alternative(of file: FilePath) -> [UInt8]?? {
+        guard let other = file.alternativeDirectory, let name = file.loggedName, !name.isEmpty else { return nil }
+        guard let directory = directories[other]?.path else { return .some(nil) }
+        return usrMerge.canonical(PathText.join(directory, PathText.basename(of: name)))
     }
 
     /// Completes `file`, whose directory was unknown, now that it is known: the path, or
@@ -165,8 +187,10 @@ public struct PathResolver: Sendable {
 
     /// The directory holding `name`: the PARENT item the kernel logged for it. Items are
     /// matched by text: the caller's text up to its last `/`; for a name without `/` the
-    /// working directory; for `(null)`, `(null)`. nil when no item matches.
-    private func parentKey(of name: [UInt8]?, role: Role, in event: SyscallEvent, node: String?) -> DirectoryKey? {
+    /// working directory; for `(null)`, `(null)`.
+    /// The directories the PARENT items matching `name` identify, the one `role` takes
+    /// first.
+    private func parentKeys(of name: [UInt8]?, role: Role, in event: SyscallEvent, node: String?) -> [DirectoryKey] {
         let expected: [UInt8]? = name.map { PathText.parentName(of: $0) ?? event.cwd ?? [] }
         var found: [DirectoryKey] = []
         for item in event.paths where item.nameType == .parent {
@@ -179,8 +203,23 @@ public struct PathResolver: Sendable {
             }
             found.append(key)
         }
-        let newNameFirst = event.uringOperation == nil
-        return (role == .newName) == newNameFirst ? found.first : found.last
+        let newFirst = event.uringOperation == nil ? newNameFirst[node] ?? true : false
+        return (role == .newName) == newFirst ? found : found.reversed()
+    }
+
+    /// Learns the host's PARENT order from a system-call rename whose two names have
+    /// PARENT items of different texts.
+    private mutating func learnOrder(from event: SyscallEvent, node: String?) {
+        guard event.syscall.kind == .rename, event.uringOperation == nil,
+              let old = event.paths.first(where: { $0.nameType == .delete })?.name,
+              let new = event.madeItems.first?.name else { return }
+        let expectedOld = PathText.parentName(of: old) ?? event.cwd
+        let expectedNew = PathText.parentName(of: new) ?? event.cwd
+        guard let expectedOld, let expectedNew, expectedOld != expectedNew,
+              let oldIndex = event.paths.firstIndex(where: { $0.nameType == .parent && $0.name == expectedOld }),
+              let newIndex = event.paths.firstIndex(where: { $0.nameType == .parent && $0.name == expectedNew })
+        else { return }
+        newNameFirst[node] = newIndex < oldIndex
     }
 
     // MARK: Learning
@@ -193,6 +232,7 @@ public struct PathResolver: Sendable {
     /// moved directory's old path), for files waiting for it.
     @discardableResult
     mutating func learn(from event: SyscallEvent, node: String?) -> [(key: DirectoryKey, path: [UInt8])] {
+        learnOrder(from: event, node: node)
         let relativeToCWD = event.namesAreRelativeToWorkingDirectory
         var named: [(key: DirectoryKey, path: [UInt8])] = []
         for item in event.paths {
@@ -206,10 +246,8 @@ public struct PathResolver: Sendable {
             } else if relativeToCWD, let cwd = event.cwd {
                 path = usrMerge.canonical(PathText.join(cwd, name))
             } else if item.nameType != .parent,
-                      let resolved = resolve(item, role: item.nameType == .delete ? .oldName : .newName,
-                                             directoryArgument: item.nameType == .delete ? event.syscall.oldNameDirectoryArgument
-                                                 : event.syscall.newNameDirectoryArgument,
-                                             in: event, node: node).path {
+                      case let (role, argument) = event.role(of: item),
+                      let resolved = resolve(item, role: role, directoryArgument: argument, in: event, node: node).path {
                 path = resolved
             } else {
                 continue
@@ -223,7 +261,7 @@ public struct PathResolver: Sendable {
                 if !moved { forget(key) }
                 continue
             case .create:
-                if let old = directories[key]?.path, old != path { move(from: old, to: path) }
+                if let old = directories[key]?.path, old != path { move(from: old, to: path, node: node) }
             default:
                 // A name seen in passing never replaces one read from the file system (a
                 // link or a bind mount can spell the same directory otherwise).
@@ -241,18 +279,19 @@ public struct PathResolver: Sendable {
         return named
     }
 
-    /// Forgets `key` and every directory below it.
+    /// Forgets `key` and every directory below it on the same host.
     private mutating func forget(_ key: DirectoryKey) {
         guard let path = directories.removeValue(forKey: key)?.path else { return }
         let prefix = path + [PathText.slash]
-        directories = directories.filter { !$0.value.path.starts(with: prefix) }
+        directories = directories.filter { $0.key.node != key.node || !$0.value.path.starts(with: prefix) }
         statistics.forgotten += 1
     }
 
-    /// Rewrites every directory below `old` to be below `new` (a directory was renamed).
-    private mutating func move(from old: [UInt8], to new: [UInt8]) {
+    /// Rewrites every directory of `node` below `old` to be below `new` (a directory was
+    /// renamed).
+    private mutating func move(from old: [UInt8], to new: [UInt8], node: String?) {
         let prefix = old + [PathText.slash]
-        for (key, directory) in directories where directory.path.starts(with: prefix) {
+        for (key, directory) in directories where key.node == node && directory.path.starts(with: prefix) {
             directories[key]?.path = new + directory.path[old.count...]
         }
         statistics.movedDirectories += 1

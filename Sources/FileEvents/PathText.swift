@@ -27,7 +27,7 @@ public enum PathText {
     }
 
     /// `base` joined with the relative `name`, normalised.
-    static func join(_ base: [UInt8], _ name: [UInt8]) -> [UInt8] {
+    public static func join(_ base: [UInt8], _ name: [UInt8]) -> [UInt8] {
         normalize(base + [slash] + name)
     }
 

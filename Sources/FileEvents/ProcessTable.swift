@@ -13,17 +13,17 @@
 /// An io_uring operation's URINGOP record names no program, and the process may be gone
 /// by the time its records are read. Its executable comes from, in order: the exec
 /// record as above (when the ring's `exe` does not contradict it); the SYSCALL record of
-/// the process's `io_uring_setup` call (audit-rules/ watches that call: rare outside
-/// databases), corrected from its PROCTITLE for scripts; live only, `/proc/PID/exe`
-/// (`lookUpProcess`). When none knows it, `process.executable` is null and says so
-/// (`executable_source` none).
+/// the `io_uring_setup` call that made the ring (audit-rules/ audits that call: rare
+/// outside databases), by the process or, for a child that inherited the ring, by its
+/// parent; corrected from PROCTITLE for scripts. Never `/proc/PID/exe`: the process can
+/// exec an excluded program between its operation and the read. When none knows it, the
+/// executable is *unknown* (`executableUnknown`): a user process made the file, the rule
+/// cannot tell which.
 public struct ProcessTable: Sendable {
     /// Processes remembered at most, per table; a table starts over when full.
     public let capacity: Int
     private var execs: [ProcessKey: Exec] = [:]
     private var rings: [ProcessKey: Ring] = [:]
-    /// Live only: the executable and arguments of a running process, from /proc.
-    public var lookUpProcess: (@Sendable (_ pid: Int) -> (executable: [UInt8], arguments: [[UInt8]])?)?
 
     /// The number of processes remembered (exec and ring records).
     public var count: Int { execs.count + rings.count }
@@ -71,7 +71,8 @@ public struct ProcessTable: Sendable {
         var exe = event.exe
         var proctitle = event.proctitle
         if event.uringOperation != nil, let key {
-            if let ring = rings[key] {
+            let parent = event.parentPID.map { ProcessKey(node: node, pid: $0) }
+            if let ring = rings[key] ?? parent.flatMap({ rings[$0] }) {
                 (exe, proctitle) = (ring.exe, ring.proctitle)
                 process.executable = ring.exe
                 process.executableSource = .ringSetup
@@ -79,12 +80,8 @@ public struct ProcessTable: Sendable {
             } else if let exec = execs[key] {
                 // No ring record to check the exec against: the pid's latest exec.
                 exe = exec.resolvedExe
-            } else if node == nil, let pid = event.pid, let running = lookUpProcess?(pid) {
-                (exe, proctitle) = (running.executable, running.arguments)
-                process.executable = running.executable
-                process.executableSource = .procfs
-                process.args = running.arguments
             }
+            process.executableUnknown = exe == nil
         }
         guard let exe else { return process }
         if let key, let exec = execs[key], exec.resolvedExe == exe {

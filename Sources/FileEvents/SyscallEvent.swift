@@ -48,6 +48,29 @@ struct SyscallEvent {
             && directoryDescriptor(argument: syscall.oldNameDirectoryArgument) == nil
     }
 
+    /// The CREATE items that stand for names made: io_uring logs each CREATE item twice,
+    /// once without an inode (and only that one when the operation failed).
+    var madeItems: [PathItem] {
+        paths.filter { $0.nameType == .create && ($0.inode != nil || uringOperation == nil) }
+    }
+
+    /// Which name of the call a CREATE or DELETE item is, and the argument holding the
+    /// directory fd that name is relative to. Kernel fact: in a rename the DELETE items
+    /// come old name first (then a replaced target, or for RENAME_EXCHANGE the other
+    /// file, at the new name) and the CREATE items new name first (then, for an
+    /// exchange, the old name, which now holds the other file).
+    func role(of item: PathItem) -> (role: PathResolver.Role, directoryArgument: Int?) {
+        var role = PathResolver.Role.newName
+        if item.nameType == .delete { role = .oldName }
+        if syscall.kind == .rename {
+            let peers = item.nameType == .create ? madeItems : paths.filter { $0.nameType == .delete }
+            if let position = peers.firstIndex(where: { $0.index == item.index && $0.inode == item.inode }), position > 0 {
+                role = role == .newName ? .oldName : .newName
+            }
+        }
+        return (role, role == .newName ? syscall.newNameDirectoryArgument : syscall.oldNameDirectoryArgument)
+    }
+
     /// Decodes `event` when it is a system call this module understands; nil otherwise.
     /// Gives up at the SYSCALL record when the call is of no interest, so unrelated
     /// events cost one record's fields.

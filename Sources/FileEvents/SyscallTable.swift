@@ -51,10 +51,11 @@ public enum FileSyscall: String, Sendable {
         }
     }
 
-    /// Which argument holds the directory fd of the *old* name (rename and link sources).
+    /// Which argument holds the directory fd of the *old* name (rename and link sources,
+    /// the name unlinkat removes).
     var oldNameDirectoryArgument: Int? {
         switch self {
-        case .linkat, .renameat, .renameat2: 0
+        case .linkat, .renameat, .renameat2, .unlinkat: 0
         default: nil
         }
     }

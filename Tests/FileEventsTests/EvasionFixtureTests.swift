@@ -1,5 +1,6 @@
 import AuditReading
 import FileEvents
+import RuleEngine
 import Foundation
 import Testing
 import TestSupport
@@ -12,6 +13,8 @@ struct ExpectedEvasionEvent: CustomStringConvertible {
     var path: String?
     var directory: String?
     var original: String?
+    /// The path had the kernel ordered the rename's two same-text PARENT items the other way.
+    var alternative: String?
     var executable = EvasionFixture.ops
     var source = ExecutableSource.execRecord
     var uringOperation: UInt64?
@@ -45,8 +48,10 @@ enum EvasionFixture {
         return [
             ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-root-dirfd.conf"),              // 1 dirfd, cwd /
             ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-cwd-dirfd.conf"),               // 2 dirfd, cwd /var/tmp
+            // Two dirfds, cwd /: both PARENT items read "/", and the stream has shown no rename
+            // yet that says which comes first, so the other reading is kept.
             ExpectedEvasionEvent(action: .rename, path: "\(m)/lkmfix-root-renamed.conf",
-                                 original: "\(work)/a.conf"),                                            // 3 two dirfds, cwd /
+                                 original: "\(work)/a.conf", alternative: "\(work)/lkmfix-root-renamed.conf"), // 3
             ExpectedEvasionEvent(action: .creation, path: "\(late)/lkmfix-late.conf"),                 // 4 a directory made later
         ] + uringOps("", logged: false)                                                                  // 5 io_uring
           + uringOps("-async", logged: false)                                                            // 6 IOSQE_ASYNC
@@ -56,12 +61,20 @@ enum EvasionFixture {
                                  uringOperation: 18),                                                    // 8 no exec record
             ExpectedEvasionEvent(action: .creation, directory: late, executable: uring, uringOperation: 18), // 9 late dir
             ExpectedEvasionEvent(action: .creation, path: "\(work)/d2/lkmfix-followed.conf"),          // 10 dir renamed
+            ExpectedEvasionEvent(action: .rename, path: "\(m)/lkmfix-order.conf", original: "\(work)/o.conf"), // 11
+            ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-xchg.conf"),                    // 12 the file,
+            // then RENAME_EXCHANGE through two dirfds from /: the order is known by now (step
+            // 11), so each file's new place is certain, the payload's in /etc/modprobe.d.
+            ExpectedEvasionEvent(action: .rename, path: "\(work)/xchg-evil.conf", original: "\(m)/lkmfix-xchg.conf"),
+            ExpectedEvasionEvent(action: .rename, path: "\(m)/lkmfix-xchg.conf", original: "\(work)/xchg-evil.conf"),
           ]
     }
 
     /// Compares file events (in serial order) with `expected`, field by field.
     static func check(_ events: [FileEvent], against expected: [ExpectedEvasionEvent]) {
-        let actual = events.sorted { $0.serial < $1.serial }
+        // In the order of the steps; an exchange's two events keep their order.
+        let actual = events.enumerated().sorted { ($0.element.serial, $0.offset) < ($1.element.serial, $1.offset) }
+            .map(\.element)
         #expect(actual.count == expected.count, "file events: \(actual.map { $0.file.path?.text ?? "?" })")
         for (event, want) in zip(actual, expected) {
             #expect(event.action == want.action, "\(want)")
@@ -71,6 +84,7 @@ enum EvasionFixture {
                 #expect(event.file.unresolvedReason?.contains("io_uring") == true, "\(want)")
             }
             #expect(event.original?.path?.text == want.original, "\(want)")
+            #expect(event.file.alternativePath?.text == want.alternative, "\(want)")
             #expect(event.process.executable?.text == want.executable, "\(want)")
             #expect(event.process.executableSource == want.source, "\(want)")
             #expect(event.audit.uringOperation == want.uringOperation, "\(want)")
@@ -135,22 +149,29 @@ struct EvasionFixtureTests {
         let uring = result.fileEvents.filter { $0.audit.uringOperation != nil }
         #expect(uring.count == 14)
         #expect(uring.allSatisfy { $0.process.executable == nil && $0.process.executableSource == .none })
+        #expect(uring.allSatisfy { $0.process.executableUnknown })
         #expect(result.normalizer.uringEventsWithoutProcess == 14)
+        // A user process made them, which one is unknown: never passed as "no executable".
+        var engine = RuleEngine(rule: DetectionRule.defaultRule())
+        let inPlaces = uring.filter { $0.file.path?.text.hasPrefix("/tmp") != true }
+        #expect(inPlaces.allSatisfy { engine.evaluate($0) == .undecided })
     }
 
     @Test("the watch removals (-W and -D, both lists) are decoded with their keys and lists")
     func watchRemovals() throws {
         var changes: [AuditRuleChange] = []
         let reader = AuditLogReader(endOfEventTimeout: 2, selector: { FileEventNormalizer.disposition($0) }) { event in
-            if let change = AuditRuleChange(event) { changes.append(change) }
+            changes += AuditRuleChange.all(in: event)
         }
         try reader.read(try LogInput(path: log.path))
         reader.finish()
         let removals = changes.filter(\.removesRule)
-        // Step 11 removes one watch; step 12 the remaining system-call rules and the three io_uring watches.
+        // Step 14 removes one watch; step 15 the remaining system-call rules and the three io_uring watches.
         #expect(removals.count == 11)
         #expect(removals.filter { $0.list == 7 }.count == 3)
         #expect(removals.allSatisfy { $0.keys == [Array("lkmfix".utf8)] && $0.auditName == "unset" })
         #expect(changes.filter { $0.operation == "add_rule" }.count == removals.count)
+        // Step 13: auditctl -e 0 (its way back on is not logged: auditing was off).
+        #expect(changes.filter(\.disablesAuditing).count == 1)
     }
 }
