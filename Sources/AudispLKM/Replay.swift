@@ -67,7 +67,7 @@ struct Replay: ParsableCommand {
     var window: Double = 300
 
     @Option(name: .customLong("watch-key"),
-            help: ArgumentHelp("The key of the detector's audit watches: removing one alerts (repeatable).",
+            help: ArgumentHelp("The key of the detector's audit watches: removing one alerts, and a file on such a watch whose path is unknown is judged undecided (repeatable).",
                                valueName: "key"))
     var watchKeys: [String] = ["audisp-lkm"]
 
@@ -113,6 +113,7 @@ struct Replay: ParsableCommand {
         var limiter = maximumAlerts.map { AlertLimiter(maximum: $0, window: window) }
         var output = StandardOutput()
         var normalizer = FileEventNormalizer(usrMerge: usrMerge)
+        normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
         var formatter = LineFormatter(format: format)
         let (printEvents, explain) = (events, self.explain)
         func handle(_ fileEvent: FileEvent) {
@@ -136,12 +137,11 @@ struct Replay: ParsableCommand {
         let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: { summary in
             alertSelector?.disposition(summary) ?? FileEventNormalizer.disposition(summary)
         }) { event in
-            if !printEvents, let change = AuditRuleChange(event) {
-                if watchRemoval.matches(change) {
+            if !printEvents {
+                for change in AuditRuleChange.all(in: event) where watchRemoval.matches(change) {
                     watchesRemoved += 1
                     output.write(formatter.alert(change, rule: watchRemoval.metadata))
                 }
-                return
             }
             normalizer.normalize(event, emit: handle)
         }
@@ -270,9 +270,9 @@ enum Summary {
             + "; skipped \(reading.malformedLines) malformed and \(reading.overlongLines) overlong lines"
         if let rule {
             line += "; \(rule.candidates) candidates, \(rule.alerts) alerts, \(rule.excluded) excluded"
-            if rule.undecided > 0 { line += " (\(rule.undecided) undecided: name not logged)" }
+            if rule.undecided > 0 { line += " (\(rule.undecided) undecided: the records do not say all the rule tests)" }
             if rule.duplicates > 0 { line += ", \(rule.duplicates) duplicates not alerted again" }
-            if watchesRemoved > 0 { line += ", \(watchesRemoved) watch removals" }
+            if watchesRemoved > 0 { line += ", \(watchesRemoved) watch-removal alerts" }
             if withheld > 0 { line += ", \(withheld) withheld by --max-alerts" }
         }
         if normalizing.uringEvents > 0 {

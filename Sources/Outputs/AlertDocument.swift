@@ -17,7 +17,7 @@ public enum AlertDocument {
         writer.key("@timestamp")
         writer.asciiString { Timestamp.appendISO8601(seconds: change.seconds, milliseconds: change.milliseconds, to: &$0) }
         FileEventDocument.writeEvent(kind: "alert", category: "configuration", type: "deletion",
-                                     action: WatchRemovalRule.action, id: change.appendEventID, host: change.node,
+                                     action: WatchRemovalRule.action(for: change), id: change.appendEventID, host: change.node,
                                      into: &writer)
         if let path = change.path {
             writer.beginObject("file"); writer.member("path", path); writer.endObject()
@@ -27,6 +27,7 @@ public enum AlertDocument {
         writer.endObject()
         writer.beginObject("auditd")
         writer.member("op", change.operation)
+        writer.member("audit_enabled", number: change.auditEnabled)
         writer.key("key"); writer.beginArray()
         for key in change.keys { writer.string(key) }
         writer.endArray()
@@ -99,7 +100,7 @@ public enum AlertDocument {
         change.appendEventID(to: &id)
         line.add("event_id", id)
         line.add("node", change.node)
-        line.add("action", WatchRemovalRule.action)
+        line.add("action", WatchRemovalRule.action(for: change))
         line.add("op", change.operation)
         line.add("key", change.keys.joined(separator: [UInt8(ascii: ",")]).map { $0 })
         line.add("list", change.listName ?? change.list.map(String.init))

@@ -47,7 +47,10 @@ public enum FileEventDocument {
         writer.key("args"); writer.beginArray()
         for argument in process.args { writer.string(argument) }
         writer.endArray()
-        writer.beginObject("Ext"); writer.member("executable_source", process.executableSource.rawValue); writer.endObject()
+        writer.beginObject("Ext")
+        writer.member("executable_source", process.executableSource.rawValue)
+        writer.member("executable_unknown", flag: process.executableUnknown)
+        writer.endObject()
         writer.endObject()
 
         let user = event.user
@@ -107,13 +110,17 @@ public enum FileEventDocument {
         writer.member("extension", file.fileExtension)
     }
 
-    /// For an unresolved path: why, and the name as the kernel logged it.
+    /// For an unresolved path: why, and the name as the kernel logged it; for a path that
+    /// rests on the kernel's order of two same-text PARENT items, the other reading.
     private static func writeResolution(_ file: FilePath, into writer: inout JSONWriter) {
+        writer.member("alternative_path", file.alternativePath)
+        writer.member("name_found_by_inode", flag: file.nameRecovered)
         guard let reason = file.unresolvedReason else { return }
         writer.beginObject("unresolved")
         writer.member("reason", reason)
         writer.member("logged_name", file.loggedName)
         writer.member("directory", file.directory)
+        writer.member("watched", flag: file.watchedButUnknown)
         writer.endObject()
     }
 

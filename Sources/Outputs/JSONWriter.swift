@@ -91,6 +91,14 @@ public struct JSONWriter {
 
     public mutating func member(_ name: StaticString, _ value: String?) { member(name, value?.utf8) }
 
+    /// Adds `"name":true` when `flag` is set (absent otherwise, as ECS omits false flags).
+    public mutating func member(_ name: StaticString, flag: Bool) {
+        guard flag else { return }
+        key(name)
+        separate()
+        bytes.append(contentsOf: "true".utf8)
+    }
+
     public mutating func member<Number: BinaryInteger>(_ name: StaticString, number value: Number?) {
         guard let value else { return }
         key(name)

@@ -90,6 +90,7 @@ extension FileEvent {
         line.add("path", file.path)
         line.add("unresolved", file.unresolvedReason)
         line.add("directory", file.path == nil ? file.directory : nil)
+        line.add("alternative_path", file.alternativePath)
         line.add("logged_name", file.path == nil ? file.loggedName : nil)
         line.add("original_path", original?.path)
         line.add("executable", process.executable)

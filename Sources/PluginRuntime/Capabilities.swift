@@ -8,8 +8,12 @@ public enum Capabilities {
     /// `keepingAuditControl` it keeps CAP_AUDIT_CONTROL alone, to add removed watches
     /// again. Returns a reason on failure.
     public static func dropAll(keepingAuditControl: Bool = false) -> String? {
+        // Keep only what the process has: asking capset for more fails, and would leave
+        // every other capability in place.
+        capng_get_caps_process()
+        let keep = keepingAuditControl && capng_have_capability(CAPNG_PERMITTED, UInt32(CAP_AUDIT_CONTROL)) == 1
         capng_clear(CAPNG_SELECT_BOTH)
-        if keepingAuditControl,
+        if keep,
            capng_update(CAPNG_ADD, capng_type_t(rawValue: CAPNG_EFFECTIVE.rawValue | CAPNG_PERMITTED.rawValue | CAPNG_BOUNDING_SET.rawValue),
                         UInt32(CAP_AUDIT_CONTROL)) != 0 {
             return "capng_update failed"

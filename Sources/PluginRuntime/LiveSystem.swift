@@ -27,41 +27,29 @@ public enum LiveSystem {
         return "\(hex(major)):\(hex(minor))"
     }
 
-    /// The name of the entry with inode `inode` in `directory`, if it is still there.
-    /// io_uring logs no names; a file just made is found by the inode its CREATE item has.
+    /// The name of the entry with inode `inode` in `directory`, if it is there, alone:
+    /// io_uring logs no names, and a file just made is found by the inode its CREATE item
+    /// has. A file with several names (a hard link made since) has no one name, so none
+    /// is given: the rule then judges it from its directory.
     public static func name(in directory: [UInt8], inode: UInt64) -> [UInt8]? {
-        guard let stream = String(decoding: directory, as: UTF8.self).withCString({ opendir($0) }) else { return nil }
+        let path = directory + [0]
+        guard let stream = path.withUnsafeBufferPointer({ opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) })
+        else { return nil }
         defer { closedir(stream) }
+        var found: [UInt8]?
         while let entry = readdir(stream) {
             guard UInt64(entry.pointee.d_ino) == inode else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
-            }
-            if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { return name }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+            guard found == nil else { return nil }
+            found = name
         }
-        return nil
-    }
-
-    /// The program and arguments of a running process, from `/proc/PID/exe` and
-    /// `/proc/PID/cmdline`; nil once it has exited.
-    public static func process(_ pid: Int) -> (executable: [UInt8], arguments: [[UInt8]])? {
-        var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/\(pid)/exe", &target, target.count - 1)
-        guard length > 0 else { return nil }
-        var executable = Array(target[..<length])
-        // A deleted program reads as "/path (deleted)": keep the path it was run from.
-        let deleted = Array(" (deleted)".utf8)
-        if executable.count > deleted.count, executable.suffix(deleted.count).elementsEqual(deleted) {
-            executable.removeLast(deleted.count)
+        guard let found else { return nil }
+        var status = stat()
+        let full = PathText.join(directory, found) + [0]
+        let linked = full.withUnsafeBufferPointer {
+            lstat(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &status)
         }
-        var arguments: [[UInt8]] = []
-        if let file = fopen("/proc/\(pid)/cmdline", "r") {
-            defer { fclose(file) }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let count = fread(&buffer, 1, buffer.count, file)
-            arguments = buffer[..<count].split(separator: 0, omittingEmptySubsequences: false).map(Array.init)
-            if arguments.last?.isEmpty == true { arguments.removeLast() }
-        }
-        return (executable, arguments)
+        return linked == 0 && status.st_nlink == 1 && UInt64(status.st_ino) == inode ? found : nil
     }
 }

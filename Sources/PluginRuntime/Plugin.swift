@@ -157,12 +157,16 @@ public final class Plugin {
     }
 
     private func handle(_ event: AuditEvent) {
-        if let change = AuditRuleChange(event) {
-            guard watchRemoval.matches(change) else { return }
-            watchRemovals += 1
-            dispatcher.offer(formatter.alert(change, rule: watchRemoval.metadata))
-            if configuration.manageWatches { rearmDue = Self.monotonicSeconds() + 1 }
-            return
+        for change in AuditRuleChange.all(in: event) {
+            if watchRemoval.matches(change) {
+                watchRemovals += 1
+                dispatcher.offer(formatter.alert(change, rule: watchRemoval.metadata))
+                if configuration.manageWatches { rearmDue = Self.monotonicSeconds() + 1 }
+            } else if rearmDue != nil {
+                // Rules still changing (auditctl -R after its -D): wait until they settle, so
+                // that a watch added first here does not make auditctl stop on "exists".
+                rearmDue = Self.monotonicSeconds() + 1
+            }
         }
         normalizer.normalize(event) { fileEvent in
             guard engine.evaluate(fileEvent).raisesAlert else { return }
@@ -230,6 +234,7 @@ public final class Plugin {
     private func apply(_ configuration: PluginConfiguration, sinkChanged: Bool) {
         diagnostics.use(socketPath: configuration.syslogSocket)
         watchRemoval = WatchRemovalRule(keys: [configuration.watchKey])
+        normalizer.watchKeys = [Array(configuration.watchKey.utf8)]
         formatter = LineFormatter(format: configuration.format)
         if limiter?.maximum != configuration.maximumAlerts || limiter.map({ Int($0.window) }) != configuration.alertWindow {
             limiter?.closeWindow { notice($0) }
@@ -311,8 +316,8 @@ public final class Plugin {
     /// Seeds the path resolver with the rule's directories as they are now, so that a
     /// creation relative to a directory descriptor resolves from the first event, and
     /// lets the normaliser ask the running system what the records leave out: those
-    /// directories again when a descriptor's is unknown (made or replaced since), the
-    /// name of a file io_uring made, the program of a process io_uring worked for.
+    /// directories again when a descriptor's is unknown (made or replaced since), and the
+    /// name of a file io_uring made.
     private func connectLiveLookups(usrMerge: UsrMerge) {
         let directories = ruleDirectories
         for found in LiveSystem.directories(directories, usrMerge: usrMerge) {
@@ -320,7 +325,6 @@ public final class Plugin {
         }
         normalizer.paths.lookUpDirectories = { LiveSystem.directories(directories, usrMerge: usrMerge) }
         normalizer.recoverName = { LiveSystem.name(in: $0, inode: $1) }
-        normalizer.processes.lookUpProcess = { LiveSystem.process($0) }
         normalizer.waitsForDirectories = false
     }
 

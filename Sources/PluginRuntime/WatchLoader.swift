@@ -4,7 +4,7 @@ import Glibc
 /// Adds and removes the detector's path watches in the kernel through libaudit: on the
 /// io_uring list, which auditctl 3.0.9 (Debian 12) cannot write, and, to re-arm after
 /// a flush, on the system-call list exactly as audit-rules/50-audisp-lkm.rules writes
-/// them. Needs CAP_AUDIT_CONTROL.
+/// them, with its `io_uring_setup` rule. Needs CAP_AUDIT_CONTROL.
 public enum WatchLoader {
     /// A kernel filter list a watch goes on.
     public enum List: Sendable, Equatable, CustomStringConvertible {
@@ -44,15 +44,31 @@ public enum WatchLoader {
         public var failures: [String] = []
     }
 
-    /// Adds (or removes) the watch on every path in `paths` on every list in `lists`.
+    /// What a rule watches: a path, or (system-call lists only) a system call.
+    enum Target: CustomStringConvertible {
+        case path(String)
+        case syscall(String)
+
+        var description: String {
+            switch self {
+            case .path(let path): path
+            case .syscall(let name): "-S \(name)"
+            }
+        }
+    }
+
+    /// Adds (or removes) the watch on every path in `paths` on every list in `lists`, and
+    /// on each system-call list the `io_uring_setup` rule.
     public static func apply(adding: Bool, paths: [String], key: String, lists: [List]) -> Summary {
         var summary = Summary()
         for list in lists {
-            for path in paths {
-                switch change(path: path, key: key, list: list, adding: adding) {
+            var targets = paths.map(Target.path)
+            if list != .ioUring { targets.append(.syscall("io_uring_setup")) }
+            for target in targets {
+                switch change(target, key: key, list: list, adding: adding) {
                 case .added: summary.changed += 1
                 case .unchanged: summary.unchanged += 1
-                case .failed(let reason): summary.failures.append("\(list) \(path): \(reason)")
+                case .failed(let reason): summary.failures.append("\(list) \(target): \(reason)")
                 }
             }
         }
@@ -83,25 +99,20 @@ public enum WatchLoader {
     /// SYMLINKAT 38, LINKAT 39.
     static let uringOperations = [18, 28, 35, 36, 37, 38, 39]
 
-    /// Adds the watch on `path` to `list`.
-    public static func add(path: String, key: String, list: List) -> Outcome {
-        change(path: path, key: key, list: list, adding: true)
-    }
-
-    /// Removes the watch on `path` from `list`.
-    public static func remove(path: String, key: String, list: List) -> Outcome {
-        change(path: path, key: key, list: list, adding: false)
-    }
-
-    private static func change(path: String, key: String, list: List, adding: Bool) -> Outcome {
+    private static func change(_ target: Target, key: String, list: List, adding: Bool) -> Outcome {
         var rule: UnsafeMutablePointer<audit_rule_data>? = audit_rule_create_data()
         defer { audit_rule_free_data(rule) }
         guard rule != nil else { return .failed("out of memory") }
-        guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
         var pairs: [String] = []
         if case .exit(let architecture) = list { pairs.append("arch=\(architecture)") }
-        pairs.append("path=\(path)")
-        if case .exit = list { pairs.append("perm=w") }
+        switch target {
+        case .path(let path):
+            guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
+            pairs.append("path=\(path)")
+            if case .exit = list { pairs.append("perm=w") }
+        case .syscall(let name):
+            guard audit_rule_syscallbyname_data(rule, name) == 0 else { return .failed("libaudit: no system call \(name)") }
+        }
         pairs.append("key=\(key)")
         for pair in pairs {
             let status = audit_rule_fieldpair_data(&rule, pair, Int32(AUDIT_FILTER_EXIT))

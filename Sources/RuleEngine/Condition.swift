@@ -33,10 +33,11 @@ public indirect enum Condition: Sendable, Equatable {
         }
     }
 
-    /// Three-valued evaluation for an event whose file name (or rename source name) is
-    /// unknown but whose directory is known (io_uring logs no names): nil where the
-    /// answer depends on the name. Path tests are decided from the directory where they
-    /// can be (`DIR/*` matches every name in DIR); name and extension tests cannot.
+    /// Three-valued evaluation for an event with unknown fields (`FileEvent.hasUnknownFields`:
+    /// a name io_uring did not log, a watched route's directory never named, a program no
+    /// record names): nil where the answer depends on what is unknown. Path tests are
+    /// decided from the directory where it is known (`DIR/*` matches every name in DIR);
+    /// other tests of unknown values cannot be.
     /// Groups follow Kleene's logic: `and` is false if any part is, `or` true if any is.
     public func decide(_ event: FileEvent) -> Bool? {
         switch self {
@@ -48,21 +49,31 @@ public indirect enum Condition: Sendable, Equatable {
             return condition.decide(event).map(!)
         case .present(let field, _):
             if field.value(in: event) != nil { return true }
-            guard let unknown = field.unknownName(in: event) else { return false }
-            // Every file has a path and a name; whether the name has an extension is unknown.
-            return unknown.part == .extension ? nil : true
-        case .equals(let field, let values, _):
-            guard let unknown = field.unknownName(in: event) else { return matches(event) }
-            guard unknown.part == .path else { return nil }
-            let prefix = unknown.directory.last == UInt8(ascii: "/") ? unknown.directory : unknown.directory + [UInt8(ascii: "/")]
-            let possible = values.contains { value in
-                value.count > prefix.count && value.starts(with: prefix) && !value[prefix.count...].contains(UInt8(ascii: "/"))
+            switch field.unknown(in: event) {
+            case nil: return false
+            // Every file has a path and a name, every user process a program; whether
+            // the name has an extension is unknown.
+            case .file(_, .extension)?: return nil
+            case .file?, .program?: return true
             }
-            return possible ? nil : false
+        case .equals(let field, let values, _):
+            switch field.unknown(in: event) {
+            case nil: return matches(event)
+            case .file(let directory?, .path)?:
+                let prefix = directory.last == UInt8(ascii: "/") ? directory : directory + [UInt8(ascii: "/")]
+                let possible = values.contains { value in
+                    value.count > prefix.count && value.starts(with: prefix) && !value[prefix.count...].contains(UInt8(ascii: "/"))
+                }
+                return possible ? nil : false
+            case .file?, .program?: return nil
+            }
         case .like(let field, let patterns, _):
-            guard let unknown = field.unknownName(in: event) else { return matches(event) }
-            guard unknown.part == .path else { return nil }
-            return Self.kleene(patterns.lazy.map { $0.decide(inDirectory: unknown.directory) }, deciding: true)
+            switch field.unknown(in: event) {
+            case nil: return matches(event)
+            case .file(let directory?, .path)?:
+                return Self.kleene(patterns.lazy.map { $0.decide(inDirectory: directory) }, deciding: true)
+            case .file?, .program?: return nil
+            }
         }
     }
 

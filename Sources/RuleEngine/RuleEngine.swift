@@ -8,10 +8,11 @@ import FileEvents
 /// alert per event: the same event seen twice (overlapping inputs, repeated blocks)
 /// alerts once, as Elastic's deterministic alert ids make it.
 ///
-/// A file whose name the kernel did not log (io_uring) but whose directory is known is
-/// evaluated in three-valued logic (`Condition.decide`): what the directory decides is
-/// decided; an event the rule might match depending on the unknown name is *undecided*
-/// and alerts, saying so, rather than passing silently.
+/// An event with unknown fields (a name io_uring did not log, a watched route's directory
+/// never named, io_uring work by a program no record names) is evaluated in three-valued
+/// logic (`Condition.decide`): what is known decides what it can; an event the rule might
+/// match depending on what is unknown is *undecided* and alerts, saying so, rather than
+/// passing silently.
 public struct RuleEngine: Sendable {
     public let rule: DetectionRule
     public private(set) var statistics = RuleStatistics()
@@ -49,24 +50,22 @@ public struct RuleEngine: Sendable {
 
     public mutating func evaluate(_ event: FileEvent) -> Verdict {
         statistics.events += 1
-        var verdict = Verdict.alert
-        if event.file.path == nil && event.file.directory != nil || event.original?.path == nil && event.original?.directory != nil {
-            let included = Condition.kleene(inclusions.lazy.map { $0.decide(event) }, deciding: false)
-            guard included != false else { return .notCandidate }
-            statistics.candidates += 1
-            let exclusionVerdicts = exclusions.map { $0.decide(event) }
-            if let exclusion = exclusionVerdicts.firstIndex(of: true) {
-                statistics.excluded += 1
-                return .excluded(exclusion: exclusion)
+        var verdict = decide(event)
+        // Directories the kernel's order may have swapped: the other reading counts too.
+        if event.file.hasAlternative || event.original?.hasAlternative == true {
+            var other = event
+            other.file.swapAlternative()
+            other.original?.swapAlternative()
+            let otherVerdict = decide(other)
+            // Certain only where both readings are: both alert, or neither can.
+            if verdict.raisesAlert || otherVerdict.raisesAlert, verdict != .alert || otherVerdict != .alert {
+                verdict = .undecided
             }
-            if included == nil || exclusionVerdicts.contains(nil) { verdict = .undecided }
-        } else {
-            guard inclusions.allSatisfy({ $0.matches(event) }) else { return .notCandidate }
-            statistics.candidates += 1
-            if let exclusion = exclusions.firstIndex(where: { $0.matches(event) }) {
-                statistics.excluded += 1
-                return .excluded(exclusion: exclusion)
-            }
+        }
+        switch verdict {
+        case .notCandidate, .duplicate: return verdict
+        case .excluded: statistics.candidates += 1; statistics.excluded += 1; return verdict
+        case .alert, .undecided: statistics.candidates += 1
         }
         guard alerted.insert(event) else {
             statistics.duplicates += 1
@@ -77,16 +76,41 @@ public struct RuleEngine: Sendable {
         return verdict
     }
 
+    /// The verdict on `event` alone, counting nothing.
+    private func decide(_ event: FileEvent) -> Verdict {
+        if event.hasUnknownFields {
+            let included = Condition.kleene(inclusions.lazy.map { $0.decide(event) }, deciding: false)
+            guard included != false else { return .notCandidate }
+            let exclusionVerdicts = exclusions.map { $0.decide(event) }
+            if let exclusion = exclusionVerdicts.firstIndex(of: true) { return .excluded(exclusion: exclusion) }
+            return included == nil || exclusionVerdicts.contains(nil) ? .undecided : .alert
+        }
+        guard inclusions.allSatisfy({ $0.matches(event) }) else { return .notCandidate }
+        if let exclusion = exclusions.firstIndex(where: { $0.matches(event) }) { return .excluded(exclusion: exclusion) }
+        return .alert
+    }
+
     /// What decided `verdict` for `event`, as clauses written in the query: for an alert the
     /// inclusions (with the path pattern that matched), for an exclusion the parts of it that
     /// matched. Computed only when asked (`--explain`), off the evaluation path.
     public func explanation(of verdict: Verdict, for event: FileEvent) -> [String] {
         switch verdict {
         case .alert: inclusions.flatMap { $0.reasons(event) }
-        case .undecided: ["the file's name was not logged (io_uring), and the rule's verdict depends on it"]
+        case .undecided: ["the verdict depends on what the records do not say: " + Self.unknowns(of: event)]
         case .excluded(let index): exclusions[index].reasons(event)
         case .notCandidate, .duplicate: []
         }
+    }
+}
+
+extension RuleEngine {
+    /// What is unknown of `event`, in words.
+    static func unknowns(of event: FileEvent) -> String {
+        var parts: [String] = []
+        if event.file.isUnknown { parts.append(event.file.directory == nil ? "the file's directory" : "the file's name") }
+        if event.original?.isUnknown == true { parts.append("the rename's source") }
+        if event.process.executableUnknown { parts.append("the program") }
+        return parts.joined(separator: ", ")
     }
 }
 

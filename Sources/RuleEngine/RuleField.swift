@@ -50,9 +50,17 @@ public enum RuleField: String, CaseIterable, Sendable {
     /// Which part of a name a field is.
     enum NamePart { case path, name, `extension` }
 
-    /// For a field of a file whose name the kernel did not log: the directory it is in
-    /// and which part of the name the field is; nil when the field's value is known.
-    func unknownName(in event: FileEvent) -> (directory: [UInt8], part: NamePart)? {
+    /// What is unknown of a field's value (not missing: the event has it, the records do
+    /// not say it).
+    enum Unknown {
+        /// A file's path or part of it; `directory` when that much is known.
+        case file(directory: [UInt8]?, part: NamePart)
+        /// The program of io_uring work no record names.
+        case program
+    }
+
+    /// nil when the field's value is known, or missing.
+    func unknown(in event: FileEvent) -> Unknown? {
         let file: FilePath?
         let part: NamePart
         switch self {
@@ -62,9 +70,12 @@ public enum RuleField: String, CaseIterable, Sendable {
         case .originalPath: (file, part) = (event.original, .path)
         case .originalName: (file, part) = (event.original, .name)
         case .originalExtension: (file, part) = (event.original, .extension)
+        case .processExecutable, .processName: return event.process.executableUnknown ? .program : nil
         default: return nil
         }
-        guard let file, file.path == nil, let directory = file.directory else { return nil }
-        return (directory, part)
+        guard let file, file.isUnknown else { return nil }
+        // A name logged with an unresolved directory is known; only the path is not.
+        if part != .path, file.name != nil { return nil }
+        return .file(directory: file.directory, part: part)
     }
 }

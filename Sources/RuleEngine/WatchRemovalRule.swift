@@ -1,9 +1,10 @@
 import FileEvents
 
 /// audisp-lkm's own rule: a watch the detector depends on was removed from the kernel
-/// (`auditctl -D`, `auditctl -W ...`, `augenrules --load` with our file gone), which
-/// blinds it. Decided in code from CONFIG_CHANGE records: `op=remove_rule`, `res=1`,
-/// and a key among the detector's watch keys. Adding rules is not an alert.
+/// (`auditctl -D`, `auditctl -W ...`, `augenrules --load` with our file gone), or
+/// auditing was switched off (`auditctl -e 0`), which blinds it. Decided in code from
+/// CONFIG_CHANGE records: `op=remove_rule`, `res=1` and a key among the detector's watch
+/// keys; or `audit_enabled=0`, `res=1`. Adding rules is not an alert.
 public struct WatchRemovalRule: Sendable {
     /// The rule's metadata, in the same form as detection rules, for the alert documents.
     public let metadata: DetectionRule
@@ -21,11 +22,13 @@ public struct WatchRemovalRule: Sendable {
 
     /// Whether `change` removed one of the detector's watches.
     public func matches(_ change: AuditRuleChange) -> Bool {
-        change.removesRule && change.keys.contains { keys.contains($0) }
+        change.removesRule && change.keys.contains { keys.contains($0) } || change.disablesAuditing
     }
 
-    /// `event.action` of its alerts.
-    public static let action = "audit-watch-removed"
+    /// `event.action` of its alerts: a watch removed, or auditing switched off.
+    public static func action(for change: AuditRuleChange) -> String {
+        change.disablesAuditing ? "auditing-disabled" : "audit-watch-removed"
+    }
 
     static let toml = #"""
 [rule]

@@ -56,11 +56,38 @@ struct UnknownNameTests {
         let elsewhere = engine.evaluate(nameless(in: "/tmp"))
         let byDpkg = engine.evaluate(nameless(in: "/etc/modprobe.d", executable: "/usr/bin/dpkg"))
         #expect(inPlace == .undecided && inPlace.raisesAlert)
-        #expect(engine.explanation(of: inPlace, for: nameless(in: "/etc/modprobe.d")).first?.contains("not logged") == true)
+        #expect(engine.explanation(of: inPlace, for: nameless(in: "/etc/modprobe.d")).first?.hasSuffix("the file's name") == true)
         #expect(elsewhere == .notCandidate)
         // An exclusion that does not depend on the name decides.
         #expect(byDpkg == .excluded(exclusion: 0))
         #expect(engine.statistics.undecided == 1)
+    }
+
+    @Test("a program no record names is unknown, not missing: `!= null` holds, exclusions by program are undecided")
+    func unknownProgram() throws {
+        var event = fileEvent(executable: nil)
+        event.process.executableUnknown = true
+        #expect(try condition("process.executable != null").decide(event) == true)
+        #expect(try condition("process.name in (\"dpkg\")").decide(event) == nil)
+        var engine = RuleEngine(rule: DetectionRule.defaultRule())
+        #expect(engine.evaluate(event) == .undecided)
+        // Without the mark, a missing executable is what Elastic means by null: no candidate.
+        #expect(engine.evaluate(fileEvent(executable: nil)) == .notCandidate)
+    }
+
+    @Test("a rename read two ways (same-text PARENT items): undecided when only one reading alerts")
+    func twoReadings() {
+        var engine = RuleEngine(rule: DetectionRule.defaultRule())
+        var event = fileEvent(action: .rename, path: "/etc/modprobe.d/x.conf", original: "/tmp/a.conf")
+        event.file.hasAlternative = true
+        event.file.alternativePath = Array("/tmp/x.conf".utf8)
+        #expect(engine.evaluate(event) == .undecided)
+        event.serial += 1
+        event.file.alternativePath = Array("/etc/modules-load.d/x.conf".utf8)
+        #expect(engine.evaluate(event) == .alert, "both readings alert")
+        event.serial += 1
+        event.file.alternativePath = nil
+        #expect(engine.evaluate(event) == .undecided, "the other reading's directory is unknown")
     }
 
     @Test("alerted identities are bounded by count and by log time, and still catch a duplicate")
