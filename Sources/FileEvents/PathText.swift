@@ -38,7 +38,7 @@ public enum PathText {
     }
 
     /// Everything after the last `/`.
-    static func basename(of path: [UInt8]) -> [UInt8] {
+    public static func basename(of path: [UInt8]) -> [UInt8] {
         guard let last = path.lastIndex(of: slash) else { return path }
         return Array(path[(last + 1)...])
     }

@@ -39,6 +39,83 @@ public enum AlertDocument {
         writer.endObject()
     }
 
+    /// `event.action` of a summary of withheld alerts.
+    public static let withheldAction = "alerts-withheld"
+
+    /// A summary of alerts the cap withheld from one group: who, where, how many, when,
+    /// and a sample of the paths with their event ids.
+    public static func json(_ summary: AlertCap.Summary, rule: DetectionRule, into writer: inout JSONWriter) {
+        writer.beginObject()
+        let (seconds, milliseconds) = split(summary.last)
+        writer.key("@timestamp")
+        writer.asciiString { Timestamp.appendISO8601(seconds: seconds, milliseconds: milliseconds, to: &$0) }
+        FileEventDocument.writeEvent(kind: "alert", category: "file", type: "info", action: withheldAction,
+                                     id: { $0.append(contentsOf: (summary.sample.first?.eventID ?? "").utf8) },
+                                     host: summary.group.host, into: &writer)
+        writer.beginObject("process")
+        writer.member("executable", summary.group.executable)
+        writer.member("name", summary.group.executable.map(PathText.basename(of:)))
+        writer.endObject()
+        writer.beginObject("file"); writer.member("directory", summary.group.directory); writer.endObject()
+        writer.beginObject("audisp_lkm")
+        writer.beginObject("withheld")
+        writer.member("count", number: summary.withheld)
+        writer.member("by_ceiling", number: summary.byCeiling)
+        writer.key("first")
+        writer.asciiString { appendTime(summary.first, to: &$0) }
+        writer.key("last")
+        writer.asciiString { appendTime(summary.last, to: &$0) }
+        writer.member("overflow_group", flag: summary.group.isOverflow)
+        writer.key("sample")
+        writer.beginArray()
+        for entry in summary.sample {
+            writer.beginObject()
+            writer.member("path", entry.path)
+            writer.member("event_id", entry.eventID)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.endObject()
+        writer.endObject()
+        writeRule(rule, into: &writer)
+        writer.endObject()
+    }
+
+    /// The summary as one `key=value` line; `sample` lists `PATH@EVENT_ID` separated by
+    /// spaces, inside one quoted value.
+    public static func text(_ summary: AlertCap.Summary, rule: DetectionRule, into line: inout KeyValueLine) {
+        line.add("alert", rule.name)
+        line.add("rule_id", rule.ruleID)
+        line.add("action", withheldAction)
+        line.add("node", summary.group.host)
+        line.add("executable", summary.group.executable)
+        line.add("directory", summary.group.directory)
+        line.add("overflow_group", summary.group.isOverflow ? "yes" : nil)
+        line.add("withheld", number: summary.withheld)
+        line.add("by_ceiling", number: summary.byCeiling)
+        var first: [UInt8] = [], last: [UInt8] = []
+        appendTime(summary.first, to: &first)
+        appendTime(summary.last, to: &last)
+        line.add("first", first)
+        line.add("last", last)
+        var sample: [UInt8] = []
+        for entry in summary.sample {
+            if !sample.isEmpty { sample.append(UInt8(ascii: " ")) }
+            sample += (entry.path ?? Array("?".utf8)) + [UInt8(ascii: "@")] + Array(entry.eventID.utf8)
+        }
+        line.add("sample", sample)
+    }
+
+    private static func split(_ time: Double) -> (Int, Int) {
+        let milliseconds = Int((time * 1000).rounded(.down))
+        return (milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000, ((milliseconds % 1000) + 1000) % 1000)
+    }
+
+    private static func appendTime(_ time: Double, to output: inout [UInt8]) {
+        let (seconds, milliseconds) = split(time)
+        Timestamp.appendISO8601(seconds: seconds, milliseconds: milliseconds, to: &output)
+    }
+
     private static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
         writer.beginObject("rule")
         writer.member("name", rule.name)

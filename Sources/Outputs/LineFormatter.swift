@@ -25,6 +25,11 @@ public struct LineFormatter {
         line { AlertDocument.json(change, rule: rule, into: &$0) } text: { AlertDocument.text(change, rule: rule, into: &$0) }
     }
 
+    /// A summary of the alerts the cap withheld from one group.
+    public mutating func summary(_ summary: AlertCap.Summary, rule: DetectionRule) -> [UInt8] {
+        line { AlertDocument.json(summary, rule: rule, into: &$0) } text: { AlertDocument.text(summary, rule: rule, into: &$0) }
+    }
+
     /// A normalised file event (`replay --events`).
     public mutating func event(_ event: FileEvent) -> [UInt8] {
         line { FileEventDocument.json(event, into: &$0) } text: { event.keyValueLine(into: &$0) }

@@ -215,15 +215,4 @@ struct TOMLAndLimiterTests {
         }
     }
 
-    @Test("at most N alerts per window, then one line with the number withheld")
-    func limiter() {
-        var limiter = AlertLimiter(maximum: 2, window: 300)
-        var reports: [String] = []
-        let admitted = [0.0, 10, 20, 30, 299, 300, 310].map { limiter.admit(at: $0) { reports.append($0) } }
-        limiter.closeWindow { reports.append($0) }
-        #expect(admitted == [true, true, false, false, false, true, true])
-        #expect(reports.count == 1)
-        #expect(reports.first?.hasPrefix("3 alerts withheld") == true)
-        #expect(limiter.totalWithheld == 3)
-    }
 }
