@@ -59,12 +59,21 @@ struct Replay: ParsableCommand {
     var rule: String?
 
     @Option(name: .customLong("max-alerts"),
-            help: ArgumentHelp("Raise at most N alerts per --window, then say how many were withheld (default: no cap).",
+            help: ArgumentHelp("Raise at most N alerts per group (host, program, directory) per --window, and summarise the rest (default: no cap).",
                                valueName: "n"))
     var maximumAlerts: Int?
 
     @Option(help: ArgumentHelp("The --max-alerts window, in seconds of log time.", valueName: "seconds"))
     var window: Double = 300
+
+    @Option(help: ArgumentHelp("With --max-alerts: at most N alerts per window over all groups (default: none).",
+                               valueName: "n"))
+    var ceiling: Int?
+
+    @Option(name: .customLong("summary-interval"),
+            help: ArgumentHelp("With --max-alerts: seconds of log time between two summaries of a group's withheld alerts.",
+                               valueName: "seconds"))
+    var summaryInterval: Double = 60
 
     @Option(name: .customLong("watch-key"),
             help: ArgumentHelp("The key of the detector's audit watches: removing one alerts, and a file on such a watch whose path is unknown is judged undecided (repeatable).",
@@ -88,6 +97,9 @@ struct Replay: ParsableCommand {
 
     func validate() throws {
         if let maximumAlerts, maximumAlerts < 0 { throw ValidationError("--max-alerts must be 0 or more") }
+        if let ceiling, ceiling < 0 { throw ValidationError("--ceiling must be 0 or more") }
+        if ceiling != nil && maximumAlerts == nil { throw ValidationError("--ceiling goes with --max-alerts") }
+        guard summaryInterval > 0 else { throw ValidationError("--summary-interval must be positive") }
         guard window > 0 else { throw ValidationError("--window must be positive") }
         if events && (explain || maximumAlerts != nil) {
             throw ValidationError("--events prints file events; --explain and --max-alerts are about alerts")
@@ -110,7 +122,9 @@ struct Replay: ParsableCommand {
         let usrMerge = UsrMerge(isMerged: !splitUsr)
         // Alerts only: file events the rule cannot match need not be parsed.
         let alertSelector = events ? nil : AlertSelector(rule: engine.rule, usrMerge: usrMerge)
-        var limiter = maximumAlerts.map { AlertLimiter(maximum: $0, window: window) }
+        var cap = maximumAlerts.map {
+            AlertCap(settings: AlertCap.Settings(allowance: $0, window: window, ceiling: ceiling, summaryInterval: summaryInterval))
+        }
         var output = StandardOutput()
         var normalizer = FileEventNormalizer(usrMerge: usrMerge)
         normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
@@ -127,9 +141,11 @@ struct Replay: ParsableCommand {
             }
             guard verdict.raisesAlert else { return }
             let time = Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
-            if var cap = limiter {
-                let admitted = cap.admit(at: time) { StandardError.report($0) }
-                limiter = cap
+            if var current = cap {
+                // Summaries fall due by log time, as alerts arrive.
+                for summary in current.dueSummaries(at: time) { output.write(formatter.summary(summary, rule: engine.rule)) }
+                let admitted = current.admit(fileEvent, at: time) { output.write(formatter.notice($0)) }
+                cap = current
                 guard admitted else { return }
             }
             output.write(formatter.alert(fileEvent, rule: engine.rule))
@@ -160,11 +176,15 @@ struct Replay: ParsableCommand {
         }
         reader.finish()
         normalizer.finish(emit: handle)
+        if var current = cap {
+            for summary in current.flush() { output.write(formatter.summary(summary, rule: engine.rule)) }
+            cap = current
+        }
         output.flush()
         progress.clear()
-        limiter?.closeWindow { StandardError.report($0) }
         Summary.print(reading: reader.statistics, normalizing: normalizer.statistics,
-                      rule: events ? nil : engine.statistics, withheld: limiter?.totalWithheld ?? 0,
+                      rule: events ? nil : engine.statistics,
+                      withheld: cap.map { $0.statistics.withheldByGroup + $0.statistics.withheldByCeiling } ?? 0,
                       watchesRemoved: watchesRemoved, inputs: inputs.count)
         if !failures.isEmpty { throw ExitCode(2) }
     }
@@ -273,7 +293,7 @@ enum Summary {
             if rule.undecided > 0 { line += " (\(rule.undecided) undecided: the records do not say all the rule tests)" }
             if rule.duplicates > 0 { line += ", \(rule.duplicates) duplicates not alerted again" }
             if watchesRemoved > 0 { line += ", \(watchesRemoved) watch-removal alerts" }
-            if withheld > 0 { line += ", \(withheld) withheld by --max-alerts" }
+            if withheld > 0 { line += ", \(withheld) withheld by --max-alerts and summarised" }
         }
         if normalizing.uringEvents > 0 {
             line += "; \(normalizing.uringEvents) io_uring operations"

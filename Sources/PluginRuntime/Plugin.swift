@@ -19,6 +19,7 @@ public final class Plugin {
     private var configuration = PluginConfiguration()
     private var engine: RuleEngine
     private var retiredRuleStatistics = RuleStatistics()
+    private var retiredCapStatistics = AlertCap.Statistics()
     private var watchRemoval = WatchRemovalRule(keys: ["audisp-lkm"])
     private var watchRemovals = 0
     /// When to add removed watches again (monotonic seconds): a second after the last
@@ -26,7 +27,7 @@ public final class Plugin {
     private var rearmDue: Double?
     private var watchesRearmed = 0
     private var rearmFailures = 0
-    private var limiter: AlertLimiter?
+    private var cap: AlertCap?
     private var formatter = LineFormatter(format: .text)
     private var normalizer = FileEventNormalizer()
     /// Skips, unparsed, file events the current rule cannot alert on (nil: parse them all).
@@ -122,6 +123,10 @@ public final class Plugin {
             reader.age(now: streamClock.now(newestRecord: reader.newestRecordSeconds))
             lastAged = Self.monotonicSeconds()
             if let due = rearmDue, lastAged >= due { rearmWatches() }
+            if var current = cap {
+                for summary in current.dueSummaries(at: Self.now()) { offer(summary) }
+                cap = current
+            }
         }
         shutDown()
     }
@@ -170,9 +175,9 @@ public final class Plugin {
         }
         normalizer.normalize(event) { fileEvent in
             guard engine.evaluate(fileEvent).raisesAlert else { return }
-            if var cap = limiter {
-                let admitted = cap.admit(at: Self.now()) { notice($0) }
-                limiter = cap
+            if var current = cap {
+                let admitted = current.admit(fileEvent, at: Self.now()) { notice($0) }
+                cap = current
                 guard admitted else { return }
             }
             dispatcher.offer(formatter.alert(fileEvent, rule: engine.rule))
@@ -183,9 +188,21 @@ public final class Plugin {
         dispatcher.offer(formatter.notice(message))
     }
 
+    private func offer(_ summary: AlertCap.Summary) {
+        dispatcher.offer(formatter.summary(summary, rule: engine.rule))
+    }
+
+    /// Sends every summary the cap still holds and ends it (stop, new cap settings).
+    private func flushCap() {
+        guard var current = cap else { return }
+        for summary in current.flush() { offer(summary) }
+        retiredCapStatistics.add(current.statistics)
+        cap = nil
+    }
+
     private func shutDown() {
         reader.finish()
-        limiter?.closeWindow { notice($0) }
+        flushCap()
         let undelivered = dispatcher.finish(timeout: 3_000_000_000)
         writeState(undelivered: undelivered)
         let statistics = reader.statistics
@@ -236,9 +253,9 @@ public final class Plugin {
         watchRemoval = WatchRemovalRule(keys: [configuration.watchKey])
         normalizer.watchKeys = [Array(configuration.watchKey.utf8)]
         formatter = LineFormatter(format: configuration.format)
-        if limiter?.maximum != configuration.maximumAlerts || limiter.map({ Int($0.window) }) != configuration.alertWindow {
-            limiter?.closeWindow { notice($0) }
-            limiter = configuration.maximumAlerts.map { AlertLimiter(maximum: $0, window: Double(configuration.alertWindow)) }
+        if cap?.settings != configuration.capSettings {
+            flushCap()
+            cap = configuration.capSettings.map(AlertCap.init(settings:))
         }
         guard let dispatcher else { return }
         dispatcher.reconfigure(sink: sinkChanged ? configuration.makeSink() : nil,
@@ -369,7 +386,13 @@ public final class Plugin {
         report.add("known_processes", normalizer.processes.count)
         report.add("alerted_identities", engine.alertedCount)
         report.add("alerts_delivered", output.delivered)
-        report.add("alerts_withheld_by_cap", limiter?.totalWithheld ?? 0)
+        var capStatistics = retiredCapStatistics
+        if let cap { capStatistics.add(cap.statistics) }
+        report.add("alerts_withheld_by_cap", capStatistics.withheldByGroup + capStatistics.withheldByCeiling)
+        report.add("alerts_withheld_by_group_allowance", capStatistics.withheldByGroup)
+        report.add("alerts_withheld_by_ceiling", capStatistics.withheldByCeiling)
+        report.add("alert_ceiling_reached", capStatistics.ceilingReached)
+        report.add("withheld_summaries", capStatistics.summaries)
         report.add("alerts_withheld_by_full_output_queue", output.withheld)
         report.add("output_failures", output.failures)
         report.add("output_error", output.failing ?? "none")
@@ -395,6 +418,15 @@ public final class Plugin {
         var clock = timespec()
         clock_gettime(CLOCK_REALTIME, &clock)
         return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
+    }
+}
+
+extension AlertCap.Statistics {
+    mutating func add(_ other: AlertCap.Statistics) {
+        withheldByGroup += other.withheldByGroup
+        withheldByCeiling += other.withheldByCeiling
+        summaries += other.summaries
+        ceilingReached += other.ceilingReached
     }
 }
 

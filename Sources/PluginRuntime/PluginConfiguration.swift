@@ -24,9 +24,14 @@ public struct PluginConfiguration: Equatable, Sendable {
     public var file = "/var/log/audisp-lkm.log"
     /// A detection-rules TOML file; nil for the built-in rule.
     public var rule: String?
-    /// At most this many alerts per `alertWindow` seconds; nil for no cap.
-    public var maximumAlerts: Int? = 100
+    /// At most this many alerts per group (host, program, directory) per `alertWindow`
+    /// seconds; nil for no per-group cap.
+    public var maximumAlerts: Int? = 25
     public var alertWindow = 300
+    /// At most this many alerts per window over all groups; nil for no ceiling.
+    public var alertCeiling: Int? = 500
+    /// Seconds between two summaries of one group's withheld alerts.
+    public var summaryInterval = 60
     public var inputQueueBytes = 4 << 20
     public var outputQueueAlerts = 1000
     public var stateFile = "/run/audisp-lkm.state"
@@ -51,8 +56,10 @@ public struct PluginConfiguration: Equatable, Sendable {
         ("syslog_socket", "/dev/log", "the syslog daemon's socket"),
         ("file", "/var/log/audisp-lkm.log", "the file output, reopened on SIGHUP"),
         ("rule", "builtin", "or a detection-rules TOML file"),
-        ("max_alerts", "100", "per alert_window, or unlimited"),
+        ("max_alerts", "25", "per group and window, or unlimited"),
         ("alert_window", "300", "seconds"),
+        ("alert_ceiling", "500", "all groups, per window, or unlimited"),
+        ("summary_interval", "60", "seconds between a group's summaries"),
         ("input_queue_mib", "4", "MiB of records waiting, 1-1024"),
         ("output_queue", "1000", "alerts waiting for the output"),
         ("state_file", "/run/audisp-lkm.state", "written on SIGUSR1 and at exit"),
@@ -83,6 +90,14 @@ public struct PluginConfiguration: Equatable, Sendable {
     public func loadRule() throws(RuleError) -> DetectionRule {
         guard let rule else { return DetectionRule.defaultRule() }
         return try DetectionRule(contentsOf: rule)
+    }
+
+    /// The alert cap these settings ask for; nil when neither a group nor the ceiling is
+    /// limited.
+    public var capSettings: AlertCap.Settings? {
+        guard maximumAlerts != nil || alertCeiling != nil else { return nil }
+        return AlertCap.Settings(allowance: maximumAlerts ?? .max, window: Double(alertWindow), ceiling: alertCeiling,
+                                 summaryInterval: Double(summaryInterval))
     }
 
     /// The `/usr` layout the settings mean (`usr_merge = auto` looks at this machine).
@@ -163,6 +178,8 @@ public struct PluginConfiguration: Equatable, Sendable {
         case "rule": rule = value == "builtin" ? nil : try absolutePath()
         case "max_alerts": maximumAlerts = value == "unlimited" ? nil : try integer(in: 1...1_000_000)
         case "alert_window": alertWindow = try integer(in: 1...86_400)
+        case "alert_ceiling": alertCeiling = value == "unlimited" ? nil : try integer(in: 1...10_000_000)
+        case "summary_interval": summaryInterval = try integer(in: 1...86_400)
         case "input_queue_mib": inputQueueBytes = try integer(in: 1...1024) << 20
         case "output_queue": outputQueueAlerts = try integer(in: 1...1_000_000)
         case "state_file": stateFile = try absolutePath()

@@ -128,6 +128,35 @@ struct InstalledPluginTests {
         #expect(alert(elsewhere) == nil)
         #expect(alerts.count == 8, "\(alerts.map { $0["path"] ?? "?" })")
 
+        // A flood must not hide the payload: 200 throw-away creations by one program (this
+        // test's own process), then the payload by another, which alerts at once; the
+        // flood's summary follows within seconds.
+        let flood = "lkmflood-\(UInt32.random(in: 0 ... .max))"
+        for index in 0 ..< 200 {
+            let noise = path("/etc/modprobe.d", "\(flood)-\(index).conf")
+            close(open(noise, O_CREAT | O_WRONLY, 0o644))
+        }
+        let payload = path("/etc/modprobe.d", "\(flood)-real-payload.conf")
+        let sent = Date()
+        try runCommand("/bin/bash", ["-c", "echo 'install usb-storage /tmp/payload' > '\(payload)'"])
+        var payloadAlert: [String: String]?
+        #expect(eventually(seconds: 5) {
+            payloadAlert = Self.alertLines(containing: flood).first { $0["path"] == payload }
+            return payloadAlert != nil
+        }, "no alert for the payload; \(Self.pluginDiagnosis())")
+        #expect(Date().timeIntervalSince(sent) < 1.5, "the payload's alert took \(Date().timeIntervalSince(sent)) s")
+        #expect(payloadAlert?["executable"] == "/usr/bin/bash")
+        var summaries: [[String: String]] = []
+        #expect(eventually(seconds: 6) {
+            summaries = Self.alertLines(containing: flood).filter { $0["action"] == "alerts-withheld" }
+            return !summaries.isEmpty
+        }, "no summary of the flood; \(Self.pluginDiagnosis())")
+        let raised = Self.alertLines(containing: flood).filter { $0["action"] == "creation" && $0["path"] != payload }
+        #expect(raised.count == 25, "the flood's allowance")
+        #expect(summaries.first?["directory"] == "/etc/modprobe.d")
+        #expect(summaries.first?["executable"] == raised.first?["executable"])
+        #expect(summaries.compactMap { Int($0["withheld"] ?? "") }.reduce(0, +) == 175)
+
         // A watch removed: the tamper alert, then the watch is back without anyone acting.
         let watch = ["always,exit", "-F", "arch=b64", "-F", "path=/etc/modprobe.d", "-F", "perm=w", "-k", "audisp-lkm"]
         let since = Self.authLogLines(containing: "Audit Watch on Kernel Module Configuration Removed").count

@@ -161,11 +161,26 @@ struct ReplayCommandTests {
         #expect(explanations.contains { $0.contains("verdict=alert") && $0.contains("file.path like~ \\\"/usr/lib/modprobe.d/*\\\"") })
     }
 
-    @Test("--max-alerts caps alerts per window and says how many were withheld")
+    @Test("--max-alerts caps alerts per group (program and directory) and summarises what each withheld")
     func alertCap() throws {
-        let run = try audispLKM(["replay", "--max-alerts", "5", "--window", "300", fixture])
-        #expect(run.out.split(separator: "\n").count == 5)
-        #expect(run.err.contains("19 alerts withheld"))
+        let run = try audispLKM(["replay", "--max-alerts", "5", "--window", "300", "--format", "text", fixture])
+        let lines = run.out.split(separator: "\n")
+        // Of the fixture's 24 alerts, 20 are lkmops's in /etc/modprobe.d; the other groups
+        // (the i386 build, other directories, the script) stay under 5 each.
+        let summaries = lines.filter { $0.contains("action=alerts-withheld") }
+        #expect(lines.count - summaries.count == 9)
+        #expect(summaries.count == 1)
+        let summary = summaries.first.map { KeyValueText.parse($0) } ?? [:]
+        #expect(summary["executable"] == "/var/tmp/lkmfix/lkmops" && summary["directory"] == "/etc/modprobe.d")
+        #expect(summary["withheld"] == "15")
+        #expect(summary["sample"]?.split(separator: " ").count == 10)
+        #expect(summary["sample"]?.split(separator: " ").allSatisfy { $0.hasPrefix("/etc/modprobe.d/") && $0.contains("@") } == true)
+        #expect(run.err.contains("15 withheld by --max-alerts"))
+        // A ceiling of 7 over all groups: 7 alerts, and the notice saying so.
+        let capped = try audispLKM(["replay", "--max-alerts", "5", "--ceiling", "7", "--format", "text", fixture])
+        let cappedLines = capped.out.split(separator: "\n")
+        #expect(cappedLines.filter { $0.hasPrefix("alert=") && !$0.contains("alerts-withheld") }.count == 7)
+        #expect(cappedLines.filter { $0.contains("alert ceiling reached") }.count == 1)
     }
 
     @Test("--rule loads another TOML; a broken one is status 2 with the reason")

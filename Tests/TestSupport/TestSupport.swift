@@ -121,6 +121,29 @@ public func auditEventID(_ line: [UInt8]) -> Substring {
     return text[start.upperBound..<end]
 }
 
+/// Records of `count` creations derived from the kernel fixture's first one (step 1:
+/// openat O_CREAT of /etc/modprobe.d/lkmfix-openat.conf by lkmops, RAW format): each
+/// copy made by `executable` in `directory` under `name(i)`, with serials from `serial`
+/// and times from `seconds` (one millisecond apart). For floods and caps.
+public func creationRecords(count: Int, executable: String, directory: String = "/etc/modprobe.d",
+                            name: (Int) -> String, serial: Int, seconds: Int) throws -> [UInt8] {
+    let lines = try recordLines(TestData.kernelFixture("x86_64-i386.log")).map { Array($0.prefix { $0 != 0x1D }) }
+    guard let first = lines.first(where: { $0.text.contains("lkmfix-openat.conf") && $0.text.contains("nametype=CREATE") })
+    else { throw POSIXError(.ENOENT) }
+    let id = auditEventID(first)
+    let event = lines.filter { auditEventID($0) == id }.map(\.text).joined(separator: "\n")
+    var output = ""
+    for index in 0 ..< count {
+        let milliseconds = index % 1000
+        let stamp = "\(seconds + index / 1000).\(String(repeating: "0", count: milliseconds < 10 ? 2 : milliseconds < 100 ? 1 : 0))\(milliseconds):\(serial + index)"
+        output += event.replacingOccurrences(of: "msg=audit(\(id))", with: "msg=audit(\(stamp))")
+            .replacingOccurrences(of: "exe=\"/var/tmp/lkmfix/lkmops\"", with: "exe=\"\(executable)\"")
+            .replacingOccurrences(of: "\"/etc/modprobe.d/lkmfix-openat.conf\"", with: "\"\(directory)/\(name(index))\"")
+            .replacingOccurrences(of: "\"/etc/modprobe.d/\"", with: "\"\(directory)/\"") + "\n"
+    }
+    return Array(output.utf8)
+}
+
 /// Lines joined back into a log.
 public func joined(_ lines: [[UInt8]]) -> [UInt8] {
     lines.flatMap { $0 + [UInt8(ascii: "\n")] }

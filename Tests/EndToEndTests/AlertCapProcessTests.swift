@@ -1,0 +1,128 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// The plugin's cap, live: per group, a ceiling, summaries within seconds, windows by the
+/// clock. Records are the kernel fixture's first creation, copied with other programs and
+/// names (`creationRecords`).
+@Suite("The plugin's alert cap: a flood never hides another program's alert", .serialized)
+struct AlertCapProcessTests {
+    /// The JSON lines of the alert file once `done` holds of them (10 s at most).
+    func documents(_ url: URL, until done: ([[String: Any]]) -> Bool) -> [[String: Any]] {
+        var lines: [[String: Any]] = []
+        _ = eventually(seconds: 10) {
+            lines = ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n")
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            return done(lines)
+        }
+        return lines
+    }
+
+    func action(_ document: [String: Any]) -> String? { (document["event"] as? [String: Any])?["action"] as? String }
+    func executable(_ document: [String: Any]) -> String? { (document["process"] as? [String: Any])?["executable"] as? String }
+    func withheld(_ document: [String: Any]) -> [String: Any] {
+        ((document["audisp_lkm"] as? [String: Any])?["withheld"] as? [String: Any]) ?? [:]
+    }
+
+    func run(_ settings: String, _ feed: (PluginProcess) throws -> Void,
+             until done: ([[String: Any]]) -> Bool) throws -> (documents: [[String: Any]], state: [String: String]) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audisp-lkm-cap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let alerts = directory.appendingPathComponent("alerts.json")
+        let plugin = try PluginProcess(configuration: pluginConfiguration(in: directory, """
+            output = file
+            file = \(alerts.path)
+            format = json
+            manage_watches = no
+            \(settings)
+            """))
+        #expect(eventually { plugin.standardError.contains("started") })
+        try feed(plugin)
+        let found = documents(alerts, until: done)
+        kill(plugin.process.processIdentifier, SIGUSR1)
+        let state = directory.appendingPathComponent("state")
+        _ = eventually { stateReport(state)["alerts"] != nil }
+        let report = stateReport(state)
+        try plugin.closeInput()
+        #expect(plugin.waitForExit() == 0)
+        return (found, report)
+    }
+
+    @Test("1,000 creations by one program and single ones by two others: every single one alerts, the flood its allowance and summaries")
+    func floodAndSingles() throws {
+        var records: [UInt8] = []
+        var serial = 1
+        for batch in 0 ..< 4 {
+            records += try creationRecords(count: 250, executable: "/tmp/flooder", name: { "noise-\(batch)-\($0).conf" },
+                                           serial: serial, seconds: 1_800_000_000 + batch)
+            serial += 250
+            for program in ["/usr/bin/touch", "/usr/bin/cp"] {
+                records += try creationRecords(count: 1, executable: program, name: { _ in "single-\(batch)-\(serial).conf" },
+                                               serial: serial, seconds: 1_800_000_000 + batch)
+                serial += 1
+            }
+        }
+        let started = Date()
+        let (documents, state) = try run("max_alerts = 5\nalert_ceiling = unlimited\nsummary_interval = 60",
+                                         { try $0.write(records) }) { documents in
+            documents.filter { self.action($0) == "alerts-withheld" }.compactMap { self.withheld($0)["count"] as? Int }
+                .reduce(0, +) == 995
+        }
+        let alerts = documents.filter { action($0) == "creation" }
+        #expect(alerts.filter { executable($0) == "/usr/bin/touch" }.count == 4)
+        #expect(alerts.filter { executable($0) == "/usr/bin/cp" }.count == 4)
+        #expect(alerts.filter { executable($0) == "/tmp/flooder" }.count == 5)
+        let summaries = documents.filter { action($0) == "alerts-withheld" }
+        // Everything was withheld within a second: one summary, about 2 s after the first.
+        #expect(summaries.count == 1)
+        #expect(Date().timeIntervalSince(started) < 6)
+        let summary = try #require(summaries.first)
+        #expect(executable(summary) == "/tmp/flooder")
+        #expect((summary["file"] as? [String: Any])?["directory"] as? String == "/etc/modprobe.d")
+        #expect(withheld(summary)["count"] as? Int == 995)
+        let sample = (withheld(summary)["sample"] as? [[String: Any]]) ?? []
+        #expect(sample.count == 10 && sample.allSatisfy { ($0["path"] as? String)?.contains("noise-") == true && $0["event_id"] != nil })
+        #expect(state["alerts_withheld_by_group_allowance"] == "995")
+        #expect(state["withheld_summaries"] == "1")
+    }
+
+    @Test("a flood across many programs reaches the ceiling, which is said at once; the rest is summarised per program")
+    func ceiling() throws {
+        var records: [UInt8] = []
+        for program in 0 ..< 10 {
+            records += try creationRecords(count: 5, executable: "/tmp/p\(program)", name: { "p\(program)-\($0).conf" },
+                                           serial: 1 + program * 5, seconds: 1_800_000_000 + program)
+        }
+        let (documents, state) = try run("max_alerts = 5\nalert_ceiling = 20\nsummary_interval = 60",
+                                         { try $0.write(records) }) { documents in
+            documents.filter { self.action($0) == "alerts-withheld" }.compactMap { self.withheld($0)["by_ceiling"] as? Int }
+                .reduce(0, +) == 30
+        }
+        #expect(documents.filter { action($0) == "creation" }.count == 20)
+        let notices = documents.compactMap { ($0["audisp_lkm"] as? [String: Any])?["notice"] as? String }
+        #expect(notices.filter { $0.contains("alert ceiling reached: 20 alerts") }.count == 1)
+        let summaries = documents.filter { action($0) == "alerts-withheld" }
+        #expect(summaries.count == 6, "\(summaries.map { (executable($0) ?? "?", withheld($0)["count"] ?? "?") })")
+        #expect(state["alerts_withheld_by_ceiling"] == "30" && state["alert_ceiling_reached"] == "1")
+    }
+
+    @Test("the window rolls over: a group's allowance comes back when its window has passed")
+    func rollover() throws {
+        let (documents, _) = try run("max_alerts = 3\nalert_window = 2\nalert_ceiling = unlimited\nsummary_interval = 1", { plugin in
+            try plugin.write(try creationRecords(count: 5, executable: "/tmp/x", name: { "a\($0).conf" }, serial: 1,
+                                                 seconds: 1_800_000_000))
+            usleep(2_500_000)
+            try plugin.write(try creationRecords(count: 5, executable: "/tmp/x", name: { "b\($0).conf" }, serial: 100,
+                                                 seconds: 1_800_000_010))
+        }) { documents in
+            documents.filter { self.action($0) == "creation" }.count == 6
+                && documents.filter { self.action($0) == "alerts-withheld" }.compactMap { self.withheld($0)["count"] as? Int }
+                    .reduce(0, +) == 4
+        }
+        #expect(documents.filter { action($0) == "creation" }.count == 6)
+        // Two summaries of 2: the second window's withheld come a summary interval later.
+        #expect(documents.filter { action($0) == "alerts-withheld" }.compactMap { withheld($0)["count"] as? Int } == [2, 2])
+    }
+}
