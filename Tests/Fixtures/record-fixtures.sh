@@ -35,9 +35,11 @@ rm -rf "$work" && mkdir -m 0755 "$work"
 made_dirs=()
 late=""        # --evasion: the watched directory created during the run
 
-disabled_auditing=false  # --evasion: auditing switched off by step 13, on again right after
+disabled_auditing=false  # --evasion: auditing switched off by step 14, on again right after
+mounted=""               # --evasion: the bind mount of step 13, while it is mounted
 cleanup() {
 	$disabled_auditing && auditctl -e 1 >/dev/null 2>&1
+	[ -n "$mounted" ] && umount "$mounted" 2>/dev/null
 	auditctl -D -k lkmfix >/dev/null 2>&1 || true
 	# auditctl -D removes the io_uring watches too; this is in case it did not.
 	[ -x "$work/uringwatch" ] && "$work/uringwatch" remove --ops 0,18,28,35,36,37,38,39 lkmfix /etc/modprobe.d /etc/modules-load.d \
@@ -171,14 +173,18 @@ if $evasion; then
 	"$ops" rename "$W/o.conf" $M/lkmfix-order.conf                                   # 11 a rename with two PARENT texts
 	"$ops" openat-create $M/lkmfix-xchg.conf                                           # 12 RENAME_EXCHANGE through two
 	"$ops" renameat2-exchange-dirfd-chdir $M lkmfix-xchg.conf "$W" xchg-evil.conf /   # 12   descriptors, cwd /
+	mkdir "$W/m"; mount --bind $M "$W/m"; mounted="$W/m"                              # 13 the place seen under
+	"$ops" openat-create "$W/m/lkmfix-bind.conf"                                       # 13   another name (bind mount),
+	unshare -m sh -c "mount --bind $M /mnt && exec $ops openat-create /mnt/lkmfix-ns.conf"  # 13 and from another
+	umount "$W/m"; mounted=""                                                          # 13   mount namespace
 	if auditctl -s | grep -q '^enabled 1'; then
 		disabled_auditing=true
-		auditctl -e 0 >/dev/null                                                       # 13 auditing switched off,
-		auditctl -e 1 >/dev/null; disabled_auditing=false                              # 13   and on again
+		auditctl -e 0 >/dev/null                                                       # 14 auditing switched off,
+		auditctl -e 1 >/dev/null; disabled_auditing=false                              # 14   and on again
 	fi
-	auditctl -W $M -p wa -k lkmfix                                                     # 14 a watch removed
+	auditctl -W $M -p wa -k lkmfix                                                     # 15 a watch removed
 	rules=$(auditctl -l | grep -c lkmfix)
-	auditctl -D -k lkmfix >/dev/null                                                   # 15 every rule removed
+	auditctl -D -k lkmfix >/dev/null                                                   # 16 every rule removed
 
 	extract "count:$((rules + 1)):op=remove_rule key=\"lkmfix\""
 	echo "recorded $(grep -c . "$out") records into $out"
