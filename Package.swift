@@ -35,7 +35,7 @@ let package = Package(
             ]
         ),
         // Fixture locations and replay helpers shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["AuditReading", "FileEvents"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["AuditReading", "FileEvents", "RuleEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "AuditReadingTests", dependencies: ["AuditReading", "TestSupport"]),
         .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading", "RuleEngine", "TestSupport"]),
         .testTarget(name: "RuleEngineTests", dependencies: ["RuleEngine", "FileEvents", "TestSupport"]),

@@ -121,13 +121,14 @@ struct Replay: ParsableCommand {
         var watchesRemoved = 0
         let usrMerge = UsrMerge(isMerged: !splitUsr)
         // Alerts only: file events the rule cannot match need not be parsed.
-        let alertSelector = events ? nil : AlertSelector(rule: engine.rule, usrMerge: usrMerge)
+        let alertSelector = events ? nil : AlertSelector(rule: engine.rule, usrMerge: usrMerge, watchKeys: watchKeys)
         var cap = maximumAlerts.map {
             AlertCap(settings: AlertCap.Settings(allowance: $0, window: window, ceiling: ceiling, summaryInterval: summaryInterval))
         }
         var output = StandardOutput()
         var normalizer = FileEventNormalizer(usrMerge: usrMerge)
         normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
+        normalizer.paths.places = Set(engine.rule.placeDirectories(usrMerge: usrMerge))
         var formatter = LineFormatter(format: format)
         let (printEvents, explain) = (events, self.explain)
         func handle(_ fileEvent: FileEvent) {

@@ -27,6 +27,9 @@ public struct EventSummary: Sendable {
     public var pid: UInt64?
     /// The URINGOP record's `uring_op=`: the event is an io_uring operation.
     public var uringOperation: UInt64?
+    /// The SYSCALL or URINGOP record's `key=` value, as logged (`"audisp-lkm"`, hex for
+    /// several keys, `(null)`).
+    public var key: [UInt8]?
     /// Whether the event is a change to the kernel's audit rules (CONFIG_CHANGE).
     public var isConfigChange = false
     /// Whether a PATH record names a new directory entry (`nametype=CREATE`, or
@@ -45,6 +48,7 @@ public struct EventSummary: Sendable {
     mutating func note(_ type: MessageType, _ line: UnsafeRawBufferPointer) {
         if type == .syscall || type == .uringOperation {
             var tokens = SpaceTokens(line, end: line.count)
+            key = Self.keyValue(line)
             while let token = tokens.next(),
                   (architecture == nil || syscall == nil) && uringOperation == nil || success == nil || pid == nil {
                 if line.starts(at: token.lowerBound, with: "uring_op=") {
@@ -70,6 +74,16 @@ public struct EventSummary: Sendable {
         } else if type == .configChange {
             isConfigChange = true
         }
+    }
+
+    /// The value of the ` key=` field (the kernel writes it last but for the context
+    /// fields), up to the next space or the ENRICHED separator.
+    private static func keyValue(_ line: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let position = line.firstIndex(of: " key=") else { return nil }
+        let start = position + 5
+        var end = start
+        while end < line.count, line[end] != UInt8(ascii: " "), line[end] != 0x1D { end += 1 }
+        return [UInt8](line[start ..< end])
     }
 
     /// The value of a PATH record's `name=` field. It never holds a space: the kernel
@@ -103,15 +117,19 @@ public struct EventSummary: Sendable {
 
 extension UnsafeRawBufferPointer {
     /// Whether `text` occurs anywhere in the bytes.
-    func contains(_ text: StaticString) -> Bool {
+    func contains(_ text: StaticString) -> Bool { firstIndex(of: text) != nil }
+
+    /// Where `text` first occurs in the bytes.
+    func firstIndex(of text: StaticString) -> Int? {
         let length = text.utf8CodeUnitCount
-        guard let base = baseAddress, count >= length else { return false }
+        guard let base = baseAddress, count >= length else { return nil }
         let first = CInt(text.utf8Start.pointee)
         var offset = 0
         while offset <= count - length, let hit = memchr(base + offset, first, count - length + 1 - offset) {
-            if memcmp(hit, text.utf8Start, length) == 0 { return true }
-            offset = base.distance(to: UnsafeRawPointer(hit)) + 1
+            let position = base.distance(to: UnsafeRawPointer(hit))
+            if memcmp(hit, text.utf8Start, length) == 0 { return position }
+            offset = position + 1
         }
-        return false
+        return nil
     }
 }

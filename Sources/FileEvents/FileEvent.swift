@@ -88,6 +88,10 @@ public struct FilePath: Sendable, Equatable {
     var awaitedDirectory: DirectoryKey?
     /// The name exactly as the kernel logged it (decoded from hex when it was hex).
     public var loggedName: [UInt8]?
+    /// The path as the process spelt it, when its directory is a place the rule covers
+    /// seen under another name (a bind mount, a chroot, a container's view): `path` is
+    /// then the place's canonical path.
+    public var spelledPath: [UInt8]?
     /// `file.inode`, `file.device` (major:minor as logged), `file.mode`.
     public var inode: UInt64?
     public var device: String?

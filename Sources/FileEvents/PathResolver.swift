@@ -33,6 +33,11 @@ public struct PathResolver: Sendable {
     /// descriptor's directory is not in the table (created or replaced since start-up).
     public var lookUpDirectories: (@Sendable () -> [(path: [UInt8], key: DirectoryKey)])?
     private var directories: [DirectoryKey: Directory] = [:]
+    /// The canonical paths of the places the rule covers (its directories, and those of
+    /// the files it names). A directory known under one of them keeps that name against
+    /// any other spelling (a bind mount, a chroot, a container's view), and the files in it
+    /// get their canonical path whatever name the process used.
+    public var places: Set<[UInt8]> = []
     /// Per host, whether a rename's new name has its PARENT item first, as seen in a
     /// rename whose two PARENT items have different texts (see `Role`).
     private var newNameFirst: [String?: Bool] = [:]
@@ -140,6 +145,13 @@ public struct PathResolver: Sendable {
             }
             place(&file, in: directory)
             return file
+        }
+        // Identity beats spelling: the PARENT item's directory is a place, spelt otherwise.
+        if let spelled = file.path, let parent = parentKeys(of: item.name, role: role, in: event, node: node).first,
+           let place = directories[parent]?.path, places.contains(place), PathText.directory(of: spelled) != place {
+            file.path = place == [PathText.slash] ? [PathText.slash] + PathText.basename(of: spelled)
+                : place + [PathText.slash] + PathText.basename(of: spelled)
+            file.spelledPath = spelled
         }
         let last = PathText.basename(of: file.path!)
         file.name = last.isEmpty ? nil : last
@@ -263,9 +275,12 @@ public struct PathResolver: Sendable {
             case .create:
                 if let old = directories[key]?.path, old != path { move(from: old, to: path, node: node) }
             default:
-                // A name seen in passing never replaces one read from the file system (a
-                // link or a bind mount can spell the same directory otherwise).
-                if directories[key]?.fromFileSystem == true { continue }
+                // A name seen in passing never replaces one read from the file system, nor a
+                // place's name with another (a link or a bind mount can spell the same
+                // directory otherwise); renames and removals above do.
+                if let known = directories[key], known.fromFileSystem || places.contains(known.path) && !places.contains(path) {
+                    continue
+                }
             }
             store(path, as: key, fromFileSystem: false)
             statistics.learned += 1

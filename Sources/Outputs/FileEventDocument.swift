@@ -114,6 +114,7 @@ public enum FileEventDocument {
     /// rests on the kernel's order of two same-text PARENT items, the other reading.
     private static func writeResolution(_ file: FilePath, into writer: inout JSONWriter) {
         writer.member("alternative_path", file.alternativePath)
+        writer.member("spelled_path", file.spelledPath)
         writer.member("name_found_by_inode", flag: file.nameRecovered)
         guard let reason = file.unresolvedReason else { return }
         writer.beginObject("unresolved")

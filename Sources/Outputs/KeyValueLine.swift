@@ -91,6 +91,7 @@ extension FileEvent {
         line.add("unresolved", file.unresolvedReason)
         line.add("directory", file.path == nil ? file.directory : nil)
         line.add("alternative_path", file.alternativePath)
+        line.add("spelled_path", file.spelledPath)
         line.add("logged_name", file.path == nil ? file.loggedName : nil)
         line.add("original_path", original?.path)
         line.add("executable", process.executable)

@@ -61,7 +61,7 @@ public final class Plugin {
         apply(configuration, sinkChanged: false)
         let usrMerge = configuration.usrMerge
         normalizer = FileEventNormalizer(usrMerge: usrMerge)
-        selector = AlertSelector(rule: engine.rule, usrMerge: usrMerge)
+        selector = AlertSelector(rule: engine.rule, usrMerge: usrMerge, watchKeys: [configuration.watchKey])
         if configuration.manageWatches && Capabilities.canReadAuditRules { loadIOURingWatches() }
         checkKernelWatches(usrMerge: usrMerge)
         connectLiveLookups(usrMerge: usrMerge)
@@ -233,7 +233,7 @@ public final class Plugin {
         let old = configuration
         retiredRuleStatistics.add(engine.statistics)
         engine = newEngine
-        selector = AlertSelector(rule: newEngine.rule, usrMerge: normalizer.paths.usrMerge)
+        selector = AlertSelector(rule: newEngine.rule, usrMerge: normalizer.paths.usrMerge, watchKeys: [new.watchKey])
         configuration = new
         connectLiveLookups(usrMerge: normalizer.paths.usrMerge)
         let sinkChanged = new.output != old.output || new.format != old.format || new.file != old.file
@@ -322,21 +322,15 @@ public final class Plugin {
         }
     }
 
-    /// The directories the rule covers, and those of the files it names.
-    private var ruleDirectories: [String] {
-        engine.rule.locations.map { location in
-            location.isDirectory ? location.path
-                : String(decoding: PathResolver.directory(of: Array(location.path.utf8)), as: UTF8.self)
-        }
-    }
-
     /// Seeds the path resolver with the rule's directories as they are now, so that a
     /// creation relative to a directory descriptor resolves from the first event, and
     /// lets the normaliser ask the running system what the records leave out: those
     /// directories again when a descriptor's is unknown (made or replaced since), and the
     /// name of a file io_uring made.
     private func connectLiveLookups(usrMerge: UsrMerge) {
-        let directories = ruleDirectories
+        let places = engine.rule.placeDirectories(usrMerge: usrMerge)
+        normalizer.paths.places = Set(places)
+        let directories = places.map { String(decoding: $0, as: UTF8.self) }
         for found in LiveSystem.directories(directories, usrMerge: usrMerge) {
             normalizer.paths.remember(directory: found.path, as: found.key)
         }

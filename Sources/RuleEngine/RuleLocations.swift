@@ -1,3 +1,5 @@
+import FileEvents
+
 /// The places on disk a rule can alert about, read from its `file.path` clauses: what
 /// the kernel must watch for the rule to see anything (the plugin's start-up check).
 public struct RuleLocation: Hashable, Sendable, CustomStringConvertible {
@@ -49,6 +51,16 @@ extension DetectionRule {
             }
         }
         return nil
+    }
+
+    /// The directories whose entries the rule can alert about: its directories and those
+    /// of the files it names, canonical (merged `/usr`), in the order written.
+    public func placeDirectories(usrMerge: UsrMerge) -> [[UInt8]] {
+        var seen = Set<[UInt8]>()
+        return locations.map { location in
+            let path = PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)
+            return location.isDirectory ? path : PathResolver.directory(of: path)
+        }.filter { seen.insert($0).inserted }
     }
 
     /// Every location the rule's `file.path` clauses can match, in the order written.

@@ -83,6 +83,16 @@ struct InstalledPluginTests {
         try runCommand("/bin/mv", [source2, moved])
         try runCommand(ops, ["dirfd-create", "/etc/modprobe.d", (dirfd as NSString).lastPathComponent])
         try runCommand(ops32, ["openat-create", i386])
+        // The place under another name: a bind mount of it (as a container mounting the
+        // host's /etc would see it).
+        let mountPoint = work.appendingPathComponent("m").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
+        try runCommand("/bin/mount", ["--bind", "/etc/modprobe.d", mountPoint])
+        let bound = path("/etc/modprobe.d", "bind.conf")
+        do {
+            defer { _ = try? runCommand("/bin/umount", [mountPoint]) }
+            try runCommand(ops, ["openat-create", mountPoint + "/" + (bound as NSString).lastPathComponent])
+        }
         // As a daemon would: a descriptor on the directory, working directory /.
         try runCommand(ops, ["dirfd-create-chdir", "/etc/modprobe.d", (daemon as NSString).lastPathComponent, "/"])
         // io_uring: no system call makes the name, and the kernel logs none.
@@ -113,6 +123,7 @@ struct InstalledPluginTests {
         #expect(alert(dirfd)?["executable"] == ops)
         #expect(alert(i386)?["arch"] == "i386")
         #expect(alert(i386)?["executable"] == ops32)
+        #expect(alert(bound)?["spelled_path"] == mountPoint + "/" + (bound as NSString).lastPathComponent)
         #expect(alert(daemon)?["executable"] == ops)
         #expect(alert(daemon)?["syscall"] == "openat")
         // The name found live by the new file's inode; the program from its io_uring_setup.
@@ -126,7 +137,7 @@ struct InstalledPluginTests {
         }
         #expect(alert(swap) == nil)
         #expect(alert(elsewhere) == nil)
-        #expect(alerts.count == 8, "\(alerts.map { $0["path"] ?? "?" })")
+        #expect(alerts.count == 9, "\(alerts.map { $0["path"] ?? "?" })")
 
         // A flood must not hide the payload: 200 throw-away creations by one program (this
         // test's own process), then the payload by another, which alerts at once; the
@@ -174,7 +185,7 @@ struct InstalledPluginTests {
         let pid = try #require(Self.pluginPID())
         kill(pid, SIGUSR1)
         let state = URL(fileURLWithPath: "/run/audisp-lkm.state")
-        #expect(eventually { Int(stateReport(state)["alerts"] ?? "") ?? 0 >= 8 }, "\(stateReport(state)) pid \(pid)")
+        #expect(eventually { Int(stateReport(state)["alerts"] ?? "") ?? 0 >= 9 }, "\(stateReport(state)) pid \(pid)")
         #expect(stateReport(state)["watch_removals"] == "1")
 
         // Uninstall, then nothing is left: files, rules, process.

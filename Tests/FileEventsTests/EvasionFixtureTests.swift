@@ -15,6 +15,8 @@ struct ExpectedEvasionEvent: CustomStringConvertible {
     var original: String?
     /// The path had the kernel ordered the rename's two same-text PARENT items the other way.
     var alternative: String?
+    /// The path as the process spelt it, when that was another name for a place.
+    var spelled: String?
     var executable = EvasionFixture.ops
     var source = ExecutableSource.execRecord
     var uringOperation: UInt64?
@@ -67,6 +69,10 @@ enum EvasionFixture {
             // 11), so each file's new place is certain, the payload's in /etc/modprobe.d.
             ExpectedEvasionEvent(action: .rename, path: "\(work)/xchg-evil.conf", original: "\(m)/lkmfix-xchg.conf"),
             ExpectedEvasionEvent(action: .rename, path: "\(m)/lkmfix-xchg.conf", original: "\(work)/xchg-evil.conf"),
+            // The place under another name: a bind mount, and a bind mount in another mount
+            // namespace. The directory's identity gives the canonical path.
+            ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-bind.conf", spelled: "\(work)/m/lkmfix-bind.conf"), // 13
+            ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-ns.conf", spelled: "/mnt/lkmfix-ns.conf"),
           ]
     }
 
@@ -85,6 +91,7 @@ enum EvasionFixture {
             }
             #expect(event.original?.path?.text == want.original, "\(want)")
             #expect(event.file.alternativePath?.text == want.alternative, "\(want)")
+            #expect(event.file.spelledPath?.text == want.spelled, "\(want)")
             #expect(event.process.executable?.text == want.executable, "\(want)")
             #expect(event.process.executableSource == want.source, "\(want)")
             #expect(event.audit.uringOperation == want.uringOperation, "\(want)")
@@ -166,12 +173,12 @@ struct EvasionFixtureTests {
         try reader.read(try LogInput(path: log.path))
         reader.finish()
         let removals = changes.filter(\.removesRule)
-        // Step 14 removes one watch; step 15 the remaining system-call rules and the three io_uring watches.
+        // Step 15 removes one watch; step 16 the remaining system-call rules and the three io_uring watches.
         #expect(removals.count == 11)
         #expect(removals.filter { $0.list == 7 }.count == 3)
         #expect(removals.allSatisfy { $0.keys == [Array("lkmfix".utf8)] && $0.auditName == "unset" })
         #expect(changes.filter { $0.operation == "add_rule" }.count == removals.count)
-        // Step 13: auditctl -e 0 (its way back on is not logged: auditing was off).
+        // Step 14: auditctl -e 0 (its way back on is not logged: auditing was off).
         #expect(changes.filter(\.disablesAuditing).count == 1)
     }
 }

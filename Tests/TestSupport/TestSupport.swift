@@ -1,6 +1,7 @@
 import AuditReading
 import FileEvents
 import Foundation
+import RuleEngine
 
 /// Where the tests' data lives, found from this source file's location.
 public enum TestData {
@@ -91,6 +92,8 @@ public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Boo
                    selector: ((EventSummary) -> EventDisposition)?) throws -> ReplayResult {
     var result = ReplayResult()
     var normalizer = FileEventNormalizer(usrMerge: UsrMerge(isMerged: usrMerge))
+    // As the command does: the built-in rule's places keep their names (bind mounts).
+    normalizer.paths.places = Set(DetectionRule.defaultRule().placeDirectories(usrMerge: UsrMerge(isMerged: usrMerge)))
     let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: selector) { event in
         normalizer.normalize(event) { result.fileEvents.append($0) }
     }
