@@ -46,7 +46,7 @@ cleanup() {
 		${late:+"$late"} >/dev/null 2>&1 || true
 	rm -f /etc/modprobe.d/lkmfix-* /etc/modprobe.d/.lkmfix-* /usr/lib/modprobe.d/lkmfix-* \
 		/etc/modules-load.d/lkmfix-* /etc/modprobe.d/$'lkmfix-nl\nx.conf' 2>/dev/null || true
-	[ -n "$late" ] && rm -f "$late"/lkmfix-* 2>/dev/null || true
+	[ -n "$late" ] && rm -rf "$late" "$late.old" "$late.old2" "$late.new" 2>/dev/null || true
 	rm -rf /etc/modprobe.d/lkmfix-dir "$work"
 	[ -f "$work.modules-created" ] && rm -f /etc/modules "$work.modules-created"
 	for d in "${made_dirs[@]}"; do rmdir "$d" 2>/dev/null || true; done
@@ -177,14 +177,18 @@ if $evasion; then
 	"$ops" openat-create "$W/m/lkmfix-bind.conf"                                       # 13   another name (bind mount),
 	unshare -m sh -c "mount --bind $M /mnt && exec $ops openat-create /mnt/lkmfix-ns.conf"  # 13 and from another
 	umount "$W/m"; mounted=""                                                          # 13   mount namespace
+	mkdir "$L.new"; echo "install usb-storage /bin/true" > "$L.new/lkmfix-brought.conf"
+	mv "$L" "$L.old"                                                                   # 14 the late place replaced by
+	mv "$L.new" "$L"                                                                   # 14   a directory renamed in,
+	mv "$L" "$L.old2"; ln -s "$W" "$L"                                                 # 15 then by a symbolic link
 	if auditctl -s | grep -q '^enabled 1'; then
 		disabled_auditing=true
-		auditctl -e 0 >/dev/null                                                       # 14 auditing switched off,
-		auditctl -e 1 >/dev/null; disabled_auditing=false                              # 14   and on again
+		auditctl -e 0 >/dev/null                                                       # 16 auditing switched off,
+		auditctl -e 1 >/dev/null; disabled_auditing=false                              # 16   and on again
 	fi
-	auditctl -W $M -p wa -k lkmfix                                                     # 15 a watch removed
+	auditctl -W $M -p wa -k lkmfix                                                     # 17 a watch removed
 	rules=$(auditctl -l | grep -c lkmfix)
-	auditctl -D -k lkmfix >/dev/null                                                   # 16 every rule removed
+	auditctl -D -k lkmfix >/dev/null                                                   # 18 every rule removed
 
 	extract "count:$((rules + 1)):op=remove_rule key=\"lkmfix\""
 	echo "recorded $(grep -c . "$out") records into $out"
