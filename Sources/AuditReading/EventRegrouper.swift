@@ -49,6 +49,12 @@ public struct EventRegrouper {
         var lastType = MessageType(rawValue: 0)
         var isOpen = false
         var summary = EventSummary()
+        /// An io_uring operation's PATH records: its URINGOP record's `items=`, and how
+        /// many have come. Such an event has no PROCTITLE to end it (and audit.log no EOE):
+        /// it is complete with its last PATH record, not 2 s of log time later, after
+        /// events that came after it.
+        var uringItems: Int?
+        var pathsSeen = 0
     }
 
     private var openBySlot: [OpenEvent] = []
@@ -95,7 +101,14 @@ public struct EventRegrouper {
         openBySlot[slot].lastType = type
         if selector != nil { openBySlot[slot].summary.note(type, line) }
         lastSlot = slot
-        if type.endsEvent { complete(slot, to: &output) }
+        if type == .uringOperation {
+            openBySlot[slot].uringItems = line.decimalField(" items=")
+        } else if type == .path {
+            openBySlot[slot].pathsSeen += 1
+        }
+        if type.endsEvent || openBySlot[slot].uringItems.map({ $0 > 0 && openBySlot[slot].pathsSeen >= $0 }) == true {
+            complete(slot, to: &output)
+        }
 
         if header.seconds >= oldestOpenSeconds &+ endOfEventTimeout {
             completeExpired(now: header.seconds, to: &output)
@@ -169,6 +182,8 @@ public struct EventRegrouper {
             closeEvent(slot, in: &output)
         }
         openBySlot[slot].summary = EventSummary()
+        openBySlot[slot].uringItems = nil
+        openBySlot[slot].pathsSeen = 0
         openBySlot[slot].lines.removeAll(keepingCapacity: openBySlot[slot].lines.capacity <= 1 << 16)
         openBySlot[slot].isOpen = false
         slotByID[openBySlot[slot].id] = nil

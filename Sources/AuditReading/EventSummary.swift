@@ -119,6 +119,20 @@ extension UnsafeRawBufferPointer {
     /// Whether `text` occurs anywhere in the bytes.
     func contains(_ text: StaticString) -> Bool { firstIndex(of: text) != nil }
 
+    /// The decimal value after the first `field` (such as `" items="`); nil when absent.
+    func decimalField(_ field: StaticString) -> Int? {
+        guard let position = firstIndex(of: field) else { return nil }
+        var index = position + field.utf8CodeUnitCount
+        var value = 0
+        var digits = 0
+        while index < count, digits < 9, (48...57).contains(self[index]) {
+            value = value * 10 + Int(self[index] - 48)
+            index += 1
+            digits += 1
+        }
+        return digits > 0 ? value : nil
+    }
+
     /// Where `text` first occurs in the bytes.
     func firstIndex(of text: StaticString) -> Int? {
         let length = text.utf8CodeUnitCount
