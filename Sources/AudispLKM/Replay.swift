@@ -30,6 +30,10 @@ struct Replay: ParsableCommand {
             its directory: it alerts, marked undecided (file.Ext.unresolved says why), \
             when the rule would match some name there and not others.
 
+            A place the rule covers replaced wholesale (a directory renamed to its name, a \
+            symbolic link made in its name) raises "Kernel Module Configuration Directory \
+            Replaced" (MITRE T1547.006), naming what replaced it.
+
             A change to the audit rules that removes a watch with one of the --watch-key \
             keys (CONFIG_CHANGE op=remove_rule) raises an alert of its own, "Audit Watch \
             on Kernel Module Configuration Removed" (MITRE T1562.012), with the login user \
@@ -119,6 +123,7 @@ struct Replay: ParsableCommand {
         var engine = RuleEngine(rule: try loadRule())
         let watchRemoval = WatchRemovalRule(keys: watchKeys)
         var watchesRemoved = 0
+        var replacements = 0
         let usrMerge = UsrMerge(isMerged: !splitUsr)
         // Alerts only: file events the rule cannot match need not be parsed.
         let alertSelector = events ? nil : AlertSelector(rule: engine.rule, usrMerge: usrMerge, watchKeys: watchKeys)
@@ -136,11 +141,17 @@ struct Replay: ParsableCommand {
                 output.write(formatter.event(fileEvent))
                 return
             }
-            let verdict = engine.evaluate(fileEvent)
-            if explain, let line = Explanation.line(for: fileEvent, verdict: verdict, engine: engine) {
-                output.write(line)
+            var rule = engine.rule
+            if fileEvent.action == .directoryReplacement {
+                rule = DirectoryReplacementRule.metadata
+                replacements += 1
+            } else {
+                let verdict = engine.evaluate(fileEvent)
+                if explain, let line = Explanation.line(for: fileEvent, verdict: verdict, engine: engine) {
+                    output.write(line)
+                }
+                guard verdict.raisesAlert else { return }
             }
-            guard verdict.raisesAlert else { return }
             let time = Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
             if var current = cap {
                 // Summaries fall due by log time, as alerts arrive.
@@ -149,7 +160,7 @@ struct Replay: ParsableCommand {
                 cap = current
                 guard admitted else { return }
             }
-            output.write(formatter.alert(fileEvent, rule: engine.rule))
+            output.write(formatter.alert(fileEvent, rule: rule))
         }
         let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: { summary in
             alertSelector?.disposition(summary) ?? FileEventNormalizer.disposition(summary)
@@ -186,7 +197,7 @@ struct Replay: ParsableCommand {
         Summary.print(reading: reader.statistics, normalizing: normalizer.statistics,
                       rule: events ? nil : engine.statistics,
                       withheld: cap.map { $0.statistics.withheldByGroup + $0.statistics.withheldByCeiling } ?? 0,
-                      watchesRemoved: watchesRemoved, inputs: inputs.count)
+                      watchesRemoved: watchesRemoved, replacements: replacements, inputs: inputs.count)
         if !failures.isEmpty { throw ExitCode(2) }
     }
 }
@@ -281,7 +292,7 @@ struct Progress {
 /// The end-of-run counts on standard error.
 enum Summary {
     static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, rule: RuleStatistics?,
-                      withheld: Int, watchesRemoved: Int, inputs: Int) {
+                      withheld: Int, watchesRemoved: Int, replacements: Int, inputs: Int) {
         var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
             + "\(reading.events) events (\(reading.parsedEvents) parsed), "
             + "\(normalizing.fileEvents) file events"
@@ -294,6 +305,9 @@ enum Summary {
             if rule.undecided > 0 { line += " (\(rule.undecided) undecided: the records do not say all the rule tests)" }
             if rule.duplicates > 0 { line += ", \(rule.duplicates) duplicates not alerted again" }
             if watchesRemoved > 0 { line += ", \(watchesRemoved) watch-removal alerts" }
+            if replacements > 0 {
+                line += ", \(replacements) directory replacements (the files they brought are not in the records: live, the plugin lists them)"
+            }
             if withheld > 0 { line += ", \(withheld) withheld by --max-alerts and summarised" }
         }
         if normalizing.uringEvents > 0 {

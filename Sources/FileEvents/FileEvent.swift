@@ -6,6 +6,11 @@ public struct FileEvent: Sendable {
     public enum Action: String, Sendable {
         case creation
         case rename
+        /// A place the rule covers replaced wholesale: a directory renamed over or into it,
+        /// or a symbolic link made in its name. `file` is the place, `original` what
+        /// replaced it (the source directory, the link's target). Never a rule candidate:
+        /// audisp-lkm's own rule decides it.
+        case directoryReplacement = "directory-replacement"
     }
 
     /// `event.action`.

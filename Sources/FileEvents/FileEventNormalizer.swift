@@ -92,6 +92,9 @@ public struct FileEventNormalizer: Sendable {
             statistics.incompleteEvents += 1
         }
 
+        for replacement in replacements(in: decoded, process: process, user: user, facts: facts, stamp: stamp) {
+            send(replacement, emit: emit)
+        }
         for item in decoded.madeItems where !item.isDirectory {
             let action: FileEvent.Action = decoded.syscall.kind == .rename ? .rename : .creation
             // A rename's CREATE item is the name made (the new one, or for an exchange's
@@ -125,6 +128,35 @@ public struct FileEventNormalizer: Sendable {
                 send(fileEvent, emit: emit)
             }
         }
+    }
+
+    /// A place the rule covers replaced wholesale (`paths.places`): a directory renamed to
+    /// its name (over it, or into it when it was missing), or a symbolic link made there.
+    private mutating func replacements(in event: SyscallEvent, process: ProcessIdentity, user: User, facts: AuditFacts,
+                                       stamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?)) -> [FileEvent] {
+        guard !paths.places.isEmpty, event.syscall.kind == .rename || event.syscall == .symlink || event.syscall == .symlinkat
+        else { return [] }
+        var found: [FileEvent] = []
+        for item in event.madeItems where event.syscall.kind == .rename ? item.isDirectory : true {
+            let (role, argument) = event.role(of: item)
+            let place = paths.resolve(item, role: role, directoryArgument: argument, in: event, node: stamp.node)
+            guard let path = place.path, paths.places.contains(path) else { continue }
+            var replacedBy: FilePath?
+            if event.syscall.kind == .rename,
+               let source = event.paths.first(where: { $0.nameType == .delete && $0.inode == item.inode && $0.device == item.device }) {
+                let (sourceRole, sourceArgument) = event.role(of: source)
+                replacedBy = paths.resolve(source, role: sourceRole, directoryArgument: sourceArgument, in: event, node: stamp.node)
+            } else if let target = event.paths.first(where: { $0.nameType == .unknown })?.name {
+                // The link's target, as written: relative to the link's own directory.
+                let absolute = target.first == PathText.slash ? target : PathText.join(PathText.directory(of: path), target)
+                replacedBy = FilePath(path: PathText.normalize(absolute), name: PathText.basename(of: absolute), loggedName: target)
+            }
+            found.append(FileEvent(action: .directoryReplacement, file: place, original: replacedBy, process: process, user: user,
+                                   audit: facts, seconds: stamp.seconds, milliseconds: stamp.milliseconds,
+                                   serial: stamp.serial, node: stamp.node))
+        }
+        statistics.directoryReplacements += found.count
+        return found
     }
 
     /// Emits the waiting file events whose directories `named` names, with their paths.
@@ -194,6 +226,8 @@ public struct NormalizerStatistics: Sendable {
     public var uringEvents = 0
     /// io_uring file events whose program nothing named (no exec, ring or /proc record).
     public var uringEventsWithoutProcess = 0
+    /// Places the rule covers replaced wholesale (`FileEvent.Action.directoryReplacement`).
+    public var directoryReplacements = 0
     /// File events that waited for the stream to name their directory, and those of them
     /// that it did.
     public var waited = 0

@@ -27,23 +27,47 @@ public enum LiveSystem {
         return "\(hex(major)):\(hex(minor))"
     }
 
+    /// The names in `directory` (not `.` and `..`), at most `limit`; `more` when there are
+    /// others.
+    public static func entries(in directory: [UInt8], limit: Int) -> (names: [[UInt8]], more: Bool) {
+        var names: [[UInt8]] = []
+        var more = false
+        forEachEntry(in: directory) { name, _ in
+            guard names.count < limit else { more = true; return false }
+            names.append(name)
+            return true
+        }
+        return (names, more)
+    }
+
+    /// Calls `body` with each entry's name and inode (not `.` and `..`) until it returns
+    /// false.
+    private static func forEachEntry(in directory: [UInt8], _ body: (_ name: [UInt8], _ inode: UInt64) -> Bool) {
+        let path = directory + [0]
+        guard let stream = path.withUnsafeBufferPointer({ opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) })
+        else { return }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+            if !body(name, UInt64(entry.pointee.d_ino)) { return }
+        }
+    }
+
     /// The name of the entry with inode `inode` in `directory`, if it is there, alone:
     /// io_uring logs no names, and a file just made is found by the inode its CREATE item
     /// has. A file with several names (a hard link made since) has no one name, so none
     /// is given: the rule then judges it from its directory.
     public static func name(in directory: [UInt8], inode: UInt64) -> [UInt8]? {
-        let path = directory + [0]
-        guard let stream = path.withUnsafeBufferPointer({ opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) })
-        else { return nil }
-        defer { closedir(stream) }
         var found: [UInt8]?
-        while let entry = readdir(stream) {
-            guard UInt64(entry.pointee.d_ino) == inode else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
-            guard found == nil else { return nil }
+        var ambiguous = false
+        forEachEntry(in: directory) { name, entryInode in
+            guard entryInode == inode else { return true }
+            if found != nil { ambiguous = true; return false }
             found = name
+            return true
         }
+        guard !ambiguous else { return nil }
         guard let found else { return nil }
         var status = stat()
         let full = PathText.join(directory, found) + [0]

@@ -22,6 +22,7 @@ public final class Plugin {
     private var retiredCapStatistics = AlertCap.Statistics()
     private var watchRemoval = WatchRemovalRule(keys: ["audisp-lkm"])
     private var watchRemovals = 0
+    private var directoryReplacements = 0
     /// When to add removed watches again (monotonic seconds): a second after the last
     /// removal seen, so that `auditctl -D` or `augenrules --load` has finished.
     private var rearmDue: Double?
@@ -174,15 +175,51 @@ public final class Plugin {
             }
         }
         normalizer.normalize(event) { fileEvent in
-            guard engine.evaluate(fileEvent).raisesAlert else { return }
-            if var current = cap {
-                let admitted = current.admit(fileEvent, at: Self.now()) { notice($0) }
-                cap = current
-                guard admitted else { return }
+            guard fileEvent.action == .directoryReplacement else {
+                if engine.evaluate(fileEvent).raisesAlert { raise(fileEvent, rule: engine.rule) }
+                return
             }
-            dispatcher.offer(formatter.alert(fileEvent, rule: engine.rule))
+            directoryReplacements += 1
+            raise(fileEvent, rule: DirectoryReplacementRule.metadata)
+            for brought in broughtFiles(fileEvent) where engine.evaluate(brought).raisesAlert {
+                raise(brought, rule: engine.rule)
+            }
         }
     }
+
+    /// An alert, through the cap.
+    private func raise(_ fileEvent: FileEvent, rule: DetectionRule) {
+        if var current = cap {
+            let admitted = current.admit(fileEvent, at: Self.now()) { notice($0) }
+            cap = current
+            guard admitted else { return }
+        }
+        dispatcher.offer(formatter.alert(fileEvent, rule: rule))
+    }
+
+    /// Live: the files a replaced place holds now, each as the rename that brought it
+    /// there from what replaced the place (a renamed directory, a link's target), with the
+    /// replacing process: the alerts their creation there would have raised. At most
+    /// `broughtFilesLimit` are read, the rest said in a notice.
+    private func broughtFiles(_ replacement: FileEvent) -> [FileEvent] {
+        guard let place = replacement.file.path, replacement.node == nil else { return [] }
+        let (names, more) = LiveSystem.entries(in: place, limit: Self.broughtFilesLimit)
+        if more {
+            notice("\(String(decoding: place, as: UTF8.self)) holds more than \(Self.broughtFilesLimit) entries "
+                   + "since it was replaced; only the first were examined")
+        }
+        return names.map { name in
+            var brought = replacement
+            brought.action = .rename
+            brought.file = FilePath(path: PathText.join(place, name), name: name, loggedName: name)
+            brought.original = replacement.original?.path.map { source in
+                FilePath(path: PathText.join(source, name), name: name)
+            }
+            return brought
+        }
+    }
+
+    static let broughtFilesLimit = 256
 
     private func notice(_ message: String) {
         dispatcher.offer(formatter.notice(message))
@@ -371,6 +408,7 @@ public final class Plugin {
         report.add("duplicates", rule.duplicates)
         report.add("undecided_alerts", rule.undecided)
         report.add("watch_removals", watchRemovals)
+        report.add("directory_replacements", directoryReplacements)
         report.add("watches_rearmed", watchesRearmed)
         report.add("rearm_failures", rearmFailures)
         report.add("io_uring_events", normalizer.statistics.uringEvents)

@@ -55,6 +55,13 @@ public struct DetectionRule: Sendable {
         try self.init(toml: text, compilingQuery: true)
     }
 
+    /// audisp-lkm's own rules' metadata (their verdicts are decided in code).
+    static func embedded(_ toml: String) -> DetectionRule {
+        do { return try DetectionRule(toml: toml, compilingQuery: false) } catch {
+            fatalError("an embedded rule does not load: \(error)")
+        }
+    }
+
     /// `compilingQuery` false: the metadata only, for audisp-lkm's own rules, which are
     /// decided in code (their `query` says in words what they match).
     init(toml text: String, compilingQuery: Bool) throws(RuleError) {

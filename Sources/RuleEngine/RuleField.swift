@@ -22,7 +22,6 @@ public enum RuleField: String, CaseIterable, Sendable {
     private static let linux = Array("linux".utf8)
     private static let file = Array("file".utf8)
     private static let creation = Array("creation".utf8)
-    private static let rename = Array("rename".utf8)
     private static let change = Array("change".utf8)
 
     /// The field's value in `event`; nil when the event does not have it (a missing field).
@@ -30,7 +29,7 @@ public enum RuleField: String, CaseIterable, Sendable {
         switch self {
         case .hostOSType: Self.linux
         case .hostName: event.node.map { Array($0.utf8) }
-        case .eventAction: event.action == .creation ? Self.creation : Self.rename
+        case .eventAction: Array(event.action.rawValue.utf8)
         case .eventCategory: Self.file
         case .eventType: event.action == .creation ? Self.creation : Self.change
         case .filePath: event.file.path

@@ -13,11 +13,7 @@ public struct WatchRemovalRule: Sendable {
 
     public init(keys: [String]) {
         self.keys = Set(keys.map { Array($0.utf8) })
-        do {
-            metadata = try DetectionRule(toml: Self.toml, compilingQuery: false)
-        } catch {
-            fatalError("the embedded watch-removal rule does not load: \(error)")
-        }
+        metadata = DetectionRule.embedded(Self.toml)
     }
 
     /// Whether `change` removed one of the detector's watches.

@@ -168,6 +168,31 @@ struct InstalledPluginTests {
         #expect(summaries.first?["executable"] == raised.first?["executable"])
         #expect(summaries.compactMap { Int($0["withheld"] ?? "") }.reduce(0, +) == 175)
 
+        // A module directory replaced wholesale: a directory with a payload renamed over
+        // /run/modules-load.d. The replacement alerts, and so does the file it brought.
+        let place = "/run/modules-load.d", aside = "/run/\(flood)-aside", staged = "/run/\(flood)-staged"
+        let existed = FileManager.default.fileExists(atPath: place)
+        defer {
+            _ = try? runCommand("/bin/rm", ["-rf", place, staged])
+            if existed { _ = try? runCommand("/bin/mv", [aside, place]) } else { _ = try? runCommand("/bin/rm", ["-rf", aside]) }
+        }
+        if !existed { try FileManager.default.createDirectory(atPath: place, withIntermediateDirectories: false) }
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
+        try "dummy\n".write(toFile: "\(staged)/\(flood)-brought.conf", atomically: false, encoding: .utf8)
+        try runCommand("/bin/mv", [place, aside])
+        try runCommand("/bin/mv", [staged, place])
+        var replacement: [String: String]?
+        var brought: [String: String]?
+        #expect(eventually(seconds: 5) {
+            replacement = Self.authLogLines(containing: staged).compactMap(Self.alert(in:))
+                .first { $0["action"] == "directory-replacement" }
+            brought = Self.alertLines(containing: flood).first { $0["path"] == "\(place)/\(flood)-brought.conf" }
+            return replacement != nil && brought != nil
+        }, "replacement \(String(describing: replacement)), brought \(String(describing: brought)); \(Self.pluginDiagnosis())")
+        #expect(replacement?["alert"] == "Kernel Module Configuration Directory Replaced")
+        #expect(replacement?["path"] == place && replacement?["executable"] == "/usr/bin/mv")
+        #expect(brought?["action"] == "rename" && brought?["original_path"] == "\(staged)/\(flood)-brought.conf")
+
         // A watch removed: the tamper alert, then the watch is back without anyone acting.
         let watch = ["always,exit", "-F", "arch=b64", "-F", "path=/etc/modprobe.d", "-F", "perm=w", "-k", "audisp-lkm"]
         let since = Self.authLogLines(containing: "Audit Watch on Kernel Module Configuration Removed").count
@@ -230,10 +255,13 @@ struct InstalledPluginTests {
 
     /// The alerts in the authpriv log whose line mentions `marker`, as key-value maps.
     static func alertLines(containing marker: String) -> [[String: String]] {
-        authLogLines(containing: marker).filter { $0.contains("audisp-lkm[") }.compactMap { line in
-            guard let start = line.range(of: "]: alert=") else { return nil }
-            return KeyValueText.parse(line[line.index(start.lowerBound, offsetBy: 3)...])
-        }
+        authLogLines(containing: marker).compactMap(alert(in:))
+    }
+
+    /// The plugin's alert in one authpriv log line, as a key-value map.
+    static func alert(in line: Substring) -> [String: String]? {
+        guard line.contains("audisp-lkm["), let start = line.range(of: "]: alert=") else { return nil }
+        return KeyValueText.parse(line[line.index(start.lowerBound, offsetBy: 3)...])
     }
 
     static func authLogLines(containing marker: String) -> [Substring] {

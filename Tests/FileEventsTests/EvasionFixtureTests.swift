@@ -73,13 +73,26 @@ enum EvasionFixture {
             // namespace. The directory's identity gives the canonical path.
             ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-bind.conf", spelled: "\(work)/m/lkmfix-bind.conf"), // 13
             ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-ns.conf", spelled: "/mnt/lkmfix-ns.conf"),
+            // 15: the late place replaced by a symbolic link; the link is also a creation (of
+            // a name the rule does not match).
+            ExpectedEvasionEvent(action: .creation, path: late, executable: "/usr/bin/ln"),
           ]
     }
 
-    /// Compares file events (in serial order) with `expected`, field by field.
-    static func check(_ events: [FileEvent], against expected: [ExpectedEvasionEvent]) {
+    /// What replaced the late place (steps 14 and 15): a directory renamed in, a link.
+    static func replacements(late: String = "/run/modules-load.d") -> [(by: String, executable: String)] {
+        [("\(late).new", "/usr/bin/mv"), (work, "/usr/bin/ln")]
+    }
+
+    /// Compares file events (in serial order) with `expected`, field by field; directory
+    /// replacements are compared with `replacements`.
+    static func check(_ events: [FileEvent], against expected: [ExpectedEvasionEvent], late: String = "/run/modules-load.d") {
+        let replaced = events.filter { $0.action == .directoryReplacement }.sorted { $0.serial < $1.serial }
+        #expect(replaced.map { $0.file.path?.text } == [late, late])
+        #expect(replaced.map { $0.original?.path?.text ?? "?" } == replacements(late: late).map(\.by))
+        #expect(replaced.map { $0.process.executable?.text ?? "?" } == replacements(late: late).map(\.executable))
         // In the order of the steps; an exchange's two events keep their order.
-        let actual = events.enumerated().sorted { ($0.element.serial, $0.offset) < ($1.element.serial, $1.offset) }
+        let actual = events.filter { $0.action != .directoryReplacement }.enumerated().sorted { ($0.element.serial, $0.offset) < ($1.element.serial, $1.offset) }
             .map(\.element)
         #expect(actual.count == expected.count, "file events: \(actual.map { $0.file.path?.text ?? "?" })")
         for (event, want) in zip(actual, expected) {

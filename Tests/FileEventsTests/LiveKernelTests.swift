@@ -40,7 +40,7 @@ struct LiveKernelTests {
                 return try replay(files: [output.path])
             }
         }
-        EvasionFixture.check(result.fileEvents, against: EvasionFixture.expected(late: late))
+        EvasionFixture.check(result.fileEvents, against: EvasionFixture.expected(late: late), late: late)
         #expect(!FileManager.default.fileExists(atPath: late))
         #expect(try runCommand("/sbin/auditctl", ["-l"]).contains("lkmfix") == false)
     }
