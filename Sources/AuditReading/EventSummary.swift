@@ -76,13 +76,22 @@ public struct EventSummary: Sendable {
         }
     }
 
-    /// The value of the ` key=` field (the kernel writes it last but for the context
-    /// fields), up to the next space or the ENRICHED separator.
+    /// The value of the ` key=` field, up to the next space or the ENRICHED separator.
+    /// The kernel writes it last, after `subj=`, which is not escaped and may itself hold
+    /// ` key=` text: the last one before the separator is the field.
     private static func keyValue(_ line: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard let position = line.firstIndex(of: " key=") else { return nil }
+        let recordEnd = line.firstIndex(of: "\u{1D}") ?? line.count
+        let record = UnsafeRawBufferPointer(rebasing: line[..<recordEnd])
+        var position: Int?
+        var from = 0
+        while let hit = UnsafeRawBufferPointer(rebasing: record[from...]).firstIndex(of: " key=") {
+            position = from + hit
+            from = from + hit + 1
+        }
+        guard let position else { return nil }
         let start = position + 5
         var end = start
-        while end < line.count, line[end] != UInt8(ascii: " "), line[end] != 0x1D { end += 1 }
+        while end < recordEnd, line[end] != UInt8(ascii: " ") { end += 1 }
         return [UInt8](line[start ..< end])
     }
 

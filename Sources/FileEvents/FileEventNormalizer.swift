@@ -130,14 +130,16 @@ public struct FileEventNormalizer: Sendable {
         }
     }
 
-    /// A place the rule covers replaced wholesale (`paths.places`): a directory renamed to
-    /// its name (over it, or into it when it was missing), or a symbolic link made there.
+    /// A place the rule covers replaced wholesale (`paths.places`): anything renamed to its
+    /// name (a directory over it or into it when it was missing, a link swapped in with
+    /// RENAME_EXCHANGE), or a symbolic link made there.
     private mutating func replacements(in event: SyscallEvent, process: ProcessIdentity, user: User, facts: AuditFacts,
                                        stamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?)) -> [FileEvent] {
         guard !paths.places.isEmpty, event.syscall.kind == .rename || event.syscall == .symlink || event.syscall == .symlinkat
         else { return [] }
         var found: [FileEvent] = []
-        for item in event.madeItems where event.syscall.kind == .rename ? item.isDirectory : true {
+        // Any kind of name: a directory, or a link swapped in by RENAME_EXCHANGE.
+        for item in event.madeItems {
             let (role, argument) = event.role(of: item)
             let place = paths.resolve(item, role: role, directoryArgument: argument, in: event, node: stamp.node)
             guard let path = place.path, paths.places.contains(path) else { continue }

@@ -37,7 +37,12 @@ public struct PathResolver: Sendable {
     /// the files it names). A directory known under one of them keeps that name against
     /// any other spelling (a bind mount, a chroot, a container's view), and the files in it
     /// get their canonical path whatever name the process used.
-    public var places: Set<[UInt8]> = []
+    public var places: Set<[UInt8]> = [] {
+        didSet { placesAndParents = places.union(places.map(PathText.directory(of:))) }
+    }
+    /// The places and their parent directories (where a place itself can be made or
+    /// replaced under another spelling).
+    private var placesAndParents: Set<[UInt8]> = []
     /// Per host, whether a rename's new name has its PARENT item first, as seen in a
     /// rename whose two PARENT items have different texts (see `Role`).
     private var newNameFirst: [String?: Bool] = [:]
@@ -146,11 +151,8 @@ public struct PathResolver: Sendable {
             place(&file, in: directory)
             return file
         }
-        // Identity beats spelling: the PARENT item's directory is a place, spelt otherwise.
-        if let spelled = file.path, let parent = parentKeys(of: item.name, role: role, in: event, node: node).first,
-           let place = directories[parent]?.path, places.contains(place), PathText.directory(of: spelled) != place {
-            file.path = place == [PathText.slash] ? [PathText.slash] + PathText.basename(of: spelled)
-                : place + [PathText.slash] + PathText.basename(of: spelled)
+        if let spelled = file.path, let known = knownSpelling(of: spelled, item: item, role: role, in: event, node: node) {
+            file.path = known
             file.spelledPath = spelled
         }
         let last = PathText.basename(of: file.path!)
@@ -186,6 +188,17 @@ public struct PathResolver: Sendable {
     private static func base(of event: SyscallEvent, _ directoryArgument: Int?) -> String {
         event.uringOperation != nil ? "an io_uring request's directory"
             : "directory fd \(event.directoryDescriptor(argument: directoryArgument).map(String.init) ?? "?")"
+    }
+
+    /// Identity beats spelling: when the PARENT item of `item` (spelt `spelled`) is a place,
+    /// or the parent of one, known by its identity under another name, the path under
+    /// that name; nil when the spelling is the known name or nothing is known.
+    private mutating func knownSpelling(of spelled: [UInt8], item: PathItem, role: Role, in event: SyscallEvent,
+                                        node: String?) -> [UInt8]? {
+        guard !placesAndParents.isEmpty, let parent = parentKeys(of: item.name, role: role, in: event, node: node).first,
+              let known = directory(parent), placesAndParents.contains(known), PathText.directory(of: spelled) != known
+        else { return nil }
+        return PathText.join(known, PathText.basename(of: spelled))
     }
 
     /// The path of directory `key`: from the table, else (live) from the file system.
@@ -252,7 +265,7 @@ public struct PathResolver: Sendable {
                   let name = item.name, !name.isEmpty else { continue }
             let cwdForm = item.nameType == .parent && (name.last != PathText.slash || name.count == 1)
             if cwdForm && !relativeToCWD { continue }
-            let path: [UInt8]
+            var path: [UInt8]
             if name.first == PathText.slash {
                 path = Self.canonical(absolute: name, usrMerge: usrMerge)
             } else if relativeToCWD, let cwd = event.cwd {
@@ -263,6 +276,10 @@ public struct PathResolver: Sendable {
                 path = resolved
             } else {
                 continue
+            }
+            if item.nameType != .parent, case let (role, _) = event.role(of: item),
+               let known = knownSpelling(of: path, item: item, role: role, in: event, node: node) {
+                path = known
             }
             named.append((key, path))
             switch item.nameType {

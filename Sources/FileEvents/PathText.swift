@@ -7,7 +7,7 @@ public enum PathText {
 
     /// An absolute path with `.`, `..` and repeated `/` removed and no trailing `/`.
     /// `..` is taken textually (the kernel does not log whether a component was a link).
-    static func normalize(_ path: [UInt8]) -> [UInt8] {
+    public static func normalize(_ path: [UInt8]) -> [UInt8] {
         var components: [ArraySlice<UInt8>] = []
         for component in path.split(separator: slash, omittingEmptySubsequences: true) {
             if component.count == 1 && component.first == dot { continue }
