@@ -56,6 +56,17 @@ struct Check: ParsableCommand {
             func state(_ missing: [RuleLocation]) -> String { missing.contains(location) ? "MISSING" : "watched" }
             print("  \(state(missing))       \(state(missingIOURing))   \(location)")
         }
+        // A place replaced by a symbolic link: its watch sees the link, not what is made
+        // behind it.
+        var replaced = false
+        for location in rule.locations where location.isDirectory {
+            var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(location.path, &target, target.count - 1)
+            guard length > 0 else { continue }
+            replaced = true
+            let text = String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            print("\(location) is a symbolic link to \(text): creations there are seen only if the target is watched too")
+        }
         if !missing.isEmpty {
             print("\(missing.count) of \(rule.locations.count) places have no system-call watch: install audit-rules/ and run augenrules --load")
         }
@@ -63,7 +74,7 @@ struct Check: ParsableCommand {
             print("\(missingIOURing.count) of \(rule.locations.count) places have no io_uring watch: run audisp-lkm watches add "
                   + "(the plugin does at start when manage_watches = yes)")
         }
-        if outputProblem != nil || !missing.isEmpty || !missingIOURing.isEmpty { throw ExitCode(1) }
+        if outputProblem != nil || !missing.isEmpty || !missingIOURing.isEmpty || replaced { throw ExitCode(1) }
     }
 
     /// Why alerts could not get out now, without writing one: the plugin would withhold

@@ -141,10 +141,11 @@ struct Replay: ParsableCommand {
                 output.write(formatter.event(fileEvent))
                 return
             }
-            var rule = engine.rule
             if fileEvent.action == .directoryReplacement {
-                rule = DirectoryReplacementRule.metadata
+                // Not through the cap: rare, and its groups and summaries are the file rule's.
                 replacements += 1
+                output.write(formatter.alert(fileEvent, rule: DirectoryReplacementRule.metadata))
+                return
             } else {
                 let verdict = engine.evaluate(fileEvent)
                 if explain, let line = Explanation.line(for: fileEvent, verdict: verdict, engine: engine) {
@@ -160,7 +161,7 @@ struct Replay: ParsableCommand {
                 cap = current
                 guard admitted else { return }
             }
-            output.write(formatter.alert(fileEvent, rule: rule))
+            output.write(formatter.alert(fileEvent, rule: engine.rule))
         }
         let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: { summary in
             alertSelector?.disposition(summary) ?? FileEventNormalizer.disposition(summary)

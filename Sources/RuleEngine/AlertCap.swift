@@ -67,8 +67,12 @@ public struct AlertCap: Sendable {
         /// Event times of the first and last withheld alert (seconds since the epoch).
         public var first: Double
         public var last: Double
-        /// Distinct paths withheld (the first `sampleSize`), each with its event's id.
-        public var sample: [(path: [UInt8]?, eventID: String)] = []
+        /// Distinct paths withheld, each with its event's id: the first half of
+        /// `sampleSize` and the most recent others (decoys sent first cannot crowd out
+        /// what came last).
+        public var sample: [(path: [UInt8]?, eventID: String)] { firstSample + lastSample }
+        var firstSample: [(path: [UInt8]?, eventID: String)] = []
+        var lastSample: [(path: [UInt8]?, eventID: String)] = []
     }
 
     /// Counts for the state report.
@@ -88,6 +92,7 @@ public struct AlertCap: Sendable {
     private var ceilingReported = false
     /// The earliest time a summary is due (none: infinity), so that asking costs nothing.
     private var nextDue = Double.infinity
+    private var lastPrune = -Double.infinity
     /// Groups remembered at most; beyond, those with nothing pending and an ended window
     /// are forgotten, and if none is, alerts count in their host's overflow group.
     public static let groupCapacity = 4096
@@ -106,7 +111,11 @@ public struct AlertCap: Sendable {
     public mutating func admit(_ event: FileEvent, at time: Double, ceilingReached: (String) -> Void) -> Bool {
         var key = Group(event)
         if groups[key] == nil && groups.count >= Self.groupCapacity {
-            groups = groups.filter { $0.value.pending != nil || time < $0.value.windowStart + settings.window }
+            // Idle groups are forgotten at most once a second (a pass over all of them).
+            if time >= lastPrune + 1 || time < lastPrune {
+                lastPrune = time
+                groups = groups.filter { $0.value.pending != nil || time < $0.value.windowStart + settings.window }
+            }
             if groups.count >= Self.groupCapacity { key = Group(overflowOf: event.node) }
         }
         var state = groups[key] ?? GroupState(windowStart: time)
@@ -152,8 +161,13 @@ public struct AlertCap: Sendable {
         } else {
             statistics.withheldByGroup += 1
         }
-        if summary.sample.count < settings.sampleSize, !summary.sample.contains(where: { $0.path == event.file.path }) {
-            summary.sample.append((event.file.path, event.eventID))
+        if !summary.sample.contains(where: { $0.path == event.file.path }) {
+            if summary.firstSample.count < settings.sampleSize / 2 {
+                summary.firstSample.append((event.file.path, event.eventID))
+            } else if settings.sampleSize > settings.sampleSize / 2 {
+                if summary.lastSample.count == settings.sampleSize - settings.sampleSize / 2 { summary.lastSample.removeFirst() }
+                summary.lastSample.append((event.file.path, event.eventID))
+            }
         }
         state.pending = summary
         if state.nextSummary == nil { state.nextSummary = time + settings.firstSummaryDelay }
@@ -180,16 +194,45 @@ public struct AlertCap: Sendable {
             }
             if let next = state.nextSummary { nextDue = min(nextDue, next) }
         }
-        statistics.summaries += due.count
-        return due.sorted { $0.first < $1.first }
+        return fold(due)
+    }
+
+    /// Summaries due at once beyond this are folded into one per host, so that a burst
+    /// of groups (many programs withheld by the ceiling) cannot flood the output; the
+    /// smallest groups, most likely a single payload, come first.
+    public static let summariesAtOnce = 50
+
+    private mutating func fold(_ due: [Summary]) -> [Summary] {
+        let ordered = due.sorted { ($0.withheld, $0.first) < ($1.withheld, $1.first) }
+        guard ordered.count > Self.summariesAtOnce else {
+            statistics.summaries += ordered.count
+            return ordered
+        }
+        var kept = Array(ordered.prefix(Self.summariesAtOnce - 1))
+        var folded: [String?: Summary] = [:]
+        for summary in ordered.dropFirst(Self.summariesAtOnce - 1) {
+            var host = folded[summary.group.host]
+                ?? Summary(group: Group(overflowOf: summary.group.host), first: summary.first, last: summary.last)
+            host.withheld += summary.withheld
+            host.byCeiling += summary.byCeiling
+            host.first = min(host.first, summary.first)
+            host.last = max(host.last, summary.last)
+            // One path from each group, as far as the sample goes.
+            if let entry = summary.sample.last, host.sample.count < settings.sampleSize {
+                if host.firstSample.count < settings.sampleSize / 2 { host.firstSample.append(entry) } else { host.lastSample.append(entry) }
+            }
+            folded[summary.group.host] = host
+        }
+        kept += folded.values.sorted { $0.first < $1.first }
+        statistics.summaries += kept.count
+        return kept
     }
 
     /// Every pending summary, whenever due (end of input, new settings).
     public mutating func flush() -> [Summary] {
-        let due = groups.values.compactMap(\.pending).sorted { $0.first < $1.first }
+        let due = groups.values.compactMap(\.pending)
         groups.removeAll()
         nextDue = .infinity
-        statistics.summaries += due.count
-        return due
+        return fold(due)
     }
 }

@@ -82,6 +82,29 @@ struct AlertCapTests {
         #expect(nextWindow)
     }
 
+    @Test("a burst of due summaries is folded per host beyond 50, smallest groups first; decoys cannot crowd the payload out of a sample")
+    func burstAndSample() {
+        var cap = AlertCap(settings: AlertCap.Settings(allowance: 1, window: 300, ceiling: nil, firstSummaryDelay: 2,
+                                                       summaryInterval: 60, sampleSize: 10))
+        // 100 programs withhold 2 alerts each; one more withholds 1 (the payload).
+        for program in 0 ..< 100 {
+            for index in 0 ..< 3 { _ = cap.admit(alert(program * 10 + index, by: "/tmp/p\(program)"), at: 10, ceilingReached: { _ in }) }
+        }
+        for index in 0 ..< 2 { _ = cap.admit(alert(5000 + index, by: "/usr/bin/bash"), at: 10.5, ceilingReached: { _ in }) }
+        let due = cap.dueSummaries(at: 13)
+        #expect(due.count == 50)
+        #expect(due.first?.group.executable?.text == "/usr/bin/bash", "the smallest group first")
+        #expect(due.last?.group.isOverflow == true && due.last?.withheld == 2 * 52, "52 groups folded")
+        #expect(due.map(\.withheld).reduce(0, +) == 201)
+
+        // Within one group: 100 decoys, then the payload.
+        var one = AlertCap(settings: AlertCap.Settings(allowance: 0, window: 300, ceiling: nil, summaryInterval: 60))
+        for index in 0 ..< 100 { _ = one.admit(alert(index, by: "/tmp/x"), at: 10, ceilingReached: { _ in }) }
+        _ = one.admit(alert(999, by: "/tmp/x"), at: 10, ceilingReached: { _ in })
+        let sample = one.flush().first?.sample.compactMap { $0.path?.text } ?? []
+        #expect(sample.count == 10 && sample.contains("/etc/modprobe.d/f999.conf"))
+    }
+
     @Test("windows roll over: a group's allowance comes back once its window has passed")
     func rollover() {
         var cap = AlertCap(settings: Self.settings)
