@@ -1,13 +1,51 @@
 import FileEvents
 import Glibc
 
-/// What only the live plugin can ask: the file system and /proc as they stand now. Each
-/// answers at once or not at all; none waits.
+/// What only the live plugin can ask: the file system as it stands now. Each answers at
+/// once or not at all: nothing is read on a FUSE or network file system, whose server (an
+/// attacker's, behind a symbolic link made in a place's name) could make the plugin wait.
 public enum LiveSystem {
+    /// File systems served by a process or over the network (`/proc/self/mountinfo` names).
+    private static let remoteTypes = ["fuse", "nfs", "cifs", "smb", "9p", "ceph", "glusterfs", "afs", "sshfs", "davfs"]
+
+    /// Whether `path` (symbolic links followed as text, from the links themselves) is on a
+    /// local file system, judged from the mount table, which never waits.
+    public static func isLocal(_ path: [UInt8]) -> Bool {
+        var resolved = path
+        for _ in 0 ..< 8 {
+            var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = (resolved + [0]).withUnsafeBufferPointer { name in
+                target.withUnsafeMutableBufferPointer { buffer in
+                    readlink(UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
+                             UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count - 1)
+                }
+            }
+            guard length > 0 else { break }
+            let link = Array(target[..<length])
+            resolved = PathText.normalize(link.first == UInt8(ascii: "/") ? link : PathText.join(PathText.directory(of: resolved), link))
+        }
+        guard let file = fopen("/proc/self/mountinfo", "r") else { return false }
+        defer { fclose(file) }
+        var best: (point: [UInt8], type: String)?
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), file) != nil {
+            // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS ... - TYPE SOURCE SUPER-OPTIONS
+            let fields = String(cString: line).split(separator: " ")
+            guard fields.count > 4, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
+            // Spaces in mount points are written as \040.
+            let point = Array(fields[4].split(separator: "\\040", omittingEmptySubsequences: false).joined(separator: " ").utf8)
+            let under = point == [UInt8(ascii: "/")] || resolved == point || resolved.starts(with: point + [UInt8(ascii: "/")])
+            if under, point.count >= (best?.point.count ?? -1) { best = (point, String(fields[dash + 1])) }
+        }
+        guard let type = best?.type else { return false }
+        return !remoteTypes.contains { type.hasPrefix($0) }
+    }
+
     /// The directories among `paths` (canonical), with the identity PATH records give
     /// them: the kernel logs `dev=` as MAJOR:MINOR in two-digit lower-case hex.
     public static func directories(_ paths: [String], usrMerge: UsrMerge) -> [(path: [UInt8], key: DirectoryKey)] {
         paths.compactMap { path in
+            guard isLocal(Array(path.utf8)) else { return nil }
             var status = stat()
             guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { return nil }
             return (usrMerge.canonical(Array(path.utf8)), DirectoryKey(node: nil, device: deviceText(status.st_dev),
@@ -43,6 +81,7 @@ public enum LiveSystem {
     /// Calls `body` with each entry's name and inode (not `.` and `..`) until it returns
     /// false.
     private static func forEachEntry(in directory: [UInt8], _ body: (_ name: [UInt8], _ inode: UInt64) -> Bool) {
+        guard isLocal(directory) else { return }
         let path = directory + [0]
         guard let stream = path.withUnsafeBufferPointer({ opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) })
         else { return }

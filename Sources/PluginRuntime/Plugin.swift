@@ -174,17 +174,22 @@ public final class Plugin {
                 rearmDue = Self.monotonicSeconds() + 1
             }
         }
+        var replaced: [FileEvent] = []
         normalizer.normalize(event) { fileEvent in
             guard fileEvent.action == .directoryReplacement else {
                 if engine.evaluate(fileEvent).raisesAlert { raise(fileEvent, rule: engine.rule) }
                 return
             }
             directoryReplacements += 1
-            raise(fileEvent, rule: DirectoryReplacementRule.metadata)
+            // Not through the cap: rare, and its groups and summaries are the file rule's.
+            dispatcher.offer(formatter.alert(fileEvent, rule: DirectoryReplacementRule.metadata))
             for brought in broughtFiles(fileEvent) where engine.evaluate(brought).raisesAlert {
                 raise(brought, rule: engine.rule)
             }
+            replaced.append(fileEvent)
         }
+        // After the normaliser is done with the event: this changes its directory table.
+        replaced.forEach(followReplacement)
     }
 
     /// An alert, through the cap.
@@ -220,6 +225,32 @@ public final class Plugin {
     }
 
     static let broughtFilesLimit = 256
+
+    /// Live, after a place was replaced: its identity is read again (so that files made
+    /// in it, under whatever name, keep the place's path), and when it is now a symbolic
+    /// link, the target is watched too (the place's own watch sees the link, not what is
+    /// created behind it), and the output says so.
+    private func followReplacement(_ replacement: FileEvent) {
+        guard replacement.node == nil, let place = replacement.file.path else { return }
+        for found in LiveSystem.directories([String(decoding: place, as: UTF8.self)], usrMerge: normalizer.paths.usrMerge) {
+            normalizer.paths.remember(directory: found.path, as: found.key)
+        }
+        guard replacement.audit.syscall == .symlink || replacement.audit.syscall == .symlinkat,
+              let target = replacement.original?.path else { return }
+        var message = "\(String(decoding: place, as: UTF8.self)) is now a symbolic link to \(String(decoding: target, as: UTF8.self))"
+        if !LiveSystem.isLocal(target) {
+            message += ": not on a local file system, neither read nor watched"
+        } else if configuration.manageWatches {
+            let summary = WatchLoader.apply(adding: true, paths: [String(decoding: target, as: UTF8.self)],
+                                            key: configuration.watchKey, lists: WatchLoader.List.all)
+            message += ": watching the target too (\(summary.changed) watches added"
+                + (summary.failures.isEmpty ? ")" : "; not added: " + summary.failures.joined(separator: "; ") + ")")
+        } else {
+            message += ": creations there are outside every watch (manage_watches = no)"
+        }
+        notice(message)
+        diagnostics.warning(message)
+    }
 
     private func notice(_ message: String) {
         dispatcher.offer(formatter.notice(message))
@@ -367,11 +398,23 @@ public final class Plugin {
     private func connectLiveLookups(usrMerge: UsrMerge) {
         let places = engine.rule.placeDirectories(usrMerge: usrMerge)
         normalizer.paths.places = Set(places)
-        let directories = places.map { String(decoding: $0, as: UTF8.self) }
+        // The places and their parents, by identity (where a place can be made or replaced).
+        var seen = Set<[UInt8]>()
+        let directories = (places + places.map(PathText.directory(of:))).filter { seen.insert($0).inserted }
+            .map { String(decoding: $0, as: UTF8.self) }
         for found in LiveSystem.directories(directories, usrMerge: usrMerge) {
             normalizer.paths.remember(directory: found.path, as: found.key)
         }
-        normalizer.paths.lookUpDirectories = { LiveSystem.directories(directories, usrMerge: usrMerge) }
+        // At most every 50 ms: a flood of events in unknown directories must not turn into
+        // a flood of stat calls.
+        let recent = Mutex<(time: Double, found: [(path: [UInt8], key: DirectoryKey)])>((-1, []))
+        normalizer.paths.lookUpDirectories = {
+            let now = Plugin.monotonicSeconds()
+            return recent.withLock { cached in
+                if now - cached.time >= 0.05 { cached = (now, LiveSystem.directories(directories, usrMerge: usrMerge)) }
+                return cached.found
+            }
+        }
         normalizer.recoverName = { LiveSystem.name(in: $0, inode: $1) }
         normalizer.waitsForDirectories = false
     }

@@ -108,6 +108,19 @@ struct AlertCapProcessTests {
         #expect(state["alerts_withheld_by_ceiling"] == "30" && state["alert_ceiling_reached"] == "1")
     }
 
+    @Test("the evasion fixture through the plugin: the directory replacements alert, and the plugin keeps running")
+    func replacements() throws {
+        let records = try Array(Data(contentsOf: TestData.kernelFixture("evasion.log")))
+        let (documents, state) = try run("max_alerts = unlimited\nalert_ceiling = unlimited\nwatch_key = lkmfix",
+                                         { try $0.write(records) }) { documents in
+            documents.filter { self.action($0) == "directory-replacement" }.count == 2
+        }
+        let replaced = documents.filter { action($0) == "directory-replacement" }
+        #expect(replaced.count == 2)
+        #expect(replaced.allSatisfy { ($0["rule"] as? [String: Any])?["name"] as? String == "Kernel Module Configuration Directory Replaced" })
+        #expect(state["directory_replacements"] == "2")
+    }
+
     @Test("the window rolls over: a group's allowance comes back when its window has passed")
     func rollover() throws {
         let (documents, _) = try run("max_alerts = 3\nalert_window = 2\nalert_ceiling = unlimited\nsummary_interval = 1", { plugin in

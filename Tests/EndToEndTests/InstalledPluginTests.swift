@@ -192,6 +192,22 @@ struct InstalledPluginTests {
         #expect(replacement?["alert"] == "Kernel Module Configuration Directory Replaced")
         #expect(replacement?["path"] == place && replacement?["executable"] == "/usr/bin/mv")
         #expect(brought?["action"] == "rename" && brought?["original_path"] == "\(staged)/\(flood)-brought.conf")
+        // Then a symbolic link in its name: the target is watched from then on, and a file
+        // made there alerts with the place's path.
+        let target = work.appendingPathComponent("link-target").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+        try runCommand("/bin/rm", ["-rf", place])
+        try runCommand("/bin/ln", ["-s", target, place])
+        #expect(eventually(seconds: 5) {
+            !Self.authLogLines(containing: "\(place) is now a symbolic link to \(target): watching the target too").isEmpty
+        }, "\(Self.pluginDiagnosis())")
+        try runCommand("/bin/sh", ["-c", "echo dummy > '\(target)/\(flood)-behind.conf'"])
+        var behind: [String: String]?
+        #expect(eventually(seconds: 5) {
+            behind = Self.alertLines(containing: flood).first { $0["path"] == "\(place)/\(flood)-behind.conf" }
+            return behind != nil
+        }, "no alert for the file made behind the link; \(Self.pluginDiagnosis())")
+        #expect(behind?["spelled_path"] == "\(target)/\(flood)-behind.conf")
 
         // A watch removed: the tamper alert, then the watch is back without anyone acting.
         let watch = ["always,exit", "-F", "arch=b64", "-F", "path=/etc/modprobe.d", "-F", "perm=w", "-k", "audisp-lkm"]
