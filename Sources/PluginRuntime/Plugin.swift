@@ -125,7 +125,7 @@ public final class Plugin {
             lastAged = Self.monotonicSeconds()
             if let due = rearmDue, lastAged >= due { rearmWatches() }
             if var current = cap {
-                for summary in current.dueSummaries(at: Self.now()) { offer(summary) }
+                for summary in current.dueSummaries(at: Self.monotonicSeconds()) { offer(summary) }
                 cap = current
             }
         }
@@ -195,7 +195,7 @@ public final class Plugin {
     /// An alert, through the cap.
     private func raise(_ fileEvent: FileEvent, rule: DetectionRule) {
         if var current = cap {
-            let admitted = current.admit(fileEvent, at: Self.now()) { notice($0) }
+            let admitted = current.admit(fileEvent, at: Self.monotonicSeconds()) { notice($0) }
             cap = current
             guard admitted else { return }
         }
@@ -489,11 +489,6 @@ public final class Plugin {
         }
     }
 
-    private static func now() -> Double {
-        var clock = timespec()
-        clock_gettime(CLOCK_REALTIME, &clock)
-        return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
-    }
 }
 
 extension AlertCap.Statistics {

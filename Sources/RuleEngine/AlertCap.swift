@@ -13,7 +13,9 @@ import FileEvents
 /// then every `summaryInterval` while it goes on: how many, from when to when, and a
 /// sample of distinct paths with their event ids (`ausearch -a` finds the rest).
 ///
-/// Time is the caller's: the clock live, the events' own time in replay.
+/// Time is the caller's: a monotonic clock live (setting the wall clock back must not
+/// reopen windows or delay summaries), the events' own time in replay. A summary's first
+/// and last times are the events' own.
 public struct AlertCap: Sendable {
     public struct Settings: Sendable, Equatable {
         /// Alerts a group raises per window.
@@ -64,7 +66,7 @@ public struct AlertCap: Sendable {
         /// Alerts withheld, and how many of them because the ceiling was reached.
         public var withheld = 0
         public var byCeiling = 0
-        /// Event times of the first and last withheld alert (seconds since the epoch).
+        /// The record times of the first and last withheld alert (seconds since the epoch).
         public var first: Double
         public var last: Double
         /// Distinct paths withheld, each with its event's id: the first half of
@@ -152,9 +154,11 @@ public struct AlertCap: Sendable {
 
     private mutating func withhold(_ event: FileEvent, at time: Double, byCeiling: Bool, into state: inout GroupState,
                                    group: Group) {
-        var summary = state.pending ?? Summary(group: group, first: time, last: time)
+        // When it happened: the event's own time (the cap's clock may be another).
+        let happened = Double(event.seconds) + Double(event.milliseconds) / 1000
+        var summary = state.pending ?? Summary(group: group, first: happened, last: happened)
         summary.withheld += 1
-        summary.last = time
+        summary.last = happened
         if byCeiling {
             summary.byCeiling += 1
             statistics.withheldByCeiling += 1

@@ -11,10 +11,14 @@ struct AlertCapTests {
     static let settings = AlertCap.Settings(allowance: 5, window: 300, ceiling: 100, firstSummaryDelay: 2,
                                             summaryInterval: 60, sampleSize: 10)
 
-    func alert(_ serial: Int, by executable: String, in directory: String = "/etc/modprobe.d", host: String? = nil) -> FileEvent {
+    /// An alert whose record time is `time` (the cap's clock in these tests too).
+    func alert(_ serial: Int, by executable: String, in directory: String = "/etc/modprobe.d", host: String? = nil,
+               at time: Double = 0) -> FileEvent {
         var event = fileEvent(path: "\(directory)/f\(serial).conf", executable: executable)
         event.serial = UInt64(serial)
         event.node = host
+        event.seconds = Int(time.rounded(.down))
+        event.milliseconds = Int(((time - time.rounded(.down)) * 1000).rounded())
         return event
     }
 
@@ -29,9 +33,9 @@ struct AlertCapTests {
         for index in 0 ..< 1000 {
             let time = 1000 + Double(index) / 10
             summaries += cap.dueSummaries(at: time)
-            var events = [alert(index, by: "/tmp/flooder")]
+            var events = [alert(index, by: "/tmp/flooder", at: time)]
             if index % 250 == 125 {
-                events += [alert(10_000 + index, by: "/usr/bin/bash"), alert(20_000 + index, by: "/usr/bin/cp")]
+                events += [alert(10_000 + index, by: "/usr/bin/bash", at: time), alert(20_000 + index, by: "/usr/bin/cp", at: time)]
             }
             for event in events where cap.admit(event, at: time, ceilingReached: { notices.append($0) }) {
                 raised[event.process.executable!.text, default: 0] += 1
