@@ -52,6 +52,9 @@ public struct PathResolver: Sendable {
         var path: [UInt8]
         /// Read from the file system (the plugin's start-up or a look-up), not the stream.
         var fromFileSystem: Bool
+        /// The absolute PARENT name it was last learned from, as logged: most events name
+        /// the same few directories the same way, and need not be normalised again.
+        var spelling: [UInt8]? = nil
     }
 
     public init(usrMerge: UsrMerge, capacity: Int = 1 << 16) {
@@ -263,6 +266,10 @@ public struct PathResolver: Sendable {
         for item in event.paths {
             guard item.nameType == .parent || item.isDirectory, let key = item.directoryKey(node: node),
                   let name = item.name, !name.isEmpty else { continue }
+            if item.nameType == .parent, name.first == PathText.slash, let known = directories[key], known.spelling == name {
+                named.append((key, known.path))
+                continue
+            }
             let cwdForm = item.nameType == .parent && (name.last != PathText.slash || name.count == 1)
             if cwdForm && !relativeToCWD { continue }
             var path: [UInt8]
@@ -300,6 +307,7 @@ public struct PathResolver: Sendable {
                 }
             }
             store(path, as: key, fromFileSystem: false)
+            if item.nameType == .parent && name.first == PathText.slash { directories[key]?.spelling = name }
             statistics.learned += 1
         }
         // rmdir through a descriptor, or of a name not resolvable: still forget it.
