@@ -18,6 +18,11 @@ reports, per rate:
     logged "queue to plugins is full".
 The baseline for CPU is the same plugin idle over the same time.
 
+With --mounts, it instead measures what the mount rules of audit-rules/50-audisp-lkm.rules
+cost a container host: 500 bind mounts and unmounts elsewhere, timed with the shipped
+rules but those, then with all of them, and the records they made under the key (none
+expected: they are filtered by the places' paths). Needs root and auditd, not the plugin.
+
 With --flood, it instead creates 30,000 and then 150,000 files in /etc/modprobe.d (every one
 an alert, the default cap withholding all but 25) and reports the plugin's resident and
 peak memory after each stage, once it has processed them: no table may grow with a flood.
@@ -225,15 +230,58 @@ def flood(pid, stages):
     print(f"peak ratio {rows[-1][3] / rows[0][3]:.2f} (target <= 1.25)")
 
 
+def mounts(count=500):
+    """A container host's pattern: bind mounts started and stopped in a loop, elsewhere."""
+    rules = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "audit-rules/50-audisp-lkm.rules")
+    work = "/var/tmp/lkm-bench-mounts"
+    os.makedirs(f"{work}/src", exist_ok=True)
+    os.makedirs(f"{work}/dst", exist_ok=True)
+
+    def loop():
+        started = time.monotonic()
+        for _ in range(count):
+            subprocess.run(["mount", "--bind", f"{work}/src", f"{work}/dst"], check=True)
+            subprocess.run(["umount", f"{work}/dst"], check=True)
+        return time.monotonic() - started
+
+    def keyed_records(since):
+        out = subprocess.run(["ausearch", "--raw", "-k", "audisp-lkm", "-m", "SYSCALL", "--start", since],
+                             capture_output=True, text=True).stdout
+        return sum(1 for line in out.splitlines() if " syscall=165 " in line or " syscall=429 " in line)
+
+    base = f"{work}/base.rules"
+    with open(rules) as f, open(base, "w") as out:
+        out.writelines(line for line in f if "-S mount" not in line)
+    try:
+        subprocess.run(["auditctl", "-D", "-k", "audisp-lkm"], capture_output=True)
+        subprocess.run(["auditctl", "-R", base], check=True, capture_output=True)
+        without = min(loop() for _ in range(3))
+        subprocess.run(["auditctl", "-D", "-k", "audisp-lkm"], capture_output=True)
+        subprocess.run(["auditctl", "-R", rules], check=True, capture_output=True)
+        since = time.strftime("%H:%M:%S")
+        with_rules = min(loop() for _ in range(3))
+        time.sleep(1)
+        records = keyed_records(since)
+    finally:
+        subprocess.run(["auditctl", "-D", "-k", "audisp-lkm"], capture_output=True)
+        subprocess.run(["rm", "-rf", work])
+    print(f"{count} bind mounts and unmounts elsewhere: {without:.2f} s without the mount rules, {with_rules:.2f} s with them "
+          f"({100 * (with_rules - without) / without:+.1f} %); mount records under the key: {records}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="1000,4000", help="background events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--load", default="write,create", help="write, create or both (see load())")
+    parser.add_argument("--mounts", action="store_true", help="only the cost of the mount rules (no plugin needed)")
     parser.add_argument("--flood", action="store_true", help="only the flood: memory after 30,000 and 150,000 alerts")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
+    if args.mounts:
+        mounts()
+        return
     pid = plugin_pid()
     if args.flood:
         made_probe_dir = not os.path.isdir(PROBES)

@@ -55,6 +55,7 @@ public struct FileEventNormalizer: Sendable {
         case .exec: return .hold
         case .ringSetup: return .parse
         case .directory: return summary.hasCreatedName || summary.hasDeletedName ? .parse : .skip
+        case .mount: return .parse
         case .open, .otherCreation, .rename: return summary.hasCreatedName ? .parse : .skip
         }
     }
@@ -71,7 +72,7 @@ public struct FileEventNormalizer: Sendable {
         case .ringSetup:
             processes.recordRingSetup(decoded, node: stamp.node)
             return
-        case .directory, .open, .otherCreation, .rename:
+        case .directory, .open, .otherCreation, .rename, .mount:
             break
         }
         guard decoded.success else { return }
@@ -135,8 +136,11 @@ public struct FileEventNormalizer: Sendable {
     /// RENAME_EXCHANGE), or a symbolic link made there.
     private mutating func replacements(in event: SyscallEvent, process: ProcessIdentity, user: User, facts: AuditFacts,
                                        stamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?)) -> [FileEvent] {
-        guard !paths.places.isEmpty, event.syscall.kind == .rename || event.syscall == .symlink || event.syscall == .symlinkat
-        else { return [] }
+        guard !paths.places.isEmpty else { return [] }
+        if event.syscall == .mount || event.syscall == .moveMount {
+            return mountedOver(in: event, process: process, user: user, facts: facts, stamp: stamp)
+        }
+        guard event.syscall.kind == .rename || event.syscall == .symlink || event.syscall == .symlinkat else { return [] }
         var found: [FileEvent] = []
         // Any kind of name: a directory, or a link swapped in by RENAME_EXCHANGE.
         for item in event.madeItems {
@@ -159,6 +163,21 @@ public struct FileEventNormalizer: Sendable {
         }
         statistics.directoryReplacements += found.count
         return found
+    }
+
+    /// A mount over a place (`mount(2)` logs the target and then the source as NORMAL
+    /// items; `move_mount` its two paths): the place replaced by the mounted tree.
+    private mutating func mountedOver(in event: SyscallEvent, process: ProcessIdentity, user: User, facts: AuditFacts,
+                                      stamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?)) -> [FileEvent] {
+        let named = event.paths.filter { $0.nameType == .normal }.map { item in
+            paths.resolve(item, role: .newName, directoryArgument: nil, in: event, node: stamp.node)
+        }
+        guard let target = named.first(where: { $0.path.map(paths.places.contains) == true }) else { return [] }
+        let source = named.first { $0.path != target.path }
+        statistics.directoryReplacements += 1
+        return [FileEvent(action: .directoryReplacement, file: target, original: source, process: process, user: user,
+                          audit: facts, seconds: stamp.seconds, milliseconds: stamp.milliseconds,
+                          serial: stamp.serial, node: stamp.node)]
     }
 
     /// Emits the waiting file events whose directories `named` names, with their paths.

@@ -26,8 +26,12 @@ public enum FileSyscall: String, Sendable {
     /// A process making an io_uring instance: remembers its executable, since the
     /// URINGOP records of its operations name none.
     case ioUringSetup = "io_uring_setup"
+    /// Mounts: one over a place replaces it (`open_tree` clones a tree for `move_mount`).
+    case mount
+    case moveMount = "move_mount"
+    case openTree = "open_tree"
 
-    enum Kind { case open, otherCreation, rename, exec, directory, ringSetup }
+    enum Kind { case open, otherCreation, rename, exec, directory, ringSetup, mount }
 
     var kind: Kind {
         switch self {
@@ -37,6 +41,7 @@ public enum FileSyscall: String, Sendable {
         case .execve, .execveat: .exec
         case .mkdir, .mkdirat, .rmdir, .unlinkat: .directory
         case .ioUringSetup: .ringSetup
+        case .mount, .moveMount, .openTree: .mount
         }
     }
 
@@ -47,7 +52,9 @@ public enum FileSyscall: String, Sendable {
         case .openat, .openat2, .mknodat, .execveat, .mkdirat, .unlinkat: 0
         case .symlinkat: 1
         case .linkat, .renameat, .renameat2: 2
-        case .open, .creat, .link, .symlink, .mknod, .rename, .execve, .mkdir, .rmdir, .ioUringSetup: nil
+        case .open, .creat, .link, .symlink, .mknod, .rename, .execve, .mkdir, .rmdir, .ioUringSetup, .mount: nil
+        case .moveMount: 2
+        case .openTree: 0
         }
     }
 
@@ -90,6 +97,7 @@ public enum FileSyscall: String, Sendable {
         86: .link, 265: .linkat, 88: .symlink, 266: .symlinkat, 133: .mknod, 259: .mknodat,
         82: .rename, 264: .renameat, 316: .renameat2, 59: .execve, 322: .execveat,
         83: .mkdir, 258: .mkdirat, 84: .rmdir, 263: .unlinkat, 425: .ioUringSetup,
+        165: .mount, 428: .openTree, 429: .moveMount,
     ]
     // arch/x86/entry/syscalls/syscall_32.tbl
     private static let i386: [UInt64: FileSyscall] = [
@@ -97,11 +105,13 @@ public enum FileSyscall: String, Sendable {
         9: .link, 303: .linkat, 83: .symlink, 304: .symlinkat, 14: .mknod, 297: .mknodat,
         38: .rename, 302: .renameat, 353: .renameat2, 11: .execve, 358: .execveat,
         39: .mkdir, 296: .mkdirat, 40: .rmdir, 301: .unlinkat, 425: .ioUringSetup,
+        21: .mount, 428: .openTree, 429: .moveMount,
     ]
     // include/uapi/asm-generic/unistd.h (arm64 has no open, creat, link, rename, ...)
     private static let generic: [UInt64: FileSyscall] = [
         56: .openat, 437: .openat2, 37: .linkat, 36: .symlinkat, 33: .mknodat,
         38: .renameat, 276: .renameat2, 221: .execve, 281: .execveat,
         34: .mkdirat, 35: .unlinkat, 425: .ioUringSetup,
+        40: .mount, 428: .openTree, 429: .moveMount,
     ]
 }

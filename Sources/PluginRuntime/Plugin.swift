@@ -235,9 +235,11 @@ public final class Plugin {
         for found in LiveSystem.directories([String(decoding: place, as: UTF8.self)], usrMerge: normalizer.paths.usrMerge) {
             normalizer.paths.remember(directory: found.path, as: found.key)
         }
-        guard replacement.audit.syscall == .symlink || replacement.audit.syscall == .symlinkat,
-              let target = replacement.original?.path else { return }
-        var message = "\(String(decoding: place, as: UTF8.self)) is now a symbolic link to \(String(decoding: target, as: UTF8.self))"
+        let linked = replacement.audit.syscall == .symlink || replacement.audit.syscall == .symlinkat
+        let mounted = replacement.audit.syscall == .mount || replacement.audit.syscall == .moveMount
+        guard linked || mounted, let target = replacement.original?.path else { return }
+        var message = "\(String(decoding: place, as: UTF8.self)) is now " + (linked ? "a symbolic link to " : "a mount of ")
+            + String(decoding: target, as: UTF8.self)
         if !LiveSystem.isLocal(target) {
             message += ": not on a local file system, neither read nor watched"
         } else if configuration.manageWatches {

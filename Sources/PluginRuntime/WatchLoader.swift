@@ -44,26 +44,28 @@ public enum WatchLoader {
         public var failures: [String] = []
     }
 
-    /// What a rule watches: a path, or (system-call lists only) a system call.
+    /// What a rule watches: a path (for writes), mounts over a path, or a system call.
     enum Target: CustomStringConvertible {
         case path(String)
+        case mounts(String)
         case syscall(String)
 
         var description: String {
             switch self {
             case .path(let path): path
+            case .mounts(let path): "-S mount,move_mount,open_tree \(path)"
             case .syscall(let name): "-S \(name)"
             }
         }
     }
 
     /// Adds (or removes) the watch on every path in `paths` on every list in `lists`, and
-    /// on each system-call list the `io_uring_setup` rule.
+    /// on each system-call list the mount rule of every path and the `io_uring_setup` rule.
     public static func apply(adding: Bool, paths: [String], key: String, lists: [List]) -> Summary {
         var summary = Summary()
         for list in lists {
             var targets = paths.map(Target.path)
-            if list != .ioUring { targets.append(.syscall("io_uring_setup")) }
+            if list != .ioUring { targets += paths.map(Target.mounts) + [.syscall("io_uring_setup")] }
             for target in targets {
                 switch change(target, key: key, list: list, adding: adding) {
                 case .added: summary.changed += 1
@@ -110,6 +112,11 @@ public enum WatchLoader {
             guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
             pairs.append("path=\(path)")
             if case .exit = list { pairs.append("perm=w") }
+        case .mounts(let path):
+            for name in ["mount", "move_mount", "open_tree"] where audit_rule_syscallbyname_data(rule, name) != 0 {
+                return .failed("libaudit: no system call \(name)")
+            }
+            pairs.append("path=\(path)")
         case .syscall(let name):
             guard audit_rule_syscallbyname_data(rule, name) == 0 else { return .failed("libaudit: no system call \(name)") }
         }

@@ -65,15 +65,17 @@ struct WatchManagementTests {
                 let technique = (threat?["technique"] as? [[String: Any]])?.first
                 #expect(((technique?["subtechnique"] as? [[String: Any]])?.first?["id"]) as? String == "T1562.012")
                 let notice = lines.compactMap { ($0["audisp_lkm"] as? [String: Any])?["notice"] as? String }.first ?? ""
-                #expect(notice.contains("23 added again"), "\(notice)")
-                // Every watch is back, on both system-call tables (with io_uring_setup) and the io_uring list.
-                #expect(rules().count == 23, "\(rules())")
+                #expect(notice.contains("37 added again"), "\(notice)")
+                // Every watch is back, on both system-call tables (with the mount rules and
+                // io_uring_setup) and the io_uring list.
+                #expect(rules().count == 37, "\(rules())")
+                #expect(rules().filter { $0.contains("-S mount,open_tree,move_mount") }.count == 14)
                 #expect(rules().filter { $0.contains("-S io_uring_setup") }.count == 2)
 
                 kill(plugin.process.processIdentifier, SIGUSR1)
                 let state = directory.appendingPathComponent("state")
                 #expect(eventually { stateReport(state)["watch_removals"] == "7" })
-                #expect(stateReport(state)["watches_rearmed"] == "23")
+                #expect(stateReport(state)["watches_rearmed"] == "37")
                 try plugin.closeInput()
                 #expect(plugin.waitForExit() == 0)
             }

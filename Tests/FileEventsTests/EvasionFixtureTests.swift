@@ -73,22 +73,22 @@ enum EvasionFixture {
             // namespace. The directory's identity gives the canonical path.
             ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-bind.conf", spelled: "\(work)/m/lkmfix-bind.conf"), // 13
             ExpectedEvasionEvent(action: .creation, path: "\(m)/lkmfix-ns.conf", spelled: "/mnt/lkmfix-ns.conf"),
-            // 15: the late place replaced by a symbolic link; the link is also a creation (of
+            // 16: the late place replaced by a symbolic link; the link is also a creation (of
             // a name the rule does not match).
             ExpectedEvasionEvent(action: .creation, path: late, executable: "/usr/bin/ln"),
           ]
     }
 
-    /// What replaced the late place (steps 14 and 15): a directory renamed in, a link.
+    /// What replaced the late place (steps 14 to 16): a mount, a directory renamed in, a link.
     static func replacements(late: String = "/run/modules-load.d") -> [(by: String, executable: String)] {
-        [("\(late).new", "/usr/bin/mv"), (work, "/usr/bin/ln")]
+        [("\(work)/msrc", "/usr/bin/mount"), ("\(late).new", "/usr/bin/mv"), (work, "/usr/bin/ln")]
     }
 
     /// Compares file events (in serial order) with `expected`, field by field; directory
     /// replacements are compared with `replacements`.
     static func check(_ events: [FileEvent], against expected: [ExpectedEvasionEvent], late: String = "/run/modules-load.d") {
         let replaced = events.filter { $0.action == .directoryReplacement }.sorted { $0.serial < $1.serial }
-        #expect(replaced.map { $0.file.path?.text } == [late, late])
+        #expect(replaced.map { $0.file.path?.text } == [late, late, late])
         #expect(replaced.map { $0.original?.path?.text ?? "?" } == replacements(late: late).map(\.by))
         #expect(replaced.map { $0.process.executable?.text ?? "?" } == replacements(late: late).map(\.executable))
         // In the order of the steps; an exchange's two events keep their order.
@@ -186,12 +186,12 @@ struct EvasionFixtureTests {
         try reader.read(try LogInput(path: log.path))
         reader.finish()
         let removals = changes.filter(\.removesRule)
-        // Step 15 removes one watch; step 16 the remaining system-call rules and the three io_uring watches.
-        #expect(removals.count == 11)
+        // Step 18 removes one watch; step 19 the remaining system-call rules and the three io_uring watches.
+        #expect(removals.count == 12)
         #expect(removals.filter { $0.list == 7 }.count == 3)
         #expect(removals.allSatisfy { $0.keys == [Array("lkmfix".utf8)] && $0.auditName == "unset" })
         #expect(changes.filter { $0.operation == "add_rule" }.count == removals.count)
-        // Step 14: auditctl -e 0 (its way back on is not logged: auditing was off).
+        // Step 17: auditctl -e 0 (its way back on is not logged: auditing was off).
         #expect(changes.filter(\.disablesAuditing).count == 1)
     }
 }

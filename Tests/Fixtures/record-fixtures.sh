@@ -121,6 +121,7 @@ if $evasion; then
 	echo x > "$work/a.conf"
 	echo x > "$work/o.conf"
 	echo "install usb-storage /bin/true" > "$work/xchg-evil.conf"
+	mkdir "$work/msrc"; echo x > "$work/msrc/lkmfix-mounted.conf"
 	for s in "" -async -sqpoll; do echo x > "$work/u$s.conf"; echo x > "$work/l$s.conf"; done
 
 	# The rules' own CONFIG_CHANGE records (op=add_rule, list=4 and list=7) are recorded too.
@@ -139,6 +140,8 @@ if $evasion; then
 	# A tree watch on the scratch directory: its subdirectories' moves are followed.
 	auditctl -a always,exit -F arch=b64 -F dir="$work" -F perm=wa -k lkmfix
 	auditctl -a always,exit -F arch=b64 -S io_uring_setup -k lkmfix
+	# Mounts over the late place, as audit-rules/50-audisp-lkm.rules has them.
+	auditctl -a always,exit -F arch=b64 -S mount -S move_mount -S open_tree -F path="$L" -k lkmfix
 	auditctl -a always,exit -F arch=b64 -S execve,execveat -F ppid=$$ -k lkmfix
 	auditctl -a always,exit -F arch=b32 -S execve -F ppid=$$ -k lkmfix
 
@@ -177,18 +180,20 @@ if $evasion; then
 	"$ops" openat-create "$W/m/lkmfix-bind.conf"                                       # 13   another name (bind mount),
 	unshare -m sh -c "mount --bind $M /mnt && exec $ops openat-create /mnt/lkmfix-ns.conf"  # 13 and from another
 	umount "$W/m"; mounted=""                                                          # 13   mount namespace
+	mount --bind "$W/msrc" "$L"; mounted="$L"                                        # 14 the late place replaced by
+	umount "$L"; mounted=""                                                            # 14   a mount over it,
 	mkdir "$L.new"; echo "install usb-storage /bin/true" > "$L.new/lkmfix-brought.conf"
-	mv "$L" "$L.old"                                                                   # 14 the late place replaced by
-	mv "$L.new" "$L"                                                                   # 14   a directory renamed in,
-	mv "$L" "$L.old2"; ln -s "$W" "$L"                                                 # 15 then by a symbolic link
+	mv "$L" "$L.old"                                                                   # 15 the late place replaced by
+	mv "$L.new" "$L"                                                                   # 15   a directory renamed in,
+	mv "$L" "$L.old2"; ln -s "$W" "$L"                                                 # 16 then by a symbolic link
 	if auditctl -s | grep -q '^enabled 1'; then
 		disabled_auditing=true
-		auditctl -e 0 >/dev/null                                                       # 16 auditing switched off,
-		auditctl -e 1 >/dev/null; disabled_auditing=false                              # 16   and on again
+		auditctl -e 0 >/dev/null                                                       # 17 auditing switched off,
+		auditctl -e 1 >/dev/null; disabled_auditing=false                              # 17   and on again
 	fi
-	auditctl -W $M -p wa -k lkmfix                                                     # 17 a watch removed
+	auditctl -W $M -p wa -k lkmfix                                                     # 18 a watch removed
 	rules=$(auditctl -l | grep -c lkmfix)
-	auditctl -D -k lkmfix >/dev/null                                                   # 18 every rule removed
+	auditctl -D -k lkmfix >/dev/null                                                   # 19 every rule removed
 
 	extract "count:$((rules + 1)):op=remove_rule key=\"lkmfix\""
 	echo "recorded $(grep -c . "$out") records into $out"
