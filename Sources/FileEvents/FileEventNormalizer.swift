@@ -165,15 +165,18 @@ public struct FileEventNormalizer: Sendable {
         return found
     }
 
-    /// A mount over a place (`mount(2)` logs the target and then the source as NORMAL
-    /// items; `move_mount` its two paths): the place replaced by the mounted tree.
+    /// A mount over a place: the place replaced by the mounted tree. Kernel fact (6.18):
+    /// `mount(2)` logs its target, then its source, as NORMAL items; `move_mount` looks up
+    /// its source path, then its target. Only the target matters: a place bound elsewhere
+    /// is the place seen under another name, not replaced.
     private mutating func mountedOver(in event: SyscallEvent, process: ProcessIdentity, user: User, facts: AuditFacts,
                                       stamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?)) -> [FileEvent] {
-        let named = event.paths.filter { $0.nameType == .normal }.map { item in
+        var named = event.paths.filter { $0.nameType == .normal }.map { item in
             paths.resolve(item, role: .newName, directoryArgument: nil, in: event, node: stamp.node)
         }
-        guard let target = named.first(where: { $0.path.map(paths.places.contains) == true }) else { return [] }
-        let source = named.first { $0.path != target.path }
+        if event.syscall == .moveMount { named.reverse() }
+        guard let target = named.first, target.path.map(paths.places.contains) == true else { return [] }
+        let source = named.dropFirst().first
         statistics.directoryReplacements += 1
         return [FileEvent(action: .directoryReplacement, file: target, original: source, process: process, user: user,
                           audit: facts, seconds: stamp.seconds, milliseconds: stamp.milliseconds,

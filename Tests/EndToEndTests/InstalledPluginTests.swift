@@ -208,6 +208,25 @@ struct InstalledPluginTests {
             return behind != nil
         }, "no alert for the file made behind the link; \(Self.pluginDiagnosis())")
         #expect(behind?["spelled_path"] == "\(target)/\(flood)-behind.conf")
+        // And a mount over a place: the replacement names the mount's source, and the file
+        // the mount brought alerts.
+        let mountSource = work.appendingPathComponent("mount-source").path
+        try FileManager.default.createDirectory(atPath: mountSource, withIntermediateDirectories: false)
+        try "dummy\n".write(toFile: "\(mountSource)/\(flood)-mounted.conf", atomically: false, encoding: .utf8)
+        try runCommand("/bin/mount", ["--bind", mountSource, "/etc/modules-load.d"])
+        do {
+            defer { _ = try? runCommand("/bin/umount", ["/etc/modules-load.d"]) }
+            var mountAlert: [String: String]?
+            var mountedFile: [String: String]?
+            #expect(eventually(seconds: 5) {
+                mountAlert = Self.authLogLines(containing: mountSource).compactMap(Self.alert(in:))
+                    .first { $0["action"] == "directory-replacement" }
+                mountedFile = Self.alertLines(containing: flood).first { $0["path"] == "/etc/modules-load.d/\(flood)-mounted.conf" }
+                return mountAlert != nil && mountedFile != nil
+            }, "mount \(String(describing: mountAlert)), file \(String(describing: mountedFile)); \(Self.pluginDiagnosis())")
+            #expect(mountAlert?["path"] == "/etc/modules-load.d" && mountAlert?["original_path"] == mountSource)
+            #expect(mountedFile?["original_path"] == "\(mountSource)/\(flood)-mounted.conf")
+        }
 
         // A watch removed: the tamper alert, then the watch is back without anyone acting.
         let watch = ["always,exit", "-F", "arch=b64", "-F", "path=/etc/modprobe.d", "-F", "perm=w", "-k", "audisp-lkm"]
