@@ -113,12 +113,12 @@ struct AlertCapProcessTests {
         let records = try Array(Data(contentsOf: TestData.kernelFixture("evasion.log")))
         let (documents, state) = try run("max_alerts = unlimited\nalert_ceiling = unlimited\nwatch_key = lkmfix",
                                          { try $0.write(records) }) { documents in
-            documents.filter { self.action($0) == "directory-replacement" }.count == 3
+            documents.filter { self.action($0) == "directory-replacement" }.count == 4
         }
         let replaced = documents.filter { action($0) == "directory-replacement" }
-        #expect(replaced.count == 3)
+        #expect(replaced.count == 4)
         #expect(replaced.allSatisfy { ($0["rule"] as? [String: Any])?["name"] as? String == "Kernel Module Configuration Directory Replaced" })
-        #expect(state["directory_replacements"] == "3")
+        #expect(state["directory_replacements"] == "4")
     }
 
     @Test("the window rolls over: a group's allowance comes back when its window has passed")

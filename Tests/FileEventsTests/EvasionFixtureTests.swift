@@ -79,16 +79,17 @@ enum EvasionFixture {
           ]
     }
 
-    /// What replaced the late place (steps 14 to 16): a mount, a directory renamed in, a link.
+    /// What replaced the late place (steps 14 to 16): a mount, a directory renamed in while
+    /// it was missing, one renamed over it (empty), a link.
     static func replacements(late: String = "/run/modules-load.d") -> [(by: String, executable: String)] {
-        [("\(work)/msrc", "/usr/bin/mount"), ("\(late).new", "/usr/bin/mv"), (work, "/usr/bin/ln")]
+        [("\(work)/msrc", "/usr/bin/mount"), ("\(late).new", "/usr/bin/mv"), ("\(late).new3", "/usr/bin/mv"), (work, "/usr/bin/ln")]
     }
 
     /// Compares file events (in serial order) with `expected`, field by field; directory
     /// replacements are compared with `replacements`.
     static func check(_ events: [FileEvent], against expected: [ExpectedEvasionEvent], late: String = "/run/modules-load.d") {
         let replaced = events.filter { $0.action == .directoryReplacement }.sorted { $0.serial < $1.serial }
-        #expect(replaced.map { $0.file.path?.text } == [late, late, late])
+        #expect(replaced.map { $0.file.path?.text } == [late, late, late, late])
         #expect(replaced.map { $0.original?.path?.text ?? "?" } == replacements(late: late).map(\.by))
         #expect(replaced.map { $0.process.executable?.text ?? "?" } == replacements(late: late).map(\.executable))
         // In the order of the steps; an exchange's two events keep their order.

@@ -46,7 +46,7 @@ cleanup() {
 		${late:+"$late"} >/dev/null 2>&1 || true
 	rm -f /etc/modprobe.d/lkmfix-* /etc/modprobe.d/.lkmfix-* /usr/lib/modprobe.d/lkmfix-* \
 		/etc/modules-load.d/lkmfix-* /etc/modprobe.d/$'lkmfix-nl\nx.conf' 2>/dev/null || true
-	[ -n "$late" ] && rm -rf "$late" "$late.old" "$late.old2" "$late.new" 2>/dev/null || true
+	[ -n "$late" ] && rm -rf "$late" "$late.old" "$late.old2" "$late.old3" "$late.new" "$late.new3" 2>/dev/null || true
 	rm -rf /etc/modprobe.d/lkmfix-dir "$work"
 	[ -f "$work.modules-created" ] && rm -f /etc/modules "$work.modules-created"
 	for d in "${made_dirs[@]}"; do rmdir "$d" 2>/dev/null || true; done
@@ -185,6 +185,8 @@ if $evasion; then
 	mkdir "$L.new"; echo "install usb-storage /bin/true" > "$L.new/lkmfix-brought.conf"
 	mv "$L" "$L.old"                                                                   # 15 the late place replaced by
 	mv "$L.new" "$L"                                                                   # 15   a directory renamed in,
+	mv "$L" "$L.old3"; mkdir "$L" "$L.new3"; echo x > "$L.new3/lkmfix-over.conf"     # 16 then by a directory
+	mv -T "$L.new3" "$L"                                                               # 16   renamed over it (empty),
 	mv "$L" "$L.old2"; ln -s "$W" "$L"                                                 # 16 then by a symbolic link
 	if auditctl -s | grep -q '^enabled 1'; then
 		disabled_auditing=true
