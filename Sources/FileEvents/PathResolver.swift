@@ -77,7 +77,6 @@ public struct PathResolver: Sendable {
     private mutating func store(_ path: [UInt8], as key: DirectoryKey, fromFileSystem: Bool) {
         if directories[key] == nil, directories.count >= capacity {
             directories = directories.filter { $0.value.fromFileSystem }
-            statistics.tableResets += 1
         }
         directories[key] = Directory(path: path, fromFileSystem: fromFileSystem)
     }
@@ -308,7 +307,6 @@ public struct PathResolver: Sendable {
             }
             store(path, as: key, fromFileSystem: false)
             if item.nameType == .parent && name.first == PathText.slash { directories[key]?.spelling = name }
-            statistics.learned += 1
         }
         // rmdir through a descriptor, or of a name not resolvable: still forget it.
         for item in event.paths where item.nameType == .delete && item.isDirectory {
@@ -324,7 +322,6 @@ public struct PathResolver: Sendable {
         guard let path = directories.removeValue(forKey: key)?.path else { return }
         let prefix = path + [PathText.slash]
         directories = directories.filter { $0.key.node != key.node || !$0.value.path.starts(with: prefix) }
-        statistics.forgotten += 1
     }
 
     /// Rewrites every directory of `node` below `old` to be below `new` (a directory was
@@ -334,21 +331,12 @@ public struct PathResolver: Sendable {
         for (key, directory) in directories where key.node == node && directory.path.starts(with: prefix) {
             directories[key]?.path = new + directory.path[old.count...]
         }
-        statistics.movedDirectories += 1
     }
 }
 
-/// How the directory table was used, for the state report and the replay summary.
+/// How the directory table was used, for the state report.
 public struct PathStatistics: Sendable {
     public init() {}
-    /// Directories learned from PATH items.
-    public var learned = 0
-    /// Directories forgotten (removed, or the source of a move).
-    public var forgotten = 0
-    /// Directory renames followed.
-    public var movedDirectories = 0
-    /// Times the table was full and its learned directories were dropped.
-    public var tableResets = 0
     /// Look-ups of the rule's directories on the file system (live only).
     public var fileSystemLookUps = 0
 }
