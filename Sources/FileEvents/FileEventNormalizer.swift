@@ -93,15 +93,33 @@ public struct FileEventNormalizer: Sendable {
             statistics.incompleteEvents += 1
         }
 
-        for replacement in replacements(in: decoded, process: process, user: user, facts: facts, stamp: stamp) {
-            send(replacement, emit: emit)
+        func fileEvent(_ action: FileEvent.Action, _ file: FilePath, _ original: FilePath?) -> FileEvent {
+            FileEvent(action: action, file: file, original: original, process: process, user: user, audit: facts,
+                      seconds: stamp.seconds, milliseconds: stamp.milliseconds, serial: stamp.serial, node: stamp.node)
         }
-        for item in decoded.madeItems where !item.isDirectory {
-            let action: FileEvent.Action = decoded.syscall.kind == .rename ? .rename : .creation
+        if decoded.syscall == .mount || decoded.syscall == .moveMount {
+            if let (place, source) = mountedOver(in: decoded, node: stamp.node) {
+                statistics.directoryReplacements += 1
+                send(fileEvent(.directoryReplacement, place, source), emit: emit)
+            }
+            return
+        }
+        // A place replaced wholesale (`paths.places`): anything renamed to its name (a
+        // directory over it or into it when it was missing, a link swapped in with
+        // RENAME_EXCHANGE), or a symbolic link made there.
+        let replacing = !paths.places.isEmpty
+            && (decoded.syscall.kind == .rename || decoded.syscall == .symlink || decoded.syscall == .symlinkat)
+        for item in decoded.madeItems {
             // A rename's CREATE item is the name made (the new one, or for an exchange's
             // second item the old one); its source is the DELETE item with its inode.
             let (role, argument) = decoded.role(of: item)
             var file = paths.resolve(item, role: role, directoryArgument: argument, in: decoded, node: stamp.node)
+            let original = decoded.syscall.kind == .rename ? source(of: item, in: decoded, node: stamp.node) : nil
+            if replacing, let path = file.path, paths.places.contains(path) {
+                statistics.directoryReplacements += 1
+                send(fileEvent(.directoryReplacement, file, original ?? linkTarget(in: decoded, at: path)), emit: emit)
+            }
+            guard !item.isDirectory else { continue }
             if file.path == nil, let directory = file.directory, let inode = item.inode, stamp.node == nil,
                let name = recoverName?(directory, inode) {
                 // Live: the name io_uring did not log, found by inode in its directory.
@@ -111,76 +129,45 @@ public struct FileEventNormalizer: Sendable {
                 file.directory = nil
                 file.nameRecovered = true
             }
-            var original: FilePath?
-            if action == .rename,
-               let source = decoded.paths.first(where: { $0.nameType == .delete && $0.inode == item.inode && $0.device == item.device }) {
-                let (sourceRole, sourceArgument) = decoded.role(of: source)
-                original = paths.resolve(source, role: sourceRole, directoryArgument: sourceArgument, in: decoded, node: stamp.node)
-            }
             if process.executable == nil && decoded.uringOperation != nil { statistics.uringEventsWithoutProcess += 1 }
-            let fileEvent = FileEvent(action: action, file: file, original: original, process: process, user: user,
-                                      audit: facts, seconds: stamp.seconds, milliseconds: stamp.milliseconds,
-                                      serial: stamp.serial, node: stamp.node)
+            let event = fileEvent(decoded.syscall.kind == .rename ? .rename : .creation, file, original)
             if waitsForDirectories && (file.awaitedDirectory != nil || original?.awaitedDirectory != nil) {
                 if waiting.count >= Self.waitingCapacity { send(waiting.removeFirst(), emit: emit) }
-                waiting.append(fileEvent)
-                statistics.waited += 1
+                waiting.append(event)
             } else {
-                send(fileEvent, emit: emit)
+                send(event, emit: emit)
             }
         }
     }
 
-    /// A place the rule covers replaced wholesale (`paths.places`): anything renamed to its
-    /// name (a directory over it or into it when it was missing, a link swapped in with
-    /// RENAME_EXCHANGE), or a symbolic link made there.
-    private mutating func replacements(in event: SyscallEvent, process: ProcessIdentity, user: User, facts: AuditFacts,
-                                       stamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?)) -> [FileEvent] {
-        guard !paths.places.isEmpty else { return [] }
-        if event.syscall == .mount || event.syscall == .moveMount {
-            return mountedOver(in: event, process: process, user: user, facts: facts, stamp: stamp)
-        }
-        guard event.syscall.kind == .rename || event.syscall == .symlink || event.syscall == .symlinkat else { return [] }
-        var found: [FileEvent] = []
-        // Any kind of name: a directory, or a link swapped in by RENAME_EXCHANGE.
-        for item in event.madeItems {
-            let (role, argument) = event.role(of: item)
-            let place = paths.resolve(item, role: role, directoryArgument: argument, in: event, node: stamp.node)
-            guard let path = place.path, paths.places.contains(path) else { continue }
-            var replacedBy: FilePath?
-            if event.syscall.kind == .rename,
-               let source = event.paths.first(where: { $0.nameType == .delete && $0.inode == item.inode && $0.device == item.device }) {
-                let (sourceRole, sourceArgument) = event.role(of: source)
-                replacedBy = paths.resolve(source, role: sourceRole, directoryArgument: sourceArgument, in: event, node: stamp.node)
-            } else if let target = event.paths.first(where: { $0.nameType == .unknown })?.name {
-                // The link's target, as written: relative to the link's own directory.
-                let absolute = target.first == PathText.slash ? target : PathText.join(PathText.directory(of: path), target)
-                replacedBy = FilePath(path: PathText.normalize(absolute), name: PathText.basename(of: absolute), loggedName: target)
-            }
-            found.append(FileEvent(action: .directoryReplacement, file: place, original: replacedBy, process: process, user: user,
-                                   audit: facts, seconds: stamp.seconds, milliseconds: stamp.milliseconds,
-                                   serial: stamp.serial, node: stamp.node))
-        }
-        statistics.directoryReplacements += found.count
-        return found
+    /// A rename's source of `item`: the DELETE item with its inode, resolved.
+    private mutating func source(of item: PathItem, in event: SyscallEvent, node: String?) -> FilePath? {
+        guard let source = event.paths.first(where: { $0.nameType == .delete && $0.inode == item.inode && $0.device == item.device })
+        else { return nil }
+        let (role, argument) = event.role(of: source)
+        return paths.resolve(source, role: role, directoryArgument: argument, in: event, node: node)
     }
 
-    /// A mount over a place: the place replaced by the mounted tree. Kernel fact (6.18):
-    /// `mount(2)` logs its target, then its source, as NORMAL items; `move_mount` looks up
-    /// its source path, then its target. Only the target matters: a place bound elsewhere
-    /// is the place seen under another name, not replaced.
-    private mutating func mountedOver(in event: SyscallEvent, process: ProcessIdentity, user: User, facts: AuditFacts,
-                                      stamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?)) -> [FileEvent] {
+    /// A symbolic link's target, as written (the UNKNOWN item): relative to the link's own
+    /// directory, the link being at `path`.
+    private func linkTarget(in event: SyscallEvent, at path: [UInt8]) -> FilePath? {
+        guard let target = event.paths.first(where: { $0.nameType == .unknown })?.name else { return nil }
+        let absolute = target.first == PathText.slash ? target : PathText.join(PathText.directory(of: path), target)
+        return FilePath(path: PathText.normalize(absolute), name: PathText.basename(of: absolute), loggedName: target)
+    }
+
+    /// A mount over a place: the place, and the mounted tree that replaced it. Kernel fact
+    /// (6.18): `mount(2)` logs its target, then its source, as NORMAL items; `move_mount`
+    /// looks up its source path, then its target. Only the target matters: a place bound
+    /// elsewhere is the place seen under another name, not replaced.
+    private mutating func mountedOver(in event: SyscallEvent, node: String?) -> (place: FilePath, source: FilePath?)? {
+        guard !paths.places.isEmpty else { return nil }
         var named = event.paths.filter { $0.nameType == .normal }.map { item in
-            paths.resolve(item, role: .newName, directoryArgument: nil, in: event, node: stamp.node)
+            paths.resolve(item, role: .newName, directoryArgument: nil, in: event, node: node)
         }
         if event.syscall == .moveMount { named.reverse() }
-        guard let target = named.first, target.path.map(paths.places.contains) == true else { return [] }
-        let source = named.dropFirst().first
-        statistics.directoryReplacements += 1
-        return [FileEvent(action: .directoryReplacement, file: target, original: source, process: process, user: user,
-                          audit: facts, seconds: stamp.seconds, milliseconds: stamp.milliseconds,
-                          serial: stamp.serial, node: stamp.node)]
+        guard let target = named.first, target.path.map(paths.places.contains) == true else { return nil }
+        return (target, named.dropFirst().first)
     }
 
     /// Emits the waiting file events whose directories `named` names, with their paths.
@@ -252,8 +239,7 @@ public struct NormalizerStatistics: Sendable {
     public var uringEventsWithoutProcess = 0
     /// Places the rule covers replaced wholesale (`FileEvent.Action.directoryReplacement`).
     public var directoryReplacements = 0
-    /// File events that waited for the stream to name their directory, and those of them
-    /// that it did.
-    public var waited = 0
+    /// File events that waited for the stream to name their directory and were resolved
+    /// when it did.
     public var resolvedLater = 0
 }
