@@ -60,12 +60,10 @@ struct Check: ParsableCommand {
         // behind it.
         var replaced = false
         for location in rule.locations where location.isDirectory {
-            var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let length = readlink(location.path, &target, target.count - 1)
-            guard length > 0 else { continue }
+            guard let target = LiveSystem.linkTarget(Array(location.path.utf8)) else { continue }
             replaced = true
-            let text = String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            print("\(location) is a symbolic link to \(text): creations there are seen only if the target is watched too")
+            print("\(location) is a symbolic link to \(String(decoding: target, as: UTF8.self)): "
+                  + "creations there are seen only if the target is watched too")
         }
         if !missing.isEmpty {
             print("\(missing.count) of \(rule.locations.count) places have no system-call watch: install audit-rules/ and run augenrules --load")

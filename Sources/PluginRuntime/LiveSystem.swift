@@ -8,20 +8,24 @@ public enum LiveSystem {
     /// File systems served by a process or over the network (`/proc/self/mountinfo` names).
     private static let remoteTypes = ["fuse", "nfs", "cifs", "smb", "9p", "ceph", "glusterfs", "afs", "sshfs", "davfs"]
 
+    /// The target of the symbolic link at `path`, as written; nil when it is not one.
+    public static func linkTarget(_ path: [UInt8]) -> [UInt8]? {
+        var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = (path + [0]).withUnsafeBufferPointer { name in
+            target.withUnsafeMutableBufferPointer { buffer in
+                readlink(UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
+                         UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count - 1)
+            }
+        }
+        return length > 0 ? Array(target[..<length]) : nil
+    }
+
     /// Whether `path` (symbolic links followed as text, from the links themselves) is on a
     /// local file system, judged from the mount table, which never waits.
     public static func isLocal(_ path: [UInt8]) -> Bool {
         var resolved = path
         for _ in 0 ..< 8 {
-            var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-            let length = (resolved + [0]).withUnsafeBufferPointer { name in
-                target.withUnsafeMutableBufferPointer { buffer in
-                    readlink(UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
-                             UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count - 1)
-                }
-            }
-            guard length > 0 else { break }
-            let link = Array(target[..<length])
+            guard let link = linkTarget(resolved) else { break }
             resolved = PathText.normalize(link.first == UInt8(ascii: "/") ? link : PathText.join(PathText.directory(of: resolved), link))
         }
         guard let file = fopen("/proc/self/mountinfo", "r") else { return false }
