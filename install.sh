@@ -33,8 +33,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 say() { echo "audisp-lkm install: $*"; }
 die() { echo "audisp-lkm install: $*" >&2; exit 1; }
 
-auditd_running() { auditctl -s 2>/dev/null | grep -q '^pid [1-9]'; }
-auditd_pid() { auditctl -s 2>/dev/null | sed -n 's/^pid //p'; }
+# The auditd the kernel sends to, if it still runs: an auditd killed without unregistering
+# stays the kernel's `pid` until the kernel next fails to send it a record.
+auditd_pid() {
+	local pid
+	pid=$(auditctl -s 2>/dev/null | sed -n 's/^pid \([1-9][0-9]*\)$/\1/p')
+	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = auditd ] && echo "$pid"
+}
+auditd_running() { [ -n "$(auditd_pid)" ]; }
 # The plugin auditd runs now (an exited one may linger as a zombie under a minimal init).
 plugin_pid() { pgrep -x -P "$(auditd_pid)" audisp-lkm; }
 

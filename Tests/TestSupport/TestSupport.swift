@@ -233,8 +233,14 @@ public struct CommandFailure: Error, CustomStringConvertible {
     public var description: String { "\(command) failed (status \(status)):\n\(output)" }
 }
 
-/// Whether this process is root and the kernel has a running auditd.
+/// Whether this process is root and the kernel sends to a running auditd. The kernel's
+/// `pid` alone is no proof: an auditd killed without unregistering stays listed until the
+/// kernel next fails to send it a record.
 public var auditdIsRunning: Bool {
-    guard getuid() == 0, let status = try? runCommand("/sbin/auditctl", ["-s"]) else { return false }
-    return status.split(separator: "\n").contains { $0.hasPrefix("pid ") && $0 != "pid 0" }
+    guard getuid() == 0, let status = try? runCommand("/sbin/auditctl", ["-s"]),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("pid ") }),
+          let pid = Int32(line.dropFirst(4)), pid > 0,
+          let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
+    else { return false }
+    return comm.trimmingCharacters(in: .whitespacesAndNewlines) == "auditd"
 }
