@@ -8,7 +8,7 @@ import Glibc
 public enum WatchLoader {
     /// A kernel filter list a watch goes on.
     public enum List: Sendable, Equatable, CustomStringConvertible {
-        /// `-a always,exit -F arch=ARCH -F path=P -F perm=w -k KEY`.
+        /// `-a always,exit -F arch=ARCH -F path=P -F perm=wa -k KEY`.
         case exit(architecture: String)
         /// `-a always,io_uring -F path=P -k KEY`: the kernel refuses `perm` here (EINVAL),
         /// so the watch matches every io_uring operation naming an entry of P.
@@ -77,7 +77,7 @@ public enum WatchLoader {
         return summary
     }
 
-    /// An exit watch matches every system call (perm=w narrows it to the write class), as
+    /// An exit watch matches every system call (perm=wa narrows it to the write and attribute classes), as
     /// auditctl writes it. Kernel facts for io_uring watches (6.18): the rule's mask is
     /// tested with the operation's index 0, not its `uring_op`; and because watches of
     /// every list share one inode table, the system-call exit tests them too, with the
@@ -111,7 +111,7 @@ public enum WatchLoader {
         case .path(let path):
             guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
             pairs.append("path=\(path)")
-            if case .exit = list { pairs.append("perm=w") }
+            if case .exit = list { pairs.append("perm=wa") }
         case .mounts(let path):
             for name in ["mount", "move_mount", "open_tree"] where audit_rule_syscallbyname_data(rule, name) != 0 {
                 return .failed("libaudit: no system call \(name)")

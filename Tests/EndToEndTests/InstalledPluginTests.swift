@@ -229,7 +229,7 @@ struct InstalledPluginTests {
         }
 
         // A watch removed: the tamper alert, then the watch is back without anyone acting.
-        let watch = ["always,exit", "-F", "arch=b64", "-F", "path=/etc/modprobe.d", "-F", "perm=w", "-k", "audisp-lkm"]
+        let watch = ["always,exit", "-F", "arch=b64", "-F", "path=/etc/modprobe.d", "-F", "perm=wa", "-k", "audisp-lkm"]
         let since = Self.authLogLines(containing: "Audit Watch on Kernel Module Configuration Removed").count
         let rearmedBefore = Self.authLogLines(containing: "watches re-armed after removal").count
         try runCommand("/sbin/auditctl", ["-d"] + watch)
@@ -237,7 +237,7 @@ struct InstalledPluginTests {
             Self.authLogLines(containing: "Audit Watch on Kernel Module Configuration Removed").count > since
         }, "no watch-removal alert; \(Self.pluginDiagnosis())")
         #expect(eventually(seconds: 10) {
-            (try? runCommand("/sbin/auditctl", ["-l"]))?.contains("-F arch=b64 -S all -F path=/etc/modprobe.d -F perm=w -F key=audisp-lkm") == true
+            (try? runCommand("/sbin/auditctl", ["-l"]))?.contains("-F arch=b64 -S all -F path=/etc/modprobe.d -F perm=wa -F key=audisp-lkm") == true
         }, "the removed watch did not come back; \(Self.pluginDiagnosis())")
         #expect(eventually(seconds: 5) { Self.authLogLines(containing: "watches re-armed after removal").count > rearmedBefore })
 
