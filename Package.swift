@@ -6,6 +6,7 @@ import PackageDescription
 //   -> FileEvents (events -> creation/rename file events) -> RuleEngine (Elastic's EQL rule)
 //   -> Outputs (ECS JSON, text; syslog, file and stdout sinks)
 //   -> PluginRuntime (live: stdin pump, queues, signals, configuration; CCapNG drops capabilities)
+//   Compliance (period report, inventory, profiles: evidence for auditors, beside the runtime)
 //   -> AudispLKM (the `audisp-lkm` command line)
 let package = Package(
     name: "audisp-lkm",
@@ -26,11 +27,14 @@ let package = Package(
         .target(name: "FileEvents", dependencies: ["AuditReading"]),
         .target(name: "RuleEngine", dependencies: ["FileEvents"]),
         .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
+        // Compliance evidence: the period report, the inventory, the profiles (data files).
+        .target(name: "Compliance", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs"],
+                resources: [.embedInCode("Profiles")]),
         .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs", "CCapNG"]),
         .executableTarget(
             name: "AudispLKM",
             dependencies: [
-                "AuditReading", "FileEvents", "RuleEngine", "Outputs", "PluginRuntime",
+                "AuditReading", "FileEvents", "RuleEngine", "Outputs", "PluginRuntime", "Compliance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

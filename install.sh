@@ -178,10 +178,10 @@ elif [ -e "$uring_rules" ]; then
 	rm -f "$uring_rules"
 fi
 augenrules --load >/dev/null || die "augenrules --load failed"
-if [ ! -e "$uring_rules" ]; then
-	"$bin" watches add --config "$settings" >/dev/null ||
-		say "warning: the io_uring watches were not loaded (kernel older than 5.16?): audisp-lkm watches add says why"
-fi
+# The directory-tree watches (and, before auditctl 3.1, the io_uring ones) no rules file
+# can hold; the plugin loads them again at start.
+"$bin" watches add --config "$settings" >/dev/null ||
+	say "warning: some watches were not loaded (kernel older than 5.16 for io_uring?): audisp-lkm watches add says why"
 put "$here/plugin-conf/audisp-lkm.conf" "$plugin" 0640
 reload_auditd yes
 "$bin" check --config "$settings" || die "$bin check reports a problem (above)"

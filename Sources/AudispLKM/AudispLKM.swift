@@ -23,7 +23,7 @@ struct AudispLKM: ParsableCommand {
             Exit status: 0 on success whatever was found; 2 on unusable input or arguments, \
             with a one-line reason on standard error.
             """,
-        subcommands: [PluginCommand.self, Replay.self, Check.self, Watches.self],
+        subcommands: [PluginCommand.self, Replay.self, Report.self, InventoryCommand.self, Check.self, Watches.self],
         defaultSubcommand: PluginCommand.self
     )
 

@@ -117,9 +117,7 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = try RotationOrder.sorted(files.isEmpty ? ["-"] : files).map { path in
-            do { return try LogInput(path: path) } catch let error as LogInputError { throw ValidationError(error.description) }
-        }
+        let inputs = try ReplayInputs.open(files)
         var engine = RuleEngine(rule: try loadRule())
         let watchRemoval = WatchRemovalRule(keys: watchKeys)
         var watchesRemoved = 0
@@ -174,19 +172,7 @@ struct Replay: ParsableCommand {
             }
             normalizer.normalize(event, emit: handle)
         }
-        var progress = Progress(inputs: inputs)
-        var failures: [String] = []
-        for input in inputs {
-            do {
-                try reader.read(input) { consumed in progress.show(input: input, consumed: consumed, reader: reader) }
-            } catch {
-                if case .interpreted = error { throw ValidationError(error.description) }
-                failures.append(error.description)
-                progress.clear()
-                StandardError.report(error.description)
-            }
-            progress.finished(input)
-        }
+        let complete = try ReplayInputs.read(inputs, with: reader)
         reader.finish()
         normalizer.finish(emit: handle)
         if var current = cap {
@@ -194,12 +180,42 @@ struct Replay: ParsableCommand {
             cap = current
         }
         output.flush()
-        progress.clear()
         Summary.print(reading: reader.statistics, normalizing: normalizer.statistics,
                       rule: events ? nil : engine.statistics,
                       withheld: cap.map { $0.statistics.withheldByGroup + $0.statistics.withheldByCeiling } ?? 0,
                       watchesRemoved: watchesRemoved, replacements: replacements, inputs: inputs.count)
-        if !failures.isEmpty { throw ExitCode(2) }
+        if !complete { throw ExitCode(2) }
+    }
+}
+
+/// The inputs of `replay` and `report`: opened in rotation order, read with progress.
+enum ReplayInputs {
+    /// Opens `files` (none: standard input), a rotation set oldest first.
+    static func open(_ files: [String]) throws -> [LogInput] {
+        try RotationOrder.sorted(files.isEmpty ? ["-"] : files).map { path in
+            do { return try LogInput(path: path) } catch let error as LogInputError { throw ValidationError(error.description) }
+        }
+    }
+
+    /// Reads every input through `reader`, showing progress on a terminal. An input that
+    /// fails is reported on standard error and the others are still read; false then.
+    /// Output of `ausearch -i` is refused at once (it cannot be replayed faithfully).
+    static func read(_ inputs: [LogInput], with reader: AuditLogReader) throws -> Bool {
+        var progress = Progress(inputs: inputs)
+        var complete = true
+        for input in inputs {
+            do {
+                try reader.read(input) { consumed in progress.show(input: input, consumed: consumed, reader: reader) }
+            } catch {
+                if case .interpreted = error { throw ValidationError(error.description) }
+                complete = false
+                progress.clear()
+                StandardError.report(error.description)
+            }
+            progress.finished(input)
+        }
+        progress.clear()
+        return complete
     }
 }
 

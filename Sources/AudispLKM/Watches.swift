@@ -5,7 +5,7 @@ import RuleEngine
 /// `audisp-lkm watches add|remove`: the watches auditctl cannot write.
 struct Watches: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Add or remove the detector's io_uring watches (and, with --all-lists, its system-call watches).",
+        abstract: "Add or remove the detector's io_uring and directory-tree watches (with --all-lists, all of its watches).",
         discussion: """
             io_uring operations (IORING_OP_OPENAT, RENAMEAT, LINKAT, SYMLINKAT ...) make \
             names without a system call of their own, so the watches in \
@@ -15,6 +15,13 @@ struct Watches: ParsableCommand {
             cannot. This command loads those watches through libaudit, one per place the \
             rule covers, with the configured key. The plugin does the same at start (see \
             manage_watches in audisp-lkm.conf(5)); install.sh calls `watches add`.
+
+            It also loads a `-F dir=DIR -F perm=wa` watch on each place that exists, on \
+            both system-call tables: the rules file's `path=` watches see entries made, \
+            removed and renamed, but not an existing file written, truncated, or given a \
+            new mode or owner, which `report` lists as modifications and attribute \
+            changes. A rules file cannot hold these: the kernel refuses a `dir=` watch on \
+            a missing directory, and `auditctl -R` stops at the first refusal.
 
             --all-lists also adds or removes the system-call watches exactly as the rules \
             file writes them (both tables), for when augenrules is not used.
@@ -57,10 +64,17 @@ struct Watches: ParsableCommand {
             throw ValidationError("\(error)")
         }
         let lists: [WatchLoader.List] = allLists ? WatchLoader.List.all : [.ioUring]
-        let summary = WatchLoader.apply(adding: action == .add, paths: rule.locations.map(\.path),
-                                        key: key ?? configuration.watchKey, lists: lists)
+        let paths = rule.locations.map(\.path)
+        let watchKey = key ?? configuration.watchKey
+        var summary = WatchLoader.apply(adding: action == .add, paths: paths, key: watchKey, lists: lists)
+        if !allLists {
+            let trees = WatchLoader.applyTrees(adding: action == .add, paths: paths, key: watchKey)
+            summary.changed += trees.changed
+            summary.unchanged += trees.unchanged
+            summary.failures += trees.failures
+        }
         print("\(action == .add ? "added" : "removed") \(summary.changed), unchanged \(summary.unchanged) "
-              + "(\(lists.map(\.description).joined(separator: ", ")))")
+              + "(\(lists.map(\.description).joined(separator: ", "))\(allLists ? "" : ", directory trees"))")
         for failure in summary.failures { print("FAILED \(failure)") }
         if !summary.failures.isEmpty { throw ExitCode(1) }
     }

@@ -164,7 +164,12 @@ public struct EventRegrouper {
 
     private mutating func complete(_ slot: Int, to output: inout [UInt8]) {
         completedEvents += 1
-        let summary = openBySlot[slot].summary
+        var summary = openBySlot[slot].summary
+        let id = openBySlot[slot].id
+        if selector != nil {
+            (summary.seconds, summary.milliseconds) = (id.seconds, id.milliseconds)
+            summary.node = id.node == EventID.noNode ? nil : nodes.name(id.node)
+        }
         let key = summary.pid.map { ProcessKey(node: openBySlot[slot].id.node, pid: $0) }
         switch selector?(summary) ?? .parse {
         case .skip:

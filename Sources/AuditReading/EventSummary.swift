@@ -41,11 +41,18 @@ public struct EventSummary: Sendable {
     public var pathNames: [[UInt8]] = []
     /// Whether a PATH record had no `name=` value to read.
     public var hasUnreadableName = false
+    /// The type of the event's first record (`DAEMON_START`, `SYSCALL`, ...).
+    public var firstType: MessageType?
+    /// The event's time, `SECONDS.MILLI`, and its `node=` name (nil when absent).
+    public var seconds: UInt64 = 0
+    public var milliseconds: UInt32 = 0
+    public var node: [UInt8]?
 
     public init() {}
 
     /// Notes what the record `line` of type `type` tells.
     mutating func note(_ type: MessageType, _ line: UnsafeRawBufferPointer) {
+        if firstType == nil { firstType = type }
         if type == .syscall || type == .uringOperation {
             var tokens = SpaceTokens(line, end: line.count)
             key = Self.keyValue(line)

@@ -16,6 +16,16 @@ public struct MessageType: RawRepresentable, Hashable, Sendable {
     public static let proctitle = MessageType(rawValue: 1327)
     /// An io_uring operation audited by the io_uring exit filter list (kernel 5.16+).
     public static let uringOperation = MessageType(rawValue: 1336)
+    /// auditd's own records about itself (`DAEMON_START` 1200 ... `DAEMON_ERR` 1209): written
+    /// to its log only, never by the kernel.
+    public static let daemonStart = MessageType(rawValue: 1200)
+    public static let daemonEnd = MessageType(rawValue: 1201)
+    public static let daemonAbort = MessageType(rawValue: 1202)
+    public static let daemonRotate = MessageType(rawValue: 1205)
+    public static let daemonResume = MessageType(rawValue: 1206)
+    public static let daemonError = MessageType(rawValue: 1209)
+
+    public var isDaemonRecord: Bool { (1200...1209).contains(rawValue) }
 
     /// Whether an event whose latest record has this type is complete, by libauparse 3.0.9's
     /// rule (`au_check_events`): an end marker (PROCTITLE, EOE) or a type that is always a

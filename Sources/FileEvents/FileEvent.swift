@@ -11,6 +11,10 @@ public struct FileEvent: Sendable {
         /// replaced it (the source directory, the link's target). Never a rule candidate:
         /// audisp-lkm's own rule decides it.
         case directoryReplacement = "directory-replacement"
+        /// The compliance report's changes to existing names (`reportsChanges`): an
+        /// existing file opened for writing or truncated; a name removed; a change of
+        /// mode, owner, extended attributes or times. Never rule candidates.
+        case modification, deletion, attributes
     }
 
     /// `event.action`.
@@ -49,7 +53,7 @@ public struct FileEvent: Sendable {
         Self.appendEventID(seconds: seconds, milliseconds: milliseconds, serial: serial, to: &output)
     }
 
-    static func appendEventID(seconds: Int, milliseconds: Int, serial: UInt64, to output: inout [UInt8]) {
+    public static func appendEventID(seconds: Int, milliseconds: Int, serial: UInt64, to output: inout [UInt8]) {
         if seconds < 0 { output.append(UInt8(ascii: "-")) }
         output.appendDecimal(UInt64(seconds.magnitude))
         output.append(UInt8(ascii: "."))

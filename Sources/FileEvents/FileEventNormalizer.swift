@@ -11,6 +11,13 @@ import AuditReading
 ///   RENAME_EXCHANGE), its source being the DELETE item with the same inode.
 /// Failed calls are ignored: nothing was made. io_uring operations (URINGOP records)
 /// count as the system calls they stand for.
+///
+/// With `reportsChanges` (the compliance report), changes to existing names are file
+/// events too, never rule candidates: a modification (an existing file opened for
+/// writing or truncating, `truncate`), a deletion (`unlink`, `unlinkat` of a non-directory)
+/// and an attribute change (the chmod, chown, xattr and utime families), one per NORMAL or
+/// DELETE item. Changes through a descriptor alone (`fchmod`, `ftruncate`, `write`) name no
+/// path, so no watch sees them; the `open` that gave the descriptor is the modification.
 public struct FileEventNormalizer: Sendable {
     public var paths: PathResolver
     public var processes = ProcessTable()
@@ -24,6 +31,8 @@ public struct FileEventNormalizer: Sendable {
     /// stream names that directory, or leaves at once, unresolved (live: the plugin asks
     /// the file system instead, and an alert must not wait).
     public var waitsForDirectories = true
+    /// Whether modifications, deletions and attribute changes are file events too.
+    public var reportsChanges = false
     /// File events waiting, oldest first; the oldest leaves unresolved beyond the bound.
     private var waiting: [FileEvent] = []
     public static let waitingCapacity = 4096
@@ -40,6 +49,16 @@ public struct FileEventNormalizer: Sendable {
     /// exec is held, to be parsed only if that process later makes a file (most never
     /// do); everything else is skipped.
     public static func disposition(_ summary: EventSummary) -> EventDisposition {
+        disposition(summary, changes: false)
+    }
+
+    /// `disposition(_:)` for a normaliser that `reportsChanges`: the calls that change
+    /// existing names are parsed too.
+    public static func changeDisposition(_ summary: EventSummary) -> EventDisposition {
+        disposition(summary, changes: true)
+    }
+
+    private static func disposition(_ summary: EventSummary, changes: Bool) -> EventDisposition {
         if summary.isConfigChange { return .parse }
         guard summary.success == true else { return .skip }
         let syscall: FileSyscall?
@@ -56,7 +75,10 @@ public struct FileEventNormalizer: Sendable {
         case .ringSetup: return .parse
         case .directory: return summary.hasCreatedName || summary.hasDeletedName ? .parse : .skip
         case .mount: return .parse
-        case .open, .otherCreation, .rename: return summary.hasCreatedName ? .parse : .skip
+        case .open: return summary.hasCreatedName || changes ? .parse : .skip
+        case .otherCreation, .rename: return summary.hasCreatedName ? .parse : .skip
+        case .truncate, .attributes: return changes ? .parse : .skip
+        case .unlink: return changes && summary.hasDeletedName ? .parse : .skip
         }
     }
 
@@ -72,14 +94,15 @@ public struct FileEventNormalizer: Sendable {
         case .ringSetup:
             processes.recordRingSetup(decoded, node: stamp.node)
             return
-        case .directory, .open, .otherCreation, .rename, .mount:
+        case .directory, .open, .otherCreation, .rename, .mount, .truncate, .unlink, .attributes:
             break
         }
         guard decoded.success else { return }
         if decoded.uringOperation != nil { statistics.uringEvents += 1 }
         let named = paths.learn(from: decoded, node: stamp.node)
         if !waiting.isEmpty && !named.isEmpty { release(named, emit: emit) }
-        if decoded.syscall.kind == .directory { return }
+        let changes = reportsChanges ? changedItems(of: decoded) : []
+        if decoded.syscall.kind == .directory && changes.isEmpty { return }
         let process = processes.process(of: decoded, node: stamp.node)
         let user = User(effectiveID: decoded.euid, effectiveName: decoded.names.euid,
                         realID: decoded.uid, realName: decoded.names.uid,
@@ -97,6 +120,12 @@ public struct FileEventNormalizer: Sendable {
             FileEvent(action: action, file: file, original: original, process: process, user: user, audit: facts,
                       seconds: stamp.seconds, milliseconds: stamp.milliseconds, serial: stamp.serial, node: stamp.node)
         }
+        for (action, item) in changes {
+            let (role, argument) = decoded.role(of: item)
+            send(fileEvent(action, paths.resolve(item, role: role, directoryArgument: argument, in: decoded, node: stamp.node), nil),
+                 emit: emit)
+        }
+        if decoded.syscall.kind == .directory { return }
         if decoded.syscall == .mount || decoded.syscall == .moveMount {
             if let (place, source) = mountedOver(in: decoded, node: stamp.node) {
                 statistics.directoryReplacements += 1
@@ -138,6 +167,44 @@ public struct FileEventNormalizer: Sendable {
                 send(event, emit: emit)
             }
         }
+    }
+
+    /// The items of a change to existing names, with what each underwent: the removed
+    /// non-directories of an unlink, the file opened for writing or truncating (by its
+    /// flags; `openat2` keeps them in a structure the record does not show, so it counts
+    /// when logged for one of `watchKeys`, whose `perm=w` passes only writes), the file
+    /// truncated or whose attributes changed. io_uring opens are not judged: the
+    /// operation's flags are not logged and its watches pass reads too.
+    private func changedItems(of event: SyscallEvent) -> [(FileEvent.Action, PathItem)] {
+        let files = event.paths.filter { !$0.isDirectory }
+        switch event.syscall.kind {
+        case .unlink, .directory:
+            return files.filter { $0.nameType == .delete }.map { (.deletion, $0) }
+        case .truncate:
+            return files.filter { $0.nameType == .normal }.map { (.modification, $0) }
+        case .attributes:
+            return files.filter { $0.nameType == .normal }.map { (.attributes, $0) }
+        case .open:
+            guard event.madeItems.isEmpty, event.uringOperation == nil, opensForWriting(event) else { return [] }
+            return files.filter { $0.nameType == .normal }.map { (.modification, $0) }
+        case .otherCreation, .rename, .exec, .ringSetup, .mount:
+            return []
+        }
+    }
+
+    /// Whether an open call asked for write access or truncation (`O_WRONLY`, `O_RDWR`,
+    /// `O_TRUNC`: the same bits on every table understood).
+    private func opensForWriting(_ event: SyscallEvent) -> Bool {
+        let flags: UInt64?
+        switch event.syscall {
+        case .creat: return true
+        case .open: flags = event.arguments[1]
+        case .openat: flags = event.arguments[2]
+        case .openat2: return event.key.map(watchKeys.contains) ?? false
+        default: return false
+        }
+        guard let flags else { return false }
+        return flags & 0o3 != 0 || flags & 0o1000 != 0
     }
 
     /// A rename's source of `item`: the DELETE item with its inode, resolved.

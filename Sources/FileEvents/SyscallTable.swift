@@ -15,7 +15,9 @@ public enum Architecture: UInt64, Sendable {
     }
 }
 
-/// A system call that can make a new name (or run a program) in a watched directory.
+/// A system call that can make a new name (or run a program) in a watched directory, or
+/// change an existing one there (the compliance report's modifications, deletions and
+/// attribute changes).
 public enum FileSyscall: String, Sendable {
     case open, creat, openat, openat2
     case link, linkat, symlink, symlinkat, mknod, mknodat
@@ -30,8 +32,13 @@ public enum FileSyscall: String, Sendable {
     case mount
     case moveMount = "move_mount"
     case openTree = "open_tree"
+    /// Changes to an existing file, for the compliance report: never rule candidates.
+    case truncate, unlink
+    case chmod, fchmodat, fchmodat2, chown, lchown, fchownat
+    case setxattr, lsetxattr, removexattr, lremovexattr
+    case utime, utimes, futimesat, utimensat
 
-    enum Kind { case open, otherCreation, rename, exec, directory, ringSetup, mount }
+    enum Kind { case open, otherCreation, rename, exec, directory, ringSetup, mount, truncate, unlink, attributes }
 
     var kind: Kind {
         switch self {
@@ -42,6 +49,10 @@ public enum FileSyscall: String, Sendable {
         case .mkdir, .mkdirat, .rmdir, .unlinkat: .directory
         case .ioUringSetup: .ringSetup
         case .mount, .moveMount, .openTree: .mount
+        case .truncate: .truncate
+        case .unlink: .unlink
+        case .chmod, .fchmodat, .fchmodat2, .chown, .lchown, .fchownat, .setxattr, .lsetxattr, .removexattr,
+             .lremovexattr, .utime, .utimes, .futimesat, .utimensat: .attributes
         }
     }
 
@@ -50,9 +61,12 @@ public enum FileSyscall: String, Sendable {
     var newNameDirectoryArgument: Int? {
         switch self {
         case .openat, .openat2, .mknodat, .execveat, .mkdirat, .unlinkat: 0
+        case .fchmodat, .fchmodat2, .fchownat, .futimesat, .utimensat: 0
         case .symlinkat: 1
         case .linkat, .renameat, .renameat2: 2
         case .open, .creat, .link, .symlink, .mknod, .rename, .execve, .mkdir, .rmdir, .ioUringSetup, .mount: nil
+        case .truncate, .unlink, .chmod, .chown, .lchown, .setxattr, .lsetxattr, .removexattr, .lremovexattr,
+             .utime, .utimes: nil
         case .moveMount: 2
         case .openTree: 0
         }
@@ -98,14 +112,22 @@ public enum FileSyscall: String, Sendable {
         82: .rename, 264: .renameat, 316: .renameat2, 59: .execve, 322: .execveat,
         83: .mkdir, 258: .mkdirat, 84: .rmdir, 263: .unlinkat, 425: .ioUringSetup,
         165: .mount, 428: .openTree, 429: .moveMount,
+        76: .truncate, 87: .unlink, 90: .chmod, 268: .fchmodat, 452: .fchmodat2,
+        92: .chown, 94: .lchown, 260: .fchownat, 188: .setxattr, 189: .lsetxattr, 197: .removexattr,
+        198: .lremovexattr, 132: .utime, 235: .utimes, 261: .futimesat, 280: .utimensat,
     ]
-    // arch/x86/entry/syscalls/syscall_32.tbl
+    // arch/x86/entry/syscalls/syscall_32.tbl (the 16-bit-id chown calls and the 64-bit
+    // offset and time variants count as their plain names)
     private static let i386: [UInt64: FileSyscall] = [
         5: .open, 8: .creat, 295: .openat, 437: .openat2,
         9: .link, 303: .linkat, 83: .symlink, 304: .symlinkat, 14: .mknod, 297: .mknodat,
         38: .rename, 302: .renameat, 353: .renameat2, 11: .execve, 358: .execveat,
         39: .mkdir, 296: .mkdirat, 40: .rmdir, 301: .unlinkat, 425: .ioUringSetup,
         21: .mount, 428: .openTree, 429: .moveMount,
+        92: .truncate, 193: .truncate, 10: .unlink, 15: .chmod, 306: .fchmodat, 452: .fchmodat2,
+        182: .chown, 212: .chown, 16: .lchown, 198: .lchown, 298: .fchownat,
+        226: .setxattr, 227: .lsetxattr, 235: .removexattr, 236: .lremovexattr,
+        30: .utime, 271: .utimes, 299: .futimesat, 320: .utimensat, 412: .utimensat,
     ]
     // include/uapi/asm-generic/unistd.h (arm64 has no open, creat, link, rename, ...)
     private static let generic: [UInt64: FileSyscall] = [
@@ -113,5 +135,7 @@ public enum FileSyscall: String, Sendable {
         38: .renameat, 276: .renameat2, 221: .execve, 281: .execveat,
         34: .mkdirat, 35: .unlinkat, 425: .ioUringSetup,
         40: .mount, 428: .openTree, 429: .moveMount,
+        45: .truncate, 53: .fchmodat, 452: .fchmodat2, 54: .fchownat, 5: .setxattr, 6: .lsetxattr,
+        14: .removexattr, 15: .lremovexattr, 88: .utimensat,
     ]
 }

@@ -14,6 +14,13 @@ public enum AlertDocument {
     /// A watch-removal alert: who removed which watch of the detector, and when.
     public static func json(_ change: AuditRuleChange, rule: DetectionRule, into writer: inout JSONWriter) {
         writer.beginObject()
+        writeMembers(of: change, rule: rule, into: &writer)
+        writer.endObject()
+    }
+
+    /// The watch-removal alert's members, into an object already begun (the compliance
+    /// report adds its own).
+    public static func writeMembers(of change: AuditRuleChange, rule: DetectionRule, into writer: inout JSONWriter) {
         writer.key("@timestamp")
         writer.asciiString { Timestamp.appendISO8601(seconds: change.seconds, milliseconds: change.milliseconds, to: &$0) }
         FileEventDocument.writeEvent(kind: "alert", category: "configuration", type: "deletion",
@@ -36,7 +43,6 @@ public enum AlertDocument {
         writer.member("session", decimalString: change.session)
         writer.endObject()
         writeRule(rule, into: &writer)
-        writer.endObject()
     }
 
     /// `event.action` of a summary of withheld alerts.
@@ -116,7 +122,7 @@ public enum AlertDocument {
         Timestamp.appendISO8601(seconds: seconds, milliseconds: milliseconds, to: &output)
     }
 
-    private static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
+    public static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
         writer.beginObject("rule")
         writer.member("name", rule.name)
         writer.member("id", rule.ruleID)

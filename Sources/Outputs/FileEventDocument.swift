@@ -16,7 +16,7 @@ public enum FileEventDocument {
         writer.key("@timestamp")
         writer.asciiString { Timestamp.appendISO8601(seconds: event.seconds, milliseconds: event.milliseconds, to: &$0) }
 
-        writeEvent(kind: kind, category: "file", type: event.action == .creation ? "creation" : "change",
+        writeEvent(kind: kind, category: "file", type: event.action.ecsType,
                    action: event.action.rawValue, id: event.appendEventID, host: event.node, into: &writer)
 
         writer.beginObject("file")
@@ -125,10 +125,21 @@ public enum FileEventDocument {
         writer.endObject()
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    public static func hex(_ bytes: [UInt8]) -> String {
         var text = [UInt8]()
         text.reserveCapacity(bytes.count * 2)
         for byte in bytes { text.appendHex(byte) }
         return String(decoding: text, as: UTF8.self)
+    }
+}
+
+extension FileEvent.Action {
+    /// ECS `event.type`.
+    var ecsType: String {
+        switch self {
+        case .creation: "creation"
+        case .deletion: "deletion"
+        case .rename, .directoryReplacement, .modification, .attributes: "change"
+        }
     }
 }

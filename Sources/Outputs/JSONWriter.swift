@@ -92,6 +92,13 @@ public struct JSONWriter {
     public mutating func member(_ name: StaticString, _ value: String?) { member(name, value?.utf8) }
 
     /// Adds `"name":true` when `flag` is set (absent otherwise, as ECS omits false flags).
+    /// `"name":true` or `"name":false`.
+    public mutating func member(_ name: StaticString, bool value: Bool) {
+        key(name)
+        separate()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
     public mutating func member(_ name: StaticString, flag: Bool) {
         guard flag else { return }
         key(name)

@@ -1,14 +1,14 @@
 /// `@timestamp` text: ISO 8601 in UTC with milliseconds (`2026-11-27T06:28:13.159Z`),
 /// computed from the audit record's epoch seconds without consulting the local zone.
-enum Timestamp {
-    static func iso8601(seconds: Int, milliseconds: Int) -> String {
+public enum Timestamp {
+    public static func iso8601(seconds: Int, milliseconds: Int) -> String {
         var text: [UInt8] = []
         appendISO8601(seconds: seconds, milliseconds: milliseconds, to: &text)
         return String(decoding: text, as: UTF8.self)
     }
 
     /// Appends the timestamp's text to `output`.
-    static func appendISO8601(seconds: Int, milliseconds: Int, to output: inout [UInt8]) {
+    public static func appendISO8601(seconds: Int, milliseconds: Int, to output: inout [UInt8]) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)

@@ -13,11 +13,18 @@ public struct KernelWatches: Sendable {
         public var isTree: Bool
         /// The filter list: 4 for system calls (`exit`), 7 for io_uring operations.
         public var list: Int
+        /// `arch=`: the system-call table (`b64`, `b32`, ...) it applies to; nil for all.
+        public var architecture: String?
+        /// `perm=`: the permission classes it matches (`wa`); nil for every call.
+        public var permissions: String?
 
-        public init(path: String, isTree: Bool, list: Int = Int(AUDIT_FILTER_EXIT)) {
+        public init(path: String, isTree: Bool, list: Int = Int(AUDIT_FILTER_EXIT), architecture: String? = nil,
+                    permissions: String? = nil) {
             self.path = path
             self.isTree = isTree
             self.list = list
+            self.architecture = architecture
+            self.permissions = permissions
         }
     }
 
@@ -73,8 +80,18 @@ public struct KernelWatches: Sendable {
         var found: [Watch] = []
         var offset = 0
         let list = Int(rule.pointee.flags & ~UInt32(AUDIT_FILTER_PREPEND))
+        var architecture: String?
+        var permissions: String?
         for index in 0 ..< Int(min(rule.pointee.field_count, UInt32(AUDIT_MAX_FIELDS))) {
             let field = raw.loadUnaligned(fromByteOffset: fieldsOffset + index * 4, as: UInt32.self)
+            let value = raw.loadUnaligned(fromByteOffset: valuesOffset + index * 4, as: UInt32.self)
+            if field == UInt32(AUDIT_ARCH) {
+                // AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64.
+                architecture = switch value { case 0xC000_003E, 0xC000_00B7: "b64"; case 0x4000_0003: "b32"; default: String(value, radix: 16) }
+            } else if field == UInt32(AUDIT_PERM) {
+                // AUDIT_PERM_EXEC 1, WRITE 2, READ 4, ATTR 8.
+                permissions = [(4, "r"), (2, "w"), (1, "x"), (8, "a")].filter { value & $0.0 != 0 }.map(\.1).joined()
+            }
             guard stringFields.contains(field) else { continue }
             let length = Int(raw.loadUnaligned(fromByteOffset: valuesOffset + index * 4, as: UInt32.self))
             guard offset + length <= Int(rule.pointee.buflen) else { break }
@@ -84,18 +101,26 @@ public struct KernelWatches: Sendable {
             }
             offset += length
         }
-        return found
+        return found.map {
+            var watch = $0
+            (watch.architecture, watch.permissions) = (architecture, permissions)
+            return watch
+        }
     }
 
     /// The locations no watch on filter list `list` covers: no watch on the path itself,
     /// none on its directory (whose PARENT item every creation in it carries), no tree
     /// watch above it.
+    /// With `architecture`, only watches for that system-call table (or for all) count;
+    /// with `trees`, only `dir=` watches (which see writes to existing files) count.
     public func uncovered(_ locations: [RuleLocation], usrMerge: UsrMerge,
-                          list: Int = Int(AUDIT_FILTER_EXIT)) -> [RuleLocation] {
+                          list: Int = Int(AUDIT_FILTER_EXIT), architecture: String? = nil, trees: Bool = false) -> [RuleLocation] {
         func canonical(_ path: String) -> String {
             String(decoding: usrMerge.canonical(Array(path.utf8)), as: UTF8.self)
         }
-        let watched = watches.filter { $0.list == list }.map { Watch(path: canonical($0.path), isTree: $0.isTree) }
+        let watched = watches.filter {
+            $0.list == list && (architecture == nil || $0.architecture == nil || $0.architecture == architecture) && (!trees || $0.isTree)
+        }.map { Watch(path: canonical($0.path), isTree: $0.isTree) }
         return locations.filter { location in
             let path = canonical(location.path)
             let parent = String(decoding: PathText.directory(of: Array(path.utf8)), as: UTF8.self)

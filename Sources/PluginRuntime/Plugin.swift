@@ -344,12 +344,15 @@ public final class Plugin {
     /// The paths of the places the rule covers, one watch each.
     private var watchedPaths: [String] { engine.rule.locations.map(\.path) }
 
-    /// Loads the io_uring watches the system's auditctl cannot (3.0.9), at start, while
+    /// Loads the io_uring watches the system's auditctl cannot (3.0.9) and the directory
+    /// trees no rules file can hold (`WatchLoader.existingDirectories`), at start, while
     /// the plugin still has every capability.
     private func loadIOURingWatches() {
-        let summary = WatchLoader.apply(adding: true, paths: watchedPaths, key: configuration.watchKey, lists: [.ioUring])
-        if summary.changed > 0 { diagnostics.info("io_uring watches: \(summary.changed) added, \(summary.unchanged) present") }
-        for failure in summary.failures { diagnostics.warning("io_uring watch not loaded: \(failure)") }
+        for summary in [WatchLoader.apply(adding: true, paths: watchedPaths, key: configuration.watchKey, lists: [.ioUring]),
+                        WatchLoader.applyTrees(adding: true, paths: watchedPaths, key: configuration.watchKey)] {
+            if summary.changed > 0 { diagnostics.info("watches: \(summary.changed) added, \(summary.unchanged) present") }
+            for failure in summary.failures { diagnostics.warning("watch not loaded: \(failure)") }
+        }
     }
 
     /// Adds again every watch of the detector the kernel no longer has, on both lists,

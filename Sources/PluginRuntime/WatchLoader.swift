@@ -44,18 +44,36 @@ public enum WatchLoader {
         public var failures: [String] = []
     }
 
-    /// What a rule watches: a path (for writes), mounts over a path, or a system call.
+    /// What a rule watches: a path (for writes), the files of an existing directory
+    /// (`dir=`), mounts over a path, or a system call.
     enum Target: CustomStringConvertible {
         case path(String)
+        case tree(String)
         case mounts(String)
         case syscall(String)
 
         var description: String {
             switch self {
             case .path(let path): path
+            case .tree(let path): "-F dir=\(path)"
             case .mounts(let path): "-S mount,move_mount,open_tree \(path)"
             case .syscall(let name): "-S \(name)"
             }
+        }
+    }
+
+    /// Kernel fact (6.18): a `path=` watch on a directory matches a call only through a
+    /// PARENT item, which the kernel logs for calls that make, remove or rename an entry;
+    /// writing to an existing file, truncating it or changing its mode or owner names the
+    /// file alone and is not seen. A `dir=` watch matches every inode under the directory,
+    /// so it sees those too (the report's modifications and attribute changes), but the
+    /// kernel resolves it when it is loaded: it cannot be loaded for a missing directory
+    /// (rules files would stop there), and stays with that directory if it is replaced.
+    /// It is loaded here, for the places that exist.
+    static func existingDirectories(_ paths: [String]) -> [String] {
+        paths.filter { path in
+            var status = stat()
+            return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
         }
     }
 
@@ -65,16 +83,32 @@ public enum WatchLoader {
         var summary = Summary()
         for list in lists {
             var targets = paths.map(Target.path)
-            if list != .ioUring { targets += paths.map(Target.mounts) + [.syscall("io_uring_setup")] }
-            for target in targets {
-                switch change(target, key: key, list: list, adding: adding) {
-                case .added: summary.changed += 1
-                case .unchanged: summary.unchanged += 1
-                case .failed(let reason): summary.failures.append("\(list) \(target): \(reason)")
-                }
+            if list != .ioUring {
+                targets += existingDirectories(paths).map(Target.tree) + paths.map(Target.mounts) + [.syscall("io_uring_setup")]
             }
+            apply(adding: adding, targets, key: key, list: list, into: &summary)
         }
         return summary
+    }
+
+    /// Adds (or removes) the `dir=` watch of every existing directory in `paths` on both
+    /// system-call tables: what a rules file cannot hold (see `existingDirectories`).
+    public static func applyTrees(adding: Bool, paths: [String], key: String) -> Summary {
+        var summary = Summary()
+        for list in List.all where list != .ioUring {
+            apply(adding: adding, existingDirectories(paths).map(Target.tree), key: key, list: list, into: &summary)
+        }
+        return summary
+    }
+
+    private static func apply(adding: Bool, _ targets: [Target], key: String, list: List, into summary: inout Summary) {
+        for target in targets {
+            switch change(target, key: key, list: list, adding: adding) {
+            case .added: summary.changed += 1
+            case .unchanged: summary.unchanged += 1
+            case .failed(let reason): summary.failures.append("\(list) \(target): \(reason)")
+            }
+        }
     }
 
     /// An exit watch matches every system call (perm=wa narrows it to the write and attribute classes), as
@@ -112,6 +146,9 @@ public enum WatchLoader {
             guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
             pairs.append("path=\(path)")
             if case .exit = list { pairs.append("perm=wa") }
+        case .tree(let path):
+            guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
+            pairs += ["dir=\(path)", "perm=wa"]
         case .mounts(let path):
             for name in ["mount", "move_mount", "open_tree"] where audit_rule_syscallbyname_data(rule, name) != 0 {
                 return .failed("libaudit: no system call \(name)")

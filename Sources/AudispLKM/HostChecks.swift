@@ -1,0 +1,266 @@
+import Compliance
+import FileEvents
+import Glibc
+import Outputs
+import PluginRuntime
+import RuleEngine
+
+/// The facts `check` establishes about this host, one `CheckResult` each: the proof that
+/// the control is in place (and what `report --host-state` files with the evidence).
+enum HostChecks {
+    static let pluginConf = "/etc/audit/plugins.d/audisp-lkm.conf"
+    static let auditdConf = "/etc/audit/auditd.conf"
+
+    static func run(configuration: PluginConfiguration, rule: DetectionRule, configurationText: String) -> [CheckResult] {
+        var results = [CheckResult(.pass, "configuration", configurationText),
+                       CheckResult(.pass, "rule", "\(rule.name), version \(rule.version.map(String.init) ?? "-")"
+                                   + (configuration.rule.map { " (\($0))" } ?? " (built in)"))]
+        let status = KernelStatus.load()
+        results += auditd(status)
+        results += watches(rule: rule, usrMerge: configuration.usrMerge)
+        results += plugin(configuration: configuration, auditd: (try? status.get()).flatMap { $0.auditdIsAlive ? $0.pid : nil })
+        results.append(output(configuration))
+        results += auditdSettings()
+        return results
+    }
+
+    // MARK: auditd and the kernel
+
+    static func auditd(_ loaded: Result<KernelStatus, WatchListError>) -> [CheckResult] {
+        guard case .success(let status) = loaded else {
+            if case .failure(let error) = loaded {
+                return [CheckResult(.fail, "auditd", "the kernel's audit status cannot be read: \(error)", fix: "run check as root")]
+            }
+            return []
+        }
+        var results: [CheckResult] = []
+        if status.auditdIsAlive {
+            results.append(CheckResult(.pass, "auditd", "running (pid \(status.pid))"))
+        } else {
+            results.append(CheckResult(.fail, "auditd", status.pid == 0 ? "not running: the kernel has no audit daemon"
+                                       : "not running: the kernel's auditd pid \(status.pid) is gone",
+                                       fix: "start auditd (service auditd start)"))
+        }
+        switch status.enabled {
+        case 0:
+            results.append(CheckResult(.fail, "auditing", "off (auditctl -e 0): no record is made", fix: "auditctl -e 1"))
+        case 2:
+            results.append(CheckResult(.pass, "auditing", "on and locked (-e 2): the watches cannot be removed until reboot"))
+        default:
+            results.append(CheckResult(.warn, "auditing", "on, not locked: root can remove the watches (the plugin alerts and re-adds them)",
+                                       fix: "end the rules with -e 2 (/etc/audit/rules.d/99-finalize.rules); rule changes then need a reboot"))
+        }
+        results.append(status.lost == 0 ? CheckResult(.pass, "lost records", "none since boot")
+                       : CheckResult(.warn, "lost records", "\(status.lost) records lost since boot (backlog full, rate limit or no auditd)",
+                                     fix: "raise the backlog (-b 8192 or more) and see auditd's messages in syslog"))
+        results.append(status.backlogLimit >= 8192
+                       ? CheckResult(.pass, "backlog", "limit \(status.backlogLimit), \(status.backlog) waiting")
+                       : CheckResult(.warn, "backlog", "limit \(status.backlogLimit): a burst of records can be lost",
+                                     fix: "-b 8192 in the rules (Debian's default rules have it)"))
+        return results
+    }
+
+    // MARK: Watches
+
+    static func watches(rule: DetectionRule, usrMerge: UsrMerge) -> [CheckResult] {
+        let kernel: KernelWatches
+        switch KernelWatches.load() {
+        case .success(let watches): kernel = watches
+        case .failure(let error):
+            return [CheckResult(.fail, "watches", "the kernel's rules cannot be listed: \(error)", fix: "run check as root")]
+        }
+        let routes: [(name: String, missing: [RuleLocation])] = [
+            ("b64", kernel.uncovered(rule.locations, usrMerge: usrMerge, architecture: "b64")),
+            ("b32", kernel.uncovered(rule.locations, usrMerge: usrMerge, architecture: "b32")),
+            ("io_uring", kernel.uncovered(rule.locations, usrMerge: usrMerge, list: 7)),
+        ]
+        let trees = kernel.uncovered(rule.locations, usrMerge: usrMerge, trees: true)
+        var results: [CheckResult] = []
+        for location in rule.locations {
+            let missing = routes.filter { $0.missing.contains(location) }.map(\.name)
+            var status = stat()
+            let exists = stat(location.path, &status) == 0
+            let needsTree = location.isDirectory && exists && status.st_mode & S_IFMT == S_IFDIR
+            let subject = "watch \(location)"
+            if let target = LiveSystem.linkTarget(Array(location.path.utf8)), location.isDirectory {
+                results.append(CheckResult(.fail, subject, "a symbolic link to \(String(decoding: target, as: UTF8.self)): "
+                                           + "creations there are seen only if the target is watched too",
+                                           fix: "replace the link with the directory, or watch its target"))
+            } else if !missing.isEmpty {
+                let fix = missing == ["io_uring"] ? "audisp-lkm watches add (the plugin does at start when manage_watches = yes)"
+                    : "install audit-rules/ into /etc/audit/rules.d and run augenrules --load"
+                results.append(CheckResult(.fail, subject, "no watch on \(missing.joined(separator: ", ")): "
+                                           + "creations there by that route make no record", fix: fix))
+            } else if needsTree && trees.contains(location) {
+                results.append(CheckResult(.warn, subject, "system calls (b64, b32) and io_uring watched; no dir= watch: "
+                                           + "writes to existing files and mode or owner changes are not recorded",
+                                           fix: "audisp-lkm watches add"))
+            } else {
+                results.append(CheckResult(.pass, subject, "watched: b64, b32, io_uring" + (needsTree ? ", its files (dir=)" : "")
+                                           + (exists ? "" : " (missing now; watched for when it is made)")))
+            }
+        }
+        return results
+    }
+
+    // MARK: The plugin
+
+    static func plugin(configuration: PluginConfiguration, auditd: UInt32?) -> [CheckResult] {
+        var results: [CheckResult] = []
+        var status = stat()
+        guard stat(pluginConf, &status) == 0 else {
+            return [CheckResult(.fail, "plugin conf", "\(pluginConf) is missing: auditd does not start the plugin",
+                                fix: "./install.sh (or copy plugin-conf/audisp-lkm.conf there and signal auditd)")]
+        }
+        // auditd 3.0.9 skips a plugin conf not owned by root or writable by others.
+        if status.st_uid != 0 || status.st_mode & 0o002 != 0 {
+            results.append(CheckResult(.fail, "plugin conf", "\(pluginConf) is \(status.st_uid == 0 ? "world-writable" : "not owned by root")"
+                                       + " (mode \(String(status.st_mode & 0o7777, radix: 8))): auditd ignores it and anyone could change it",
+                                       fix: "chown root:root \(pluginConf); chmod 0640 \(pluginConf)"))
+        }
+        var settings: [String: String] = [:]
+        if let lines = SmallFile.text(pluginConf) {
+            for line in lines.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmed() }
+                if parts.count == 2 { settings[parts[0]] = parts[1] }
+            }
+        }
+        if settings["active"] != "yes" {
+            results.append(CheckResult(.fail, "plugin conf", "active = \(settings["active"] ?? "(missing)"): auditd does not start the plugin",
+                                       fix: "active = yes in \(pluginConf), then service auditd reload"))
+        }
+        let path = settings["path"] ?? ""
+        let this = LiveSystem.linkTarget(Array("/proc/self/exe".utf8)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var binary = stat()
+        if path.isEmpty || stat(path, &binary) != 0 {
+            results.append(CheckResult(.fail, "plugin binary", "path = \(path.isEmpty ? "(missing)" : path): no such file",
+                                       fix: "./install.sh"))
+        } else if binary.st_uid != 0 || binary.st_mode & 0o022 != 0 {
+            results.append(CheckResult(.fail, "plugin binary", "\(path) is not owned by root or is writable by others",
+                                       fix: "chown root:root \(path); chmod 0750 \(path)"))
+        } else if Self.realPath(path) != Self.realPath(this) {
+            results.append(CheckResult(.warn, "plugin binary", "auditd runs \(path), not this binary (\(this))",
+                                       fix: "run the installed \(path) check, or ./install.sh to install this build"))
+        } else {
+            results.append(CheckResult(.pass, "plugin conf", "\(pluginConf): active, runs this binary (\(path)), root-owned"))
+        }
+        guard let auditd else {
+            results.append(CheckResult(.fail, "plugin", "not running: auditd is not running", fix: "start auditd"))
+            return results
+        }
+        guard let pid = Self.child(of: auditd, named: "audisp-lkm") else {
+            results.append(CheckResult(.fail, "plugin", "auditd (pid \(auditd)) runs no audisp-lkm",
+                                       fix: "service auditd reload (or restart); auditd's messages in syslog say why it stopped"))
+            return results
+        }
+        // A live plugin writes its state report on SIGUSR1 within milliseconds.
+        var before = stat()
+        let hadReport = stat(configuration.stateFile, &before) == 0
+        kill(pid_t(pid), SIGUSR1)
+        var fresh = false
+        for _ in 0..<30 {
+            usleep(100_000)
+            var now = stat()
+            if stat(configuration.stateFile, &now) == 0,
+               !hadReport || now.st_mtim.tv_sec != before.st_mtim.tv_sec || now.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
+                fresh = true
+                break
+            }
+        }
+        if fresh {
+            let report = SmallFile.text(configuration.stateFile) ?? ""
+            let records = report.split(separator: "\n").first { $0.hasPrefix("records = ") }.map { String($0.dropFirst(10)) } ?? "?"
+            results.append(CheckResult(.pass, "plugin", "running (pid \(pid)), state report fresh (\(configuration.stateFile): records = \(records))"))
+        } else {
+            results.append(CheckResult(.fail, "plugin", "running (pid \(pid)) but its state report \(configuration.stateFile) did not answer SIGUSR1 in 3 s",
+                                       fix: "see the plugin's messages in syslog; service auditd restart"))
+        }
+        return results
+    }
+
+    /// The pid of a process named `name` whose parent is `parent`, from /proc.
+    static func child(of parent: UInt32, named name: String) -> UInt32? {
+        for entry in SmallFile.names(in: "/proc") {
+            guard let pid = UInt32(entry), let stat = SmallFile.text("/proc/\(pid)/stat"),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let comm = stat[stat.index(after: open)..<close]
+            let rest = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            // Fields after the name: state, ppid. A zombie (Z) has exited.
+            if comm == name, rest.count > 1, rest[0] != "Z", UInt32(rest[1]) == parent { return pid }
+        }
+        return nil
+    }
+
+    static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    // MARK: Output
+
+    static func output(_ configuration: PluginConfiguration) -> CheckResult {
+        let sink = configuration.makeSink().description
+        switch configuration.output {
+        case .syslog:
+            do { try SyslogSocket(path: configuration.syslogSocket).connect() } catch {
+                return CheckResult(.fail, "output", "\(sink): NOT REACHABLE (\(error))", fix: "start the syslog daemon (rsyslogd)")
+            }
+        case .file:
+            // The plugin appends, creating the file when missing.
+            let file = configuration.file
+            let target = access(file, F_OK) == 0 ? file : String(decoding: PathText.directory(of: Array(file.utf8)), as: UTF8.self)
+            if access(target, W_OK) != 0 {
+                return CheckResult(.fail, "output", "\(sink): NOT WRITABLE (\(target): \(String(cString: strerror(errno))))",
+                                   fix: "create \(target) writable by root, or choose another output")
+            }
+        case .stdout: break
+        }
+        return CheckResult(.pass, "output", "\(sink): takes alerts")
+    }
+
+    // MARK: auditd.conf
+
+    /// The settings of auditd.conf under which records are dropped: a full disk, a plugin
+    /// queue that overflows.
+    static func auditdSettings() -> [CheckResult] {
+        guard let text = SmallFile.text(auditdConf) else {
+            return [CheckResult(.warn, "auditd.conf", "\(auditdConf) cannot be read")]
+        }
+        var settings: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmed().lowercased() }
+            if parts.count == 2 { settings[parts[0]] = parts[1] }
+        }
+        var results: [CheckResult] = []
+        let diskFull = settings["disk_full_action"] ?? "suspend"
+        switch diskFull {
+        case "single", "halt":
+            results.append(CheckResult(.pass, "disk_full_action", "\(diskFull): nothing is audited unlogged"))
+        case "ignore":
+            results.append(CheckResult(.fail, "disk_full_action", "ignore: records are dropped silently when the disk is full",
+                                       fix: "disk_full_action = SINGLE or HALT (or SUSPEND and watch the disk) in \(auditdConf)"))
+        default:
+            results.append(CheckResult(.warn, "disk_full_action", "\(diskFull): records are not written while the disk is full",
+                                       fix: "keep /var/log/audit from filling (space_left_action), or SINGLE/HALT where evidence must be complete"))
+        }
+        let depth = Int(settings["q_depth"] ?? "") ?? 0
+        results.append(depth >= 2000 ? CheckResult(.pass, "q_depth", "\(depth) records for the plugins")
+                       : CheckResult(.warn, "q_depth", "\(settings["q_depth"] ?? "unset"): a burst can overflow the plugins' queue",
+                                     fix: "q_depth = 2000 or more in \(auditdConf)"))
+        let overflow = settings["overflow_action"] ?? "syslog"
+        switch overflow {
+        case "single", "halt":
+            results.append(CheckResult(.pass, "overflow_action", "\(overflow)"))
+        case "ignore", "suspend":
+            results.append(CheckResult(.fail, "overflow_action", "\(overflow): a full plugin queue "
+                                       + (overflow == "ignore" ? "drops records silently" : "stops every plugin until auditd restarts"),
+                                       fix: "overflow_action = SYSLOG (drops are logged) or SINGLE in \(auditdConf)"))
+        default:
+            results.append(CheckResult(.warn, "overflow_action", "\(overflow): when the plugins' queue is full, records are dropped and syslog says so",
+                                       fix: "watch syslog for auditd's \"queue is full\" messages; raise q_depth"))
+        }
+        return results
+    }
+}
+

@@ -1,0 +1,156 @@
+import AuditReading
+import FileEvents
+
+/// What one host's logs can vouch for over a period: when its records start and end,
+/// when auditd stopped, rotated its log or reported errors, and when the detector's
+/// watches were removed or added. The report's "evidence completeness".
+public struct HostTrail: Sendable {
+    /// auditd's own records (`DAEMON_*`) and the rule changes that matter here.
+    public struct Mark: Sendable {
+        public enum Kind: String, Sendable {
+            case daemonStart = "auditd-start"
+            case daemonEnd = "auditd-end"
+            case daemonAbort = "auditd-abort"
+            case daemonError = "auditd-error"
+            case rotate = "log-rotated"
+            case resume = "auditd-resume"
+            case watchAdded = "watch-added"
+            case watchRemoved = "watch-removed"
+            case auditingDisabled = "auditing-disabled"
+            case auditingEnabled = "auditing-enabled"
+        }
+        public var kind: Kind
+        public var time: Double
+        public var eventID: String
+        /// The record's own words (`op=`, `res=`, the watched path or key).
+        public var detail: String
+        /// The host's latest record before this one in the stream.
+        var previousRecord: Double?
+        /// Marks of one kind and detail within two seconds are one (`auditctl -D` removes
+        /// each rule in turn): how many, and the last one's time and id.
+        public internal(set) var count = 1
+        public internal(set) var lastTime: Double
+        public internal(set) var lastEventID: String
+
+        public init(kind: Kind, time: Double, eventID: String, detail: String) {
+            (self.kind, self.time, self.eventID, self.detail) = (kind, time, eventID, detail)
+            (lastTime, lastEventID) = (time, eventID)
+        }
+
+        /// `ID`, or `FIRST ... LAST (N)` for a run.
+        public var eventIDs: String { count == 1 ? eventID : "\(eventID) ... \(lastEventID) (\(count))" }
+    }
+
+    /// A stretch of the period the logs cannot vouch for (or, `partial`, can vouch for
+    /// only in part: a watch was removed).
+    public struct Gap: Sendable {
+        public var from: Double
+        public var to: Double
+        public var reason: String
+        public var partial = false
+    }
+
+    public var host: String
+    public private(set) var firstRecord: Double?
+    public private(set) var lastRecord: Double?
+    public private(set) var events = 0
+    /// Kept up to `markCapacity`; `marksDropped` counts the rest.
+    public private(set) var marks: [Mark] = []
+    public private(set) var marksDropped = 0
+    public static let markCapacity = 10_000
+
+    init(host: String) { self.host = host }
+
+    /// The latest record before the newest one, in stream order (`Mark.previousRecord`).
+    private var streamPrevious: Double?
+    private var streamLatest: Double?
+
+    /// Notes one event of this host; `add` its mark, if any, after.
+    mutating func note(time: Double) {
+        (streamPrevious, streamLatest) = (streamLatest, time)
+        events += 1
+        if firstRecord.map({ time < $0 }) ?? true { firstRecord = time }
+        if lastRecord.map({ time > $0 }) ?? true { lastRecord = time }
+    }
+
+    mutating func add(_ mark: Mark) {
+        if let last = marks.indices.last, marks[last].kind == mark.kind, marks[last].detail == mark.detail,
+           mark.time - marks[last].lastTime <= 2 {
+            marks[last].count += 1
+            (marks[last].lastTime, marks[last].lastEventID) = (mark.time, mark.eventID)
+            return
+        }
+        guard marks.count < Self.markCapacity else { marksDropped += 1; return }
+        var mark = mark
+        mark.previousRecord = streamLatest == mark.time ? streamPrevious : streamLatest
+        marks.append(mark)
+    }
+
+    /// Records lost or possibly lost: auditd aborts and errors, and stops without an end
+    /// record (killed, crashed, or the machine went down).
+    public var lossNotices: Int {
+        marks.filter { $0.kind == .daemonAbort || $0.kind == .daemonError }.count + gaps(in: ReportPeriod()).filter {
+            $0.reason.hasPrefix(Self.uncleanStop)
+        }.count
+    }
+
+    static let uncleanStop = "auditd stopped without an end record"
+
+    /// The stretches of `period` these logs cannot vouch for: before the first record and
+    /// after the last one (when the period says where it starts or ends), between auditd's
+    /// end (or abort) and its next start, before a start that followed no end (auditd was
+    /// killed: from the last record before it), and, in part, while a watch was removed.
+    public func gaps(in period: ReportPeriod) -> [Gap] {
+        var gaps: [Gap] = []
+        guard let first = firstRecord, let last = lastRecord else {
+            if let since = period.since, let until = period.until {
+                gaps.append(Gap(from: since, to: until, reason: "no records at all for this host in the period"))
+            }
+            return gaps
+        }
+        if let since = period.since, first > since + 1 {
+            gaps.append(Gap(from: since, to: first, reason: "no records before the first one given: older logs rotated away or not given"))
+        }
+        var stoppedAt: Double?
+        var stoppedBy = ""
+        var removedAt: [String: Double] = [:]
+        for mark in marks.sorted(by: { $0.time < $1.time }) {
+            switch mark.kind {
+            case .daemonEnd, .daemonAbort:
+                if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, mark.kind == .daemonEnd ? "auditd stopped" : "auditd aborted") }
+            case .daemonStart:
+                if let stop = stoppedAt {
+                    gaps.append(Gap(from: stop, to: mark.time, reason: "\(stoppedBy) until it started again: nothing was recorded"))
+                } else if let before = mark.previousRecord, before < mark.time {
+                    gaps.append(Gap(from: before, to: mark.time, reason: "\(Self.uncleanStop) (killed, crashed or the host went down): nothing after the last record was recorded"))
+                }
+                stoppedAt = nil
+            case .watchRemoved:
+                if removedAt[mark.detail] == nil { removedAt[mark.detail] = mark.time }
+            case .watchAdded:
+                if let from = removedAt.removeValue(forKey: mark.detail) {
+                    gaps.append(Gap(from: from, to: mark.time, reason: "watch removed: \(mark.detail)", partial: true))
+                }
+            case .auditingDisabled:
+                if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, "auditing disabled (auditctl -e 0)") }
+            case .auditingEnabled:
+                if let stop = stoppedAt, stoppedBy.hasPrefix("auditing disabled") {
+                    gaps.append(Gap(from: stop, to: mark.time, reason: "auditing disabled until enabled again"))
+                    stoppedAt = nil
+                }
+            case .daemonError, .rotate, .resume:
+                break
+            }
+        }
+        let end = period.until ?? last
+        if let stop = stoppedAt {
+            gaps.append(Gap(from: stop, to: max(stop, end), reason: "\(stoppedBy); no start after it in the logs given"))
+        } else if let until = period.until, last + 1 < until {
+            gaps.append(Gap(from: last, to: until, reason: "no records after the last one given: quiet, or later logs not given"))
+        }
+        for (watch, from) in removedAt.sorted(by: { $0.value < $1.value }) {
+            gaps.append(Gap(from: from, to: max(from, end), reason: "watch removed and not added again: \(watch)", partial: true))
+        }
+        return gaps.sorted { $0.from < $1.from }
+    }
+}

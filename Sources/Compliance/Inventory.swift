@@ -1,0 +1,140 @@
+import Glibc
+import RuleEngine
+
+/// The kernel-module configuration as it stands under a root: every entry of every place
+/// the rule covers, with its owner, mode, times and package; the directives in effect;
+/// kmod's own view beside ours; and a profile's verdicts. Read-only.
+public struct Inventory: Sendable {
+    /// One directory entry (or `/etc/modules`).
+    public struct Entry: Sendable {
+        public var path: String
+        /// `file`, `link`, `directory`, `other`.
+        public var kind: String
+        public var linkTarget: String?
+        public var uid: UInt32
+        public var gid: UInt32
+        public var owner: String
+        public var group: String
+        public var mode: UInt32
+        public var size: Int64
+        public var modified: Double
+        public var changed: Double
+        public var package: PackageDatabase.State
+        /// Read by kmod or systemd (see `ModprobeConfiguration`); nil when neither reads
+        /// it (directories, other places).
+        public var isRead: Bool?
+        public var unreadReason: String?
+    }
+
+    /// `modprobe --showconfig` against the directives read here.
+    public enum KmodComparison: Sendable {
+        case agrees(directives: Int)
+        case differs([String])
+        case unavailable(String)
+    }
+
+    public var root: String
+    public var hostName: String
+    public var taken: Double
+    public var places: [String]
+    public var entries: [Entry]
+    public var configuration: ModprobeConfiguration
+    public var kmod: KmodComparison
+    public var profile: ComplianceProfile?
+    public var verdicts: [ComplianceProfile.Verdict]
+
+    /// Takes the inventory of `root` for the places of `locations`, plus the `/lib`
+    /// spellings kmod reads (listed when they are directories of their own).
+    public static func take(root: String, locations: [RuleLocation], profile: ComplianceProfile?) -> Inventory {
+        let prefix = root == "/" ? "" : root
+        var places = locations.map(\.path)
+        for extra in ["/lib/modprobe.d", "/lib/modules-load.d"] where !places.contains(extra) { places.append(extra) }
+        let users = NameTable(path: prefix + "/etc/passwd")
+        let groups = NameTable(path: prefix + "/etc/group")
+        let configuration = ModprobeConfiguration.load(root: root)
+        let readState = Dictionary(configuration.files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        var seen = Set<String>()
+        var found: [(String, stat, String?)] = []
+        var listed: [String] = []
+        for place in places {
+            let real = ModprobeConfiguration.realPath(prefix + place)
+            // /lib/modprobe.d on a merged-/usr system is /usr/lib/modprobe.d: once.
+            if let real, !seen.insert(real).inserted { continue }
+            listed.append(place)
+            var status = stat()
+            guard lstat(prefix + place, &status) == 0 else { continue }
+            if status.st_mode & S_IFMT == S_IFDIR {
+                for name in SmallFile.names(in: prefix + place) {
+                    let path = place + "/" + name
+                    var entry = stat()
+                    if lstat(prefix + path, &entry) == 0 { found.append((path, entry, linkTarget(prefix + path))) }
+                }
+            } else {
+                found.append((place, status, linkTarget(prefix + place)))
+            }
+        }
+        let packages = PackageDatabase(root: root).states(of: found.filter { $0.1.st_mode & S_IFMT == S_IFREG }.map(\.0))
+        let entries = found.map { path, status, target in
+            let format = status.st_mode & S_IFMT
+            return Entry(path: path,
+                         kind: format == S_IFREG ? "file" : format == S_IFLNK ? "link" : format == S_IFDIR ? "directory" : "other",
+                         linkTarget: target, uid: status.st_uid, gid: status.st_gid,
+                         owner: users.name(status.st_uid), group: groups.name(status.st_gid),
+                         mode: status.st_mode & 0o7777, size: Int64(status.st_size),
+                         modified: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9,
+                         changed: Double(status.st_ctim.tv_sec) + Double(status.st_ctim.tv_nsec) / 1e9,
+                         package: packages[path] ?? (format == S_IFREG ? .unowned : .noDatabase),
+                         isRead: readState[path]?.isRead, unreadReason: readState[path]?.unreadReason)
+        }
+        return Inventory(root: root, hostName: root == "/" ? LocalHost.name : root,
+                         taken: Double(time(nil)), places: listed, entries: entries, configuration: configuration,
+                         kmod: root == "/" ? compareWithKmod(configuration) : .unavailable("--root given: kmod reads this system"),
+                         profile: profile, verdicts: profile?.evaluate(configuration) ?? [])
+    }
+
+    private static func linkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// kmod's own reading (`modprobe --showconfig`, up to its index dump) against ours:
+    /// the same `install`, `remove`, `blacklist` and `options` directives, in order.
+    static func compareWithKmod(_ configuration: ModprobeConfiguration) -> KmodComparison {
+        let candidates: [String] = ["/usr/sbin/modprobe", "/sbin/modprobe", "/usr/bin/modprobe"]
+        let modprobe = candidates.first { access($0, X_OK) == 0 }
+        guard let modprobe, let (output, status) = runProgram(modprobe, ["--showconfig"]), status == 0 else {
+            return .unavailable("modprobe (kmod) is not installed or --showconfig failed")
+        }
+        let compared: Set<String> = ["install", "remove", "blacklist", "options"]
+        var theirs: [String] = []
+        for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+            if line.hasPrefix("# End of configuration files") { break }
+            let words = line.split(separator: " ", maxSplits: 2).map(String.init)
+            guard let command = words.first, compared.contains(command), words.count >= 2 else { continue }
+            theirs.append(([command, ModprobeConfiguration.normalize(words[1])] + words.dropFirst(2)).joined(separator: " "))
+        }
+        let ours = configuration.directives.filter { compared.contains($0.command) }.map {
+            ([$0.command, $0.module] + ($0.arguments.isEmpty ? [] : [$0.arguments])).joined(separator: " ")
+        }
+        // kmod prints options per module, joined; compare as multisets of lines otherwise.
+        let missing = Set(ours).subtracting(theirs).filter { !$0.hasPrefix("options ") }.sorted().map { "read here, not by kmod: \($0)" }
+        let extra = Set(theirs).subtracting(ours).filter { !$0.hasPrefix("options ") }.sorted().map { "read by kmod, not here: \($0)" }
+        return missing.isEmpty && extra.isEmpty ? .agrees(directives: theirs.count) : .differs(missing + extra)
+    }
+}
+
+/// `name:x:id:...` lines of /etc/passwd or /etc/group under a root: names by number.
+struct NameTable {
+    private var names: [UInt32: String] = [:]
+
+    init(path: String) {
+        for (_, line) in ModprobeConfiguration.lines(of: path) ?? [] {
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            if fields.count > 2, let id = UInt32(fields[2]), names[id] == nil { names[id] = String(fields[0]) }
+        }
+    }
+
+    func name(_ id: UInt32) -> String { names[id] ?? String(id) }
+}

@@ -1,0 +1,219 @@
+import AuditReading
+import FileEvents
+import RuleEngine
+
+/// The period report's state while logs stream through: every host's trail (what its
+/// logs can vouch for), the totals, and each host's change times for the timeline. The
+/// changes themselves are written out as they come (`ReportWriter`), so memory grows
+/// with hosts, distinct names in the totals and changes' times, not with the logs.
+public struct PeriodReport: Sendable {
+    public let period: ReportPeriod
+    /// The name of the host whose records carry no `node=` name.
+    public let unnamedHost: String
+    /// The places the rule covers, canonical: directories (a change of an entry counts)
+    /// and files (`/etc/modules`).
+    public let places: [RuleLocation]
+    public let watchRemoval: WatchRemovalRule
+    public private(set) var trails: [String: HostTrail] = [:]
+    public private(set) var totals = ReportTotals()
+    /// Per host, each change's time and decision, for the timeline (at most
+    /// `timelineCapacity` per host).
+    public private(set) var timeline: [String: [(time: Double, decision: String)]] = [:]
+    public static let timelineCapacity = 100_000
+    /// Events of each kind outside the period, and file events seen twice.
+    public private(set) var outsidePeriod = 0
+    public private(set) var duplicates = 0
+
+    public init(period: ReportPeriod, places: [RuleLocation], watchKeys: [String], unnamedHost: String) {
+        self.period = period
+        self.places = places
+        self.unnamedHost = unnamedHost
+        watchRemoval = WatchRemovalRule(keys: watchKeys)
+    }
+
+    public func host(_ node: String?) -> String { node ?? unnamedHost }
+
+    /// Notes every event the reader completes (its selector's view): the host's first and
+    /// last record in the period.
+    public mutating func note(_ summary: EventSummary) {
+        let time = Double(summary.seconds) + Double(summary.milliseconds) / 1000
+        guard period.contains(time) else { outsidePeriod += 1; return }
+        let name = host(summary.node.map { String(decoding: $0, as: UTF8.self) })
+        trails[name, default: HostTrail(host: name)].note(time: time)
+    }
+
+    /// Reads an event's auditd records and rule changes into its host's trail; returns the
+    /// rule changes that are alerts (a watch removed, auditing off).
+    public mutating func noteRecords(of event: AuditEvent) -> [ReportedChange] {
+        let stamp = event.timestamp
+        let time = Double(stamp.seconds) + Double(stamp.milliseconds) / 1000
+        guard period.contains(time) else { return [] }
+        let name = host(stamp.node)
+        var tampering: [ReportedChange] = []
+        var eventID: String {
+            var text: [UInt8] = []
+            FileEvent.appendEventID(seconds: stamp.seconds, milliseconds: stamp.milliseconds, serial: stamp.serial, to: &text)
+            return String(decoding: text, as: UTF8.self)
+        }
+        event.forEachRecord { record in
+            let type = record.type
+            guard type.isDaemonRecord else { return true }
+            let kind: HostTrail.Mark.Kind? = switch type {
+            case .daemonStart: .daemonStart
+            case .daemonEnd: .daemonEnd
+            case .daemonAbort: .daemonAbort
+            case .daemonRotate: .rotate
+            case .daemonResume: .resume
+            case .daemonError: .daemonError
+            default: nil
+            }
+            guard let kind else { return true }
+            var words: [String] = []
+            record.forEachTextField { field, value in
+                if field.equals("op") || field.equals("res") || field.equals("reason") || field.equals("ver") {
+                    words.append("\(field.string)=\(value.string)")
+                }
+            }
+            trails[name, default: HostTrail(host: name)].add(HostTrail.Mark(kind: kind, time: time, eventID: eventID,
+                                                                           detail: words.joined(separator: " ")))
+            return true
+        }
+        for change in AuditRuleChange.all(in: event) where change.succeeded {
+            let ours = change.keys.contains { watchRemoval.keys.contains($0) }
+            let kind: HostTrail.Mark.Kind?
+            if let enabled = change.auditEnabled {
+                kind = enabled == 0 ? .auditingDisabled : .auditingEnabled
+            } else if ours && change.operation == "add_rule" {
+                kind = .watchAdded
+            } else if ours && change.operation == "remove_rule" {
+                kind = .watchRemoved
+            } else {
+                kind = nil
+            }
+            if let kind {
+                let keys = change.keys.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",")
+                let detail = kind == .auditingDisabled || kind == .auditingEnabled
+                    ? "audit_enabled=\(change.auditEnabled!)"
+                    : "key \(keys) on the \(change.listName ?? "?") list" + (change.path.map { " (\(String(decoding: $0, as: UTF8.self)))" } ?? "")
+                trails[name, default: HostTrail(host: name)].add(HostTrail.Mark(kind: kind, time: time, eventID: change.eventID, detail: detail))
+            }
+            if watchRemoval.matches(change) {
+                let alert = ReportedChange(subject: .rules(change),
+                                           decision: .alert(rule: watchRemoval.metadata.name, undecided: false),
+                                           place: change.path.map { String(decoding: $0, as: UTF8.self) } ?? "(audit rules)")
+                tampering.append(alert)
+            }
+        }
+        return tampering
+    }
+
+    /// The place `event` is in (its path or, for a rename out, its source), or nil when it
+    /// is not in one or is outside the period. A file whose name the records do not give
+    /// counts when its directory is a place, or it was logged for a detector's watch.
+    public func place(of event: FileEvent) -> String? {
+        guard period.contains(Double(event.seconds) + Double(event.milliseconds) / 1000) else { return nil }
+        if event.action == .directoryReplacement { return event.file.path.map { String(decoding: $0, as: UTF8.self) } }
+        for file in [event.file, event.original].compactMap({ $0 }) {
+            if let path = file.path ?? file.directory.map({ $0 + [UInt8(ascii: "/")] }), let found = place(containing: path) {
+                return found
+            }
+            if file.watchedButUnknown { return "(a watched place)" }
+        }
+        return nil
+    }
+
+    private func place(containing path: [UInt8]) -> String? {
+        let directory = PathResolver.directory(of: path)
+        for location in places {
+            let text = Array(location.path.utf8)
+            if location.isDirectory ? directory == text : path == text { return location.description }
+        }
+        return nil
+    }
+
+    /// Counts a change listed in the report.
+    public mutating func count(_ change: ReportedChange, process: String) {
+        let name = host(change.host)
+        totals.add(change, host: name, process: process)
+        if timeline[name, default: []].count < Self.timelineCapacity {
+            timeline[name, default: []].append((change.time, change.decision.name))
+        }
+    }
+
+    public mutating func countDuplicate() { duplicates += 1 }
+
+    /// Whether `change` is listed: one seen before (overlapping inputs, a block of log
+    /// repeated) is counted as a duplicate instead. The most recent `identityCapacity`
+    /// identities are remembered.
+    public mutating func admit(_ change: ReportedChange) -> Bool {
+        var identity = "\(change.host ?? "")|\(change.eventID)|\(change.action)"
+        if case .file(let event) = change.subject {
+            identity += "|" + DisplayText.of(event.file.path ?? event.file.loggedName) + "|" + DisplayText.of(event.original?.path)
+            identity += "|\(event.file.inode ?? 0)"
+        }
+        guard seen.insert(identity).inserted else { duplicates += 1; return false }
+        if seenOrder.count < Self.identityCapacity {
+            seenOrder.append(identity)
+        } else {
+            seen.remove(seenOrder[oldestSeen])
+            seenOrder[oldestSeen] = identity
+            oldestSeen = (oldestSeen + 1) % Self.identityCapacity
+        }
+        return true
+    }
+
+    public static let identityCapacity = 65_536
+    private var seen = Set<String>()
+    /// The remembered identities, a ring once full; `oldestSeen` is the next to forget.
+    private var seenOrder: [String] = []
+    private var oldestSeen = 0
+}
+
+/// Changes counted by host, place, login user, process, action and decision. Each tally
+/// keeps at most `distinctCapacity` names and counts the rest under "(others)".
+public struct ReportTotals: Sendable {
+    public private(set) var changes = 0
+    public private(set) var byHost = Tally()
+    public private(set) var byPlace = Tally()
+    public private(set) var byLoginUser = Tally()
+    public private(set) var byProcess = Tally()
+    public private(set) var byAction = Tally()
+    public private(set) var byDecision = Tally()
+
+    mutating func add(_ change: ReportedChange, host: String, process: String) {
+        changes += 1
+        byHost.add(host)
+        byPlace.add(change.place)
+        byLoginUser.add(change.loginUser)
+        byProcess.add(process)
+        byAction.add(change.action)
+        byDecision.add(change.decision.name)
+    }
+
+    /// The tallies with their titles and JSON keys, in the order reports print them.
+    public var all: [(title: String, key: StaticString, tally: Tally)] {
+        [("decision", "decision", byDecision), ("action", "action", byAction), ("host", "host", byHost),
+         ("place", "place", byPlace), ("login user", "login_user", byLoginUser), ("process", "process", byProcess)]
+    }
+}
+
+public struct Tally: Sendable {
+    public static let distinctCapacity = 1000
+    public static let others = "(others)"
+    private var counts: [String: Int] = [:]
+
+    mutating func add(_ name: String) {
+        if counts[name] != nil || counts.count < Self.distinctCapacity {
+            counts[name, default: 0] += 1
+        } else {
+            counts[Self.others, default: 0] += 1
+        }
+    }
+
+    /// Largest first, then by name.
+    public var sorted: [(name: String, count: Int)] {
+        counts.map { ($0.key, $0.value) }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+    }
+
+    public func count(of name: String) -> Int { counts[name] ?? 0 }
+}

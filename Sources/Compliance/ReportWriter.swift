@@ -1,0 +1,272 @@
+import FileEvents
+import Glibc
+import Outputs
+import RuleEngine
+
+/// Writes the period report in one of the evidence formats: the changes as they come
+/// (`write`), then, at `finish`, the totals, what each host's logs can vouch for and, with
+/// `--host-state`, the checks and the inventory. HTML puts the answers first: its change
+/// rows wait in an unlinked temporary file until the summary is written.
+public final class ReportWriter {
+    public let format: EvidenceFormat
+    private let output: EvidenceOutput
+    private let rule: DetectionRule
+    private let watchRemovalRule = WatchRemovalRule(keys: []).metadata
+    private var pendingRows: UnsafeMutablePointer<FILE>?
+
+    public static let columns = ["time (UTC)", "host", "event id", "action", "path", "from", "via", "process", "pid", "ppid",
+                                 "login user", "user", "decision", "detail"]
+    /// Text widths of the columns before `path` (the rest run on).
+    private static let textWidths = [20, 12, 26, 20]
+
+    public init(format: EvidenceFormat, output: EvidenceOutput, rule: DetectionRule) throws(EvidenceError) {
+        (self.format, self.output, self.rule) = (format, output, rule)
+        switch format {
+        case .csv:
+            output.write(Table.csvRow(Self.columns))
+        case .text:
+            output.write("Changes under the places the rule covers\n")
+            output.write(Table.textRow(Self.columns, widths: Self.textWidths) + "\n")
+        case .html:
+            guard let file = tmpfile() else { throw EvidenceError("a temporary file for the page: \(String(cString: strerror(errno)))") }
+            pendingRows = file
+        case .json:
+            break
+        }
+    }
+
+    deinit { if let pendingRows { fclose(pendingRows) } }
+
+    /// One change.
+    public func write(_ change: ReportedChange) {
+        switch format {
+        case .json: output.write(bytes: json(change) + [0x0A])
+        case .csv: output.write(Table.csvRow(Self.cells(change)))
+        case .text: output.write(Table.textRow(Self.cells(change), widths: Self.textWidths) + "\n")
+        case .html:
+            let row = Table.htmlRow(Self.cells(change))
+            _ = row.withCString { fputs($0, pendingRows) }
+        }
+    }
+
+    /// The row of a change, as people read it.
+    public static func cells(_ change: ReportedChange) -> [String] {
+        var cells = [isoTime(change.time), change.host ?? "-", change.eventID, change.action]
+        switch change.subject {
+        case .file(let event):
+            cells += [path(event.file), event.original.map(path) ?? "", via(event.audit),
+                      event.process.executable.map(DisplayText.of) ?? (event.process.executableUnknown ? "(unknown)" : "-"),
+                      event.process.pid.map(String.init) ?? "-", event.process.parentPID.map(String.init) ?? "-",
+                      change.loginUser, ReportedChange.user(event.user.effectiveName, event.user.effectiveID)]
+        case .rules(let rules):
+            cells += [rules.path.map(DisplayText.of) ?? "(audit rules)", "", "CONFIG_CHANGE op=\(rules.operation ?? "?")", "-", "-", "-",
+                      change.loginUser, "-"]
+        }
+        cells.append(change.decision.name)
+        cells.append(detail(change))
+        return cells
+    }
+
+    static func path(_ file: FilePath) -> String {
+        if let path = file.path { return DisplayText.of(path) }
+        if let directory = file.directory { return DisplayText.of(directory) + "/(name not logged)" }
+        return "(unresolved: \(file.unresolvedReason ?? "unknown"))"
+    }
+
+    static func via(_ audit: AuditFacts) -> String {
+        if audit.uringOperation != nil { return "io_uring \(audit.syscall.rawValue)" }
+        return audit.syscall.rawValue + (audit.architecture.map { " (\($0.name))" } ?? "")
+    }
+
+    static func detail(_ change: ReportedChange) -> String {
+        switch change.decision {
+        case .excluded(let clause): return "excluded by: \(clause)"
+        case .alert(let rule, let undecided): return rule + (undecided ? " (undecided: the records do not say all the rule tests)" : "")
+        case .none:
+            if case .file(let event) = change.subject {
+                switch event.action {
+                case .rename where event.original != nil: return "renamed out of the place: not a rule case"
+                case .modification: return "not a rule case: the rule alerts on creations and renames"
+                case .deletion: return "not a rule case"
+                case .attributes: return "not a rule case"
+                default: return ""
+                }
+            }
+            return ""
+        }
+    }
+
+    private func json(_ change: ReportedChange) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        switch change.subject {
+        case .file(let event): FileEventDocument.writeMembers(of: event, kind: "event", into: &writer)
+        case .rules(let rules): AlertDocument.writeMembers(of: rules, rule: watchRemovalRule, into: &writer)
+        }
+        writer.beginObject("audisp_lkm")
+        writer.member("decision", change.decision.name)
+        if case .excluded(let clause) = change.decision { writer.member("excluded_by", clause) }
+        if case .alert(let rule, let undecided) = change.decision {
+            writer.member("rule", rule)
+            writer.member("undecided", flag: undecided)
+        }
+        writer.member("place", change.place)
+        writer.endObject()
+        writer.endObject()
+        return writer.bytes
+    }
+
+    // MARK: - The end
+
+    /// Writes the summary (and the host state) and closes the output.
+    public func finish(_ report: PeriodReport, inputs: [String], generated: Double, hostState: HostState?) throws(EvidenceError) {
+        let hosts = report.trails.keys.sorted()
+        switch format {
+        case .csv:
+            break
+        case .json:
+            output.write(bytes: summaryJSON(report, inputs: inputs, generated: generated, hosts: hosts) + [0x0A])
+            if let hostState {
+                output.write(bytes: HostStateEvidence.checkJSON(hostState.checks, time: generated, host: hostState.inventory.hostName) + [0x0A])
+                for document in HostStateEvidence.inventoryJSON(hostState.inventory) { output.write(bytes: document + [0x0A]) }
+            }
+        case .text:
+            output.write("\n")
+            for table in summaryTables(report, hosts: hosts) { output.write(table.text + "\n") }
+            if let hostState {
+                output.write(HostStateEvidence.checkTable(hostState.checks).text + "\n")
+                for table in HostStateEvidence.inventoryTables(hostState.inventory) { output.write(table.text + "\n") }
+            }
+        case .html:
+            output.write(HTMLPage.head(title: "Kernel-module configuration: evidence for \(periodText(report.period))"))
+            output.write("<p class=\"meta\">Generated \(HTML.escape(isoTime(generated))) by audisp-lkm from \(inputs.count) "
+                         + "input\(inputs.count == 1 ? "" : "s"): \(HTML.escape(inputs.joined(separator: ", "))). "
+                         + "Rule: \(HTML.escape(rule.name)), version \(rule.version.map(String.init) ?? "-"). "
+                         + "Every change carries its event id: <code>ausearch -a ID</code> finds its records.</p>\n")
+            output.write("<h1>1. What changed, who did it, and was it caught?</h1>\n")
+            let tables = summaryTables(report, hosts: hosts)
+            output.write(tables[0].html)
+            output.write("<section><h2>Changes (\(report.totals.changes))</h2>\n")
+            if report.totals.changes == 0 {
+                output.write("<p class=\"none\">(none)</p>\n")
+            } else {
+                output.write(Table.htmlHead(Self.columns))
+                copyPendingRows()
+                output.write("</tbody></table>\n")
+            }
+            output.write("</section>\n<h1>Evidence completeness: what the logs can vouch for</h1>\n")
+            output.write(TimelineSVG.svg(report: report, hosts: hosts))
+            for table in tables.dropFirst() { output.write(table.html) }
+            if let hostState {
+                output.write("<h1>2. What is configured now?</h1>\n")
+                for table in HostStateEvidence.inventoryTables(hostState.inventory) { output.write(table.html) }
+                output.write("<h1>3. Is the control in place?</h1>\n")
+                output.write(HostStateEvidence.checkTable(hostState.checks).html)
+            }
+            output.write(HTMLPage.foot)
+        }
+        try output.close()
+    }
+
+    private func copyPendingRows() {
+        guard let pendingRows else { return }
+        rewind(pendingRows)
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, pendingRows)
+            guard count > 0 else { break }
+            output.write(bytes: Array(chunk[..<count]))
+        }
+    }
+
+    func periodText(_ period: ReportPeriod) -> String {
+        "\(period.since.map(isoTime) ?? "the start of the logs") to \(period.until.map(isoTime) ?? "the end of the logs")"
+    }
+
+    /// Totals, then per host: its records, gaps and auditd's and the watches' marks.
+    func summaryTables(_ report: PeriodReport, hosts: [String]) -> [Table] {
+        var totals = Table(title: "Totals: \(report.totals.changes) changes, \(periodText(report.period))",
+                           columns: ["by", "value", "changes"],
+                           note: report.duplicates > 0 ? "\(report.duplicates) changes seen twice (overlapping inputs) are counted once" : nil)
+        for (title, _, tally) in report.totals.all {
+            for (name, count) in tally.sorted { totals.rows.append([title, name, String(count)]) }
+        }
+        var coverage = Table(title: "Hosts: the period each host's logs cover",
+                             columns: ["host", "first record", "last record", "events", "gaps", "loss notices"])
+        var gaps = Table(title: "Gaps: stretches of the period the logs cannot vouch for",
+                         columns: ["host", "from", "to", "kind", "reason"],
+                         note: "partial: a watch of the detector was removed, so changes in its place may be missing")
+        var marks = Table(title: "auditd and watch events", columns: ["host", "time", "event id", "event", "detail"])
+        for host in hosts {
+            guard let trail = report.trails[host] else { continue }
+            let hostGaps = trail.gaps(in: report.period)
+            coverage.rows.append([host, trail.firstRecord.map(isoTime) ?? "-", trail.lastRecord.map(isoTime) ?? "-",
+                                  String(trail.events), String(hostGaps.count), String(trail.lossNotices)])
+            for gap in hostGaps {
+                gaps.rows.append([host, isoTime(gap.from), isoTime(gap.to), gap.partial ? "partial" : "none recorded", gap.reason])
+            }
+            for mark in trail.marks {
+                marks.rows.append([host, isoTime(mark.time), mark.eventIDs, mark.kind.rawValue, mark.detail])
+            }
+            if trail.marksDropped > 0 { marks.rows.append([host, "", "", "(more)", "\(trail.marksDropped) more not listed"]) }
+        }
+        return [totals, coverage, gaps, marks]
+    }
+
+    private func summaryJSON(_ report: PeriodReport, inputs: [String], generated: Double, hosts: [String]) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.member("@timestamp", isoTime(generated))
+        writer.beginObject("event"); writer.member("kind", "metric"); writer.member("action", "report-summary"); writer.endObject()
+        writer.beginObject("audisp_lkm")
+        writer.beginObject("period")
+        writer.member("since", report.period.since.map(isoTime))
+        writer.member("until", report.period.until.map(isoTime))
+        writer.endObject()
+        writer.key("inputs"); writer.beginArray(); for input in inputs { writer.string(input) }; writer.endArray()
+        writer.member("changes", number: report.totals.changes)
+        writer.member("duplicates", number: report.duplicates)
+        writer.beginObject("totals")
+        for (_, key, tally) in report.totals.all {
+            writer.key(key)
+            writer.beginArray()
+            for (name, count) in tally.sorted {
+                writer.beginObject(); writer.member("value", name); writer.member("count", number: count); writer.endObject()
+            }
+            writer.endArray()
+        }
+        writer.endObject()
+        writer.key("hosts"); writer.beginArray()
+        for host in hosts {
+            guard let trail = report.trails[host] else { continue }
+            writer.beginObject()
+            writer.member("name", host)
+            writer.member("first_record", trail.firstRecord.map(isoTime))
+            writer.member("last_record", trail.lastRecord.map(isoTime))
+            writer.member("events", number: trail.events)
+            writer.member("loss_notices", number: trail.lossNotices)
+            writer.key("gaps"); writer.beginArray()
+            for gap in trail.gaps(in: report.period) {
+                writer.beginObject()
+                writer.member("from", isoTime(gap.from)); writer.member("to", isoTime(gap.to))
+                writer.member("partial", bool: gap.partial); writer.member("reason", gap.reason)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.key("marks"); writer.beginArray()
+            for mark in trail.marks {
+                writer.beginObject()
+                writer.member("time", isoTime(mark.time)); writer.member("id", mark.eventID)
+                writer.member("count", number: mark.count); writer.member("last_id", mark.lastEventID)
+                writer.member("kind", mark.kind.rawValue); writer.member("detail", mark.detail)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.endObject()
+        writer.endObject()
+        return writer.bytes
+    }
+}

@@ -1,0 +1,51 @@
+import Glibc
+
+/// Reading the small files evidence is made of (configuration files, package checksums,
+/// /proc entries) without Foundation: whole, bounded, never blocking on a FIFO.
+public enum SmallFile {
+    /// The bytes of the regular file at `path` (at most `limit`); nil when it is missing,
+    /// unreadable or not a regular file.
+    public static func bytes(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while bytes.count < limit {
+            let count = read(fd, &chunk, min(chunk.count, limit - bytes.count))
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return bytes
+    }
+
+    public static func text(_ path: String, limit: Int = 1 << 20) -> String? {
+        bytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The names in a directory (not `.` and `..`) in byte order; none when it is
+    /// missing or unreadable.
+    public static func names(in directory: String) -> [String] {
+        guard let stream = opendir(directory) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+}
+
+/// This machine's host name (what a live report names the host whose records carry no
+/// `node=`).
+public enum LocalHost {
+    public static var name: String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+        return String(cString: name)
+    }
+}

@@ -1,0 +1,153 @@
+import Outputs
+
+/// A titled table of display text: what every evidence format but JSON is made of. A
+/// table is rendered whole (`text`, `html`) or row by row (`csvRow`, `textRow`) when its
+/// rows stream.
+public struct Table: Sendable {
+    public var title: String
+    public var columns: [String]
+    public var rows: [[String]]
+    /// A line under the title (what the table is, what it cannot say).
+    public var note: String?
+
+    public init(title: String, columns: [String], rows: [[String]] = [], note: String? = nil) {
+        (self.title, self.columns, self.rows, self.note) = (title, columns, rows, note)
+    }
+
+    // MARK: Text
+
+    /// A terminal table: the title, its note, the columns padded to their widest cell
+    /// (at most `maximumWidth`; longer cells run on, never cut: evidence is not shortened).
+    public var text: String {
+        var out = "\(title)\n"
+        if let note { out += "  \(note)\n" }
+        guard !rows.isEmpty else { return out + "  (none)\n" }
+        let widths = columns.indices.map { column in
+            min(Self.maximumWidth, ([columns[column]] + rows.map { column < $0.count ? $0[column] : "" }).map(\.count).max() ?? 0)
+        }
+        out += Self.textRow(columns, widths: widths) + "\n"
+        for row in rows { out += Self.textRow(row, widths: widths) + "\n" }
+        return out
+    }
+
+    public static let maximumWidth = 48
+
+    public static func textRow(_ cells: [String], widths: [Int]) -> String {
+        var line = " "
+        for (index, cell) in cells.enumerated() {
+            line += " " + cell
+            if index < cells.count - 1, index < widths.count, cell.count < widths[index] {
+                line += String(repeating: " ", count: widths[index] - cell.count)
+            }
+        }
+        return line
+    }
+
+    // MARK: CSV (RFC 4180)
+
+    public static func csvRow(_ cells: [String]) -> String {
+        cells.map { cell in
+            cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + cell.replacingAll("\"", with: "\"\"") + "\"" : cell
+        }.joined(separator: ",") + "\r\n"
+    }
+
+    public var csv: String { ([columns] + rows).map(Self.csvRow).joined() }
+
+    // MARK: HTML
+
+    public var html: String {
+        var out = "<section><h2>\(HTML.escape(title))</h2>\n"
+        if let note { out += "<p class=\"note\">\(HTML.escape(note))</p>\n" }
+        if rows.isEmpty { return out + "<p class=\"none\">(none)</p></section>\n" }
+        out += Self.htmlHead(columns)
+        for row in rows { out += Self.htmlRow(row) }
+        return out + "</tbody></table></section>\n"
+    }
+
+    public static func htmlHead(_ columns: [String]) -> String {
+        "<table><thead><tr>" + columns.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+    }
+
+    /// A row; a cell's class comes from its text when it is a verdict word (PASS, FAIL,
+    /// alert...), so the page can colour it.
+    public static func htmlRow(_ cells: [String]) -> String {
+        "<tr>" + cells.map { cell in
+            let marked = ["PASS", "WARN", "FAIL", "alert", "excluded", "none", "pass", "fail", "modified", "unowned"].contains(cell)
+            return marked ? "<td class=\"v-\(cell.lowercased())\">\(HTML.escape(cell))</td>" : "<td>\(HTML.escape(cell))</td>"
+        }.joined() + "</tr>\n"
+    }
+}
+
+/// Text for people from bytes that may not be UTF-8 or printable: each byte that is not
+/// part of valid printable UTF-8 becomes `\xNN` (and `\` itself `\\`), so that no name can
+/// forge a line or a cell and the exact bytes can be read back.
+public enum DisplayText {
+    public static func of(_ bytes: [UInt8]?) -> String {
+        guard let bytes else { return "-" }
+        var out = ""
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\") { out += "\\\\"; index += 1; continue }
+            if byte >= 0x20 && byte < 0x7F { out.unicodeScalars.append(Unicode.Scalar(byte)); index += 1; continue }
+            if byte >= 0xC2, let (scalar, length) = decode(bytes, at: index), scalar.value >= 0xA0 {
+                out.unicodeScalars.append(scalar)
+                index += length
+                continue
+            }
+            out += "\\x" + String(byte, radix: 16, uppercase: false).leftPadded(to: 2)
+            index += 1
+        }
+        return out
+    }
+
+    public static func of(_ text: String?) -> String { of(text.map { Array($0.utf8) }) }
+
+    private static func decode(_ bytes: [UInt8], at index: Int) -> (Unicode.Scalar, Int)? {
+        let lead = bytes[index]
+        let length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0
+        guard length > 0, index + length <= bytes.count else { return nil }
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes[index..<(index + length)].makeIterator()
+        guard case .valid(let encoded) = parser.parseScalar(from: &iterator), encoded.count == length else { return nil }
+        return (Unicode.UTF8.decode(encoded), length)
+    }
+}
+
+public enum HTML {
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for character in self { if character == target { out += replacement } else { out.append(character) } }
+        return out
+    }
+
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// Times for people: ISO 8601 in UTC, to the second (`2026-11-30T03:28:29Z`).
+public func isoTime(_ time: Double) -> String {
+    let seconds = Int(time.rounded(.down))
+    let text = Timestamp.iso8601(seconds: seconds, milliseconds: Int((time - Double(seconds)) * 1000))
+    return String(text.prefix(19)) + "Z"
+}
