@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "RuleEngineTests", dependencies: ["RuleEngine", "FileEvents", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents", "RuleEngine", "TestSupport"]),
         .testTarget(name: "PluginRuntimeTests", dependencies: ["PluginRuntime", "RuleEngine", "FileEvents", "TestSupport"]),
+        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "RuleEngine", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AudispLKM", "RuleEngine", "TestSupport"]),
     ]
 )

@@ -123,13 +123,13 @@ struct Report: ParsableCommand {
 
         let usrMerge = UsrMerge(isMerged: !splitUsr)
         var engine = RuleEngine(rule: detectionRule)
-        var report = PeriodReport(period: period, places: detectionRule.locations, watchKeys: watchKeys,
-                                  unnamedHost: host ?? (hostState ? LocalHost.name : "(unnamed)"))
+        let unnamedHost = host ?? (hostState ? LocalHost.name : "(unnamed)")
+        var report = PeriodReport(period: period, places: detectionRule.locations, watchKeys: watchKeys, unnamedHost: unnamedHost)
         var normalizer = FileEventNormalizer(usrMerge: usrMerge)
         normalizer.reportsChanges = true
         normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
         normalizer.paths.places = Set(detectionRule.placeDirectories(usrMerge: usrMerge))
-        let writer = try ReportWriter(format: format, output: destination, rule: detectionRule)
+        let writer = try ReportWriter(format: format, output: destination, rule: detectionRule, unnamedHost: unnamedHost)
         let replacementRule = DirectoryReplacementRule.metadata.name
 
         func handle(_ event: FileEvent) {

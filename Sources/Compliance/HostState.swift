@@ -75,7 +75,7 @@ public enum HostStateEvidence {
     // MARK: Inventory
 
     public static func filesTable(_ inventory: Inventory) -> Table {
-        Table(title: "Files in the places the rule covers (\(inventory.places.joined(separator: ", ")))",
+        Table(title: "Files in the places the rule covers and kmod and systemd read (\(inventory.places.joined(separator: ", ")))",
               columns: ["path", "type", "owner", "mode", "size", "modified", "changed", "package", "package state", "read by kmod/systemd"],
               rows: inventory.entries.map { entry in
                   [entry.path + (entry.linkTarget.map { " -> \($0)" } ?? ""), entry.kind, "\(entry.owner):\(entry.group)",

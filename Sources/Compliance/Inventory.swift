@@ -43,12 +43,16 @@ public struct Inventory: Sendable {
     public var profile: ComplianceProfile?
     public var verdicts: [ComplianceProfile.Verdict]
 
-    /// Takes the inventory of `root` for the places of `locations`, plus the `/lib`
-    /// spellings kmod reads (listed when they are directories of their own).
+    /// Takes the inventory of `root` for the places of `locations` and every directory kmod
+    /// and systemd read (the `/lib` spellings are listed when they are directories of
+    /// their own).
     public static func take(root: String, locations: [RuleLocation], profile: ComplianceProfile?) -> Inventory {
         let prefix = root == "/" ? "" : root
         var places = locations.map(\.path)
-        for extra in ["/lib/modprobe.d", "/lib/modules-load.d"] where !places.contains(extra) { places.append(extra) }
+        for extra in ModprobeConfiguration.modprobeDirectories + ModprobeConfiguration.modulesLoadDirectories
+            + [ModprobeConfiguration.debianModules] where !places.contains(extra) {
+            places.append(extra)
+        }
         let users = NameTable(path: prefix + "/etc/passwd")
         let groups = NameTable(path: prefix + "/etc/group")
         let configuration = ModprobeConfiguration.load(root: root)
@@ -60,9 +64,9 @@ public struct Inventory: Sendable {
             let real = ModprobeConfiguration.realPath(prefix + place)
             // /lib/modprobe.d on a merged-/usr system is /usr/lib/modprobe.d: once.
             if let real, !seen.insert(real).inserted { continue }
-            listed.append(place)
             var status = stat()
-            guard lstat(prefix + place, &status) == 0 else { continue }
+            guard lstat(prefix + place, &status) == 0 else { listed.append(place + " (missing)"); continue }
+            listed.append(place)
             if status.st_mode & S_IFMT == S_IFDIR {
                 for name in SmallFile.names(in: prefix + place) {
                     let path = place + "/" + name
@@ -73,7 +77,9 @@ public struct Inventory: Sendable {
                 found.append((place, status, linkTarget(prefix + place)))
             }
         }
-        let packages = PackageDatabase(root: root).states(of: found.filter { $0.1.st_mode & S_IFMT == S_IFREG }.map(\.0))
+        let packaged = found.filter { $0.1.st_mode & S_IFMT == S_IFREG || $0.1.st_mode & S_IFMT == S_IFLNK }
+        let packages = PackageDatabase(root: root).states(of: packaged.map(\.0),
+                                                          links: Set(packaged.filter { $0.1.st_mode & S_IFMT == S_IFLNK }.map(\.0)))
         let entries = found.map { path, status, target in
             let format = status.st_mode & S_IFMT
             return Entry(path: path,
@@ -83,7 +89,7 @@ public struct Inventory: Sendable {
                          mode: status.st_mode & 0o7777, size: Int64(status.st_size),
                          modified: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9,
                          changed: Double(status.st_ctim.tv_sec) + Double(status.st_ctim.tv_nsec) / 1e9,
-                         package: packages[path] ?? (format == S_IFREG ? .unowned : .noDatabase),
+                         package: packages[path] ?? .notPackaged,
                          isRead: readState[path]?.isRead, unreadReason: readState[path]?.unreadReason)
         }
         return Inventory(root: root, hostName: root == "/" ? LocalHost.name : root,

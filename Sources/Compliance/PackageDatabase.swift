@@ -19,15 +19,17 @@ public struct PackageDatabase: Sendable {
         case unowned
         /// This root has no dpkg database to ask.
         case noDatabase
+        /// A directory or device: packages own files and links.
+        case notPackaged
 
         public var package: String? {
             switch self {
             case .matches(let package), .modified(let package, _, _), .owned(let package, _): package
-            case .unowned, .noDatabase: nil
+            case .unowned, .noDatabase, .notPackaged: nil
             }
         }
 
-        /// `matches`, `modified`, `owned`, `unowned` or `no-database`.
+        /// `matches`, `modified`, `owned`, `unowned`, `no-database` or `-`.
         public var name: String {
             switch self {
             case .matches: "matches"
@@ -35,6 +37,7 @@ public struct PackageDatabase: Sendable {
             case .owned: "owned"
             case .unowned: "unowned"
             case .noDatabase: "no-database"
+            case .notPackaged: "-"
             }
         }
     }
@@ -50,9 +53,10 @@ public struct PackageDatabase: Sendable {
         isAvailable = stat(adminDirectory + "/status", &status) == 0 && access("/usr/bin/dpkg-query", X_OK) == 0
     }
 
-    /// The state of each path (as the system sees it, not prefixed with the root). On a
-    /// merged-/usr system dpkg may list `/lib/x` for `/usr/lib/x`: both spellings are asked.
-    public func states(of paths: [String]) -> [String: State] {
+    /// The state of each path (as the system sees it, not prefixed with the root); `links`
+    /// are symbolic links, which dpkg records without a checksum. On a merged-/usr system
+    /// dpkg may list `/lib/x` for `/usr/lib/x`: both spellings are asked.
+    public func states(of paths: [String], links: Set<String> = []) -> [String: State] {
         guard isAvailable else { return Dictionary(uniqueKeysWithValues: paths.map { ($0, .noDatabase) }) }
         var spellings: [String: String] = [:]   // what dpkg may list -> the path asked
         for path in paths {
@@ -79,6 +83,10 @@ public struct PackageDatabase: Sendable {
         var result: [String: State] = [:]
         for path in paths {
             guard let package = owners[path] else { result[path] = .unowned; continue }
+            if links.contains(path) {
+                result[path] = .owned(package: package, note: "a symbolic link: dpkg keeps no checksum")
+                continue
+            }
             guard let expected = sums[path] else {
                 result[path] = .owned(package: package, note: "the package records no checksum for it")
                 continue

@@ -83,12 +83,14 @@ public struct ReportPeriod: Sendable, Equatable {
                 guard let s = number(2), s < 61 else { throw ParseError(text: text) }
                 second = s
                 if take(".") || take(",") {
-                    var scale = 0.1
-                    while let byte = scanner.first, byte >= 48 && byte <= 57 {
-                        fraction += Double(byte - 48) * scale
-                        scale /= 10
+                    // Digits over a power of ten in one division: `.187` is 187/1000, the
+                    // same Double an event's `SEC.187` stamp gives.
+                    var (digits, scale) = (0, 1)
+                    while let byte = scanner.first, byte >= 48 && byte <= 57, scale < 1_000_000_000 {
+                        (digits, scale) = (digits * 10 + Int(byte - 48), scale * 10)
                         scanner.removeFirst()
                     }
+                    fraction = Double(digits) / Double(scale)
                 }
             }
         }

@@ -16,17 +16,17 @@ public final class ReportWriter {
 
     public static let columns = ["time (UTC)", "host", "event id", "action", "path", "from", "via", "process", "pid", "ppid",
                                  "login user", "user", "decision", "detail"]
-    /// Text widths of the columns before `path` (the rest run on).
-    private static let textWidths = [20, 12, 26, 20]
 
-    public init(format: EvidenceFormat, output: EvidenceOutput, rule: DetectionRule) throws(EvidenceError) {
-        (self.format, self.output, self.rule) = (format, output, rule)
+    /// The host name of records without `node=` (`PeriodReport.unnamedHost`).
+    private let unnamedHost: String
+
+    public init(format: EvidenceFormat, output: EvidenceOutput, rule: DetectionRule, unnamedHost: String) throws(EvidenceError) {
+        (self.format, self.output, self.rule, self.unnamedHost) = (format, output, rule, unnamedHost)
         switch format {
         case .csv:
             output.write(Table.csvRow(Self.columns))
         case .text:
-            output.write("Changes under the places the rule covers\n")
-            output.write(Table.textRow(Self.columns, widths: Self.textWidths) + "\n")
+            output.write("Changes under the places the rule covers: time, host, action, decision, path; then the evidence\n\n")
         case .html:
             guard let file = tmpfile() else { throw EvidenceError("a temporary file for the page: \(String(cString: strerror(errno)))") }
             pendingRows = file
@@ -41,20 +41,20 @@ public final class ReportWriter {
     public func write(_ change: ReportedChange) {
         switch format {
         case .json: output.write(bytes: json(change) + [0x0A])
-        case .csv: output.write(Table.csvRow(Self.cells(change)))
-        case .text: output.write(Table.textRow(Self.cells(change), widths: Self.textWidths) + "\n")
+        case .csv: output.write(Table.csvRow(cells(change)))
+        case .text: output.write(Self.text(cells(change)))
         case .html:
-            let row = Table.htmlRow(Self.cells(change))
+            let row = Table.htmlRow(cells(change))
             _ = row.withCString { fputs($0, pendingRows) }
         }
     }
 
     /// The row of a change, as people read it.
-    public static func cells(_ change: ReportedChange) -> [String] {
-        var cells = [isoTime(change.time), change.host ?? "-", change.eventID, change.action]
+    func cells(_ change: ReportedChange) -> [String] {
+        var cells = [isoTime(change.time), change.host ?? unnamedHost, change.eventID, change.action]
         switch change.subject {
         case .file(let event):
-            cells += [path(event.file), event.original.map(path) ?? "", via(event.audit),
+            cells += [Self.path(event.file), event.original.map(Self.path) ?? "", Self.via(event.audit),
                       event.process.executable.map(DisplayText.of) ?? (event.process.executableUnknown ? "(unknown)" : "-"),
                       event.process.pid.map(String.init) ?? "-", event.process.parentPID.map(String.init) ?? "-",
                       change.loginUser, ReportedChange.user(event.user.effectiveName, event.user.effectiveID)]
@@ -63,8 +63,21 @@ public final class ReportWriter {
                       change.loginUser, "-"]
         }
         cells.append(change.decision.name)
-        cells.append(detail(change))
+        cells.append(Self.detail(change))
         return cells
+    }
+
+    /// A change in a terminal: a headline, then its evidence, indented.
+    static func text(_ cells: [String]) -> String {
+        let (time, host, id, action, path, from, via, process, pid, ppid, login, user, decision, detail) =
+            (cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11],
+             cells[12], cells[13])
+        func padded(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+        var out = "\(time)  \(padded(host, 12))\(padded(action, 21))\(padded(decision, 9))\(path)\n"
+        if !from.isEmpty { out += "    from \(from)\n" }
+        out += "    id \(id)  via \(via)  by \(process) (pid \(pid), ppid \(ppid))  login user \(login)  user \(user)\n"
+        if !detail.isEmpty { out += "    \(detail)\n" }
+        return out
     }
 
     static func path(_ file: FilePath) -> String {

@@ -17,12 +17,13 @@ struct CheckCommandTests {
 
             var run = try check(syslog)
             #expect(run.status == 1)
-            #expect(run.out.contains("output: syslog authpriv.warning as audisp-lkm via \(socket): NOT REACHABLE (connect \(socket): No such file or directory)"), "\(run.out)")
+            #expect(run.out.contains("FAIL  output: syslog authpriv.warning as audisp-lkm via \(socket): NOT REACHABLE (connect \(socket): No such file or directory)"), "\(run.out)")
+            #expect(run.out.contains("      fix: start the syslog daemon"), "\(run.out)")
 
             let daemon = DatagramReceiver()
             try daemon.bind(socket)
             run = try check(syslog)
-            #expect(run.out.contains("output: syslog authpriv.warning as audisp-lkm via \(socket): takes alerts"), "\(run.out)")
+            #expect(run.out.contains("PASS  output: syslog authpriv.warning as audisp-lkm via \(socket): takes alerts"), "\(run.out)")
 
             // The socket file outlives its daemon; only connecting tells.
             daemon.close()
@@ -33,10 +34,10 @@ struct CheckCommandTests {
             let missing = directory.appendingPathComponent("missing").path
             run = try check("output = file\nfile = \(missing)/alerts.log\n")
             #expect(run.status == 1)
-            #expect(run.out.contains("output: file \(missing)/alerts.log: NOT WRITABLE (\(missing): No such file or directory)"), "\(run.out)")
+            #expect(run.out.contains("FAIL  output: file \(missing)/alerts.log: NOT WRITABLE (\(missing): No such file or directory)"), "\(run.out)")
 
             run = try check("output = stdout\n")
-            #expect(run.out.contains("output: standard output: takes alerts"))
+            #expect(run.out.contains("PASS  output: standard output: takes alerts"))
 
             run = try check("output = pigeon\n")
             #expect(run.status == 2)

@@ -1,0 +1,105 @@
+import Compliance
+import Foundation
+import RuleEngine
+import Testing
+import TestSupport
+
+/// The inventory of a root made here with the real dpkg (a package installed with
+/// `dpkg --root`), and of this system against `dpkg-query`.
+@Suite("The inventory: files, packages, precedence, verdicts")
+struct InventoryTests {
+    static let dpkgAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-deb")
+        && FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg")
+
+    /// Builds and installs into `root` a package shipping a conffile in /etc/modprobe.d
+    /// and a file in /usr/lib/modprobe.d.
+    static func installPackage(into root: URL, work: URL) throws {
+        let package = work.appendingPathComponent("pkg")
+        for directory in ["DEBIAN", "etc/modprobe.d", "usr/lib/modprobe.d"] {
+            try FileManager.default.createDirectory(at: package.appendingPathComponent(directory), withIntermediateDirectories: true)
+        }
+        try "Package: lkm-fixture\nVersion: 1.0\nArchitecture: all\nMaintainer: audisp-lkm tests <tests@example.org>\nDescription: fixture\n"
+            .write(to: package.appendingPathComponent("DEBIAN/control"), atomically: false, encoding: .utf8)
+        try "/etc/modprobe.d/lkm-fixture.conf\n".write(to: package.appendingPathComponent("DEBIAN/conffiles"), atomically: false, encoding: .utf8)
+        try "install cramfs /bin/false\n".write(to: package.appendingPathComponent("etc/modprobe.d/lkm-fixture.conf"), atomically: false, encoding: .utf8)
+        try "blacklist cramfs\n".write(to: package.appendingPathComponent("usr/lib/modprobe.d/lkm-fixture-lib.conf"), atomically: false, encoding: .utf8)
+        let deb = work.appendingPathComponent("lkm-fixture.deb").path
+        _ = try runCommand("/usr/bin/dpkg-deb", ["--root-owner-group", "--build", package.path, deb])
+        for directory in ["var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
+        }
+        FileManager.default.createFile(atPath: root.appendingPathComponent("var/lib/dpkg/status").path, contents: Data())
+        _ = try runCommand("/usr/bin/dpkg", ["--root=\(root.path)", "--force-script-chrootless", "--force-not-root", "-i", deb])
+    }
+
+    @Test("package-owned files match, a changed one is modified, a planted one is unowned; /etc hides /usr/lib; verdicts pass and fail",
+          .enabled(if: dpkgAvailable || TestData.mandatory))
+    func packagedRoot() throws {
+        try #require(Self.dpkgAvailable, "needs dpkg and dpkg-deb")
+        try withTemporaryDirectory { work in
+            let root = work.appendingPathComponent("root")
+            try Self.installPackage(into: root, work: work)
+            // Changed after installation, planted, and a same-name file that hides another.
+            try "blacklist cramfs\nblacklist usb-storage\n".write(to: root.appendingPathComponent("usr/lib/modprobe.d/lkm-fixture-lib.conf"),
+                                                                 atomically: false, encoding: .utf8)
+            try ModprobeConfigurationTests.tree(root, files: [
+                "/etc/modprobe.d/planted.conf": "install usb-storage /bin/sh /tmp/payload\n",
+                "/usr/lib/modprobe.d/hidden.conf": "install sctp /bin/false\n",
+                "/etc/modprobe.d/hidden.conf": "# emptied\n",
+                "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
+                "/etc/group": "root:x:0:\n",
+            ])
+            let profile = try ComplianceProfile.load("cis-debian-12")
+            let inventory = Inventory.take(root: root.path, locations: DetectionRule.defaultRule().locations, profile: profile)
+            func entry(_ path: String) -> Inventory.Entry? { inventory.entries.first { $0.path == path } }
+            #expect(entry("/etc/modprobe.d/lkm-fixture.conf")?.package == .matches(package: "lkm-fixture"))
+            guard case .modified(let package, let expected, let actual)? = entry("/usr/lib/modprobe.d/lkm-fixture-lib.conf")?.package else {
+                Issue.record("the changed file is not modified: \(String(describing: entry("/usr/lib/modprobe.d/lkm-fixture-lib.conf")?.package))")
+                return
+            }
+            #expect(package == "lkm-fixture")
+            #expect(expected != actual && actual == MD5.hex(Array("blacklist cramfs\nblacklist usb-storage\n".utf8)))
+            #expect(entry("/etc/modprobe.d/planted.conf")?.package == .unowned)
+            #expect(entry("/etc/modprobe.d/planted.conf")?.owner == "root")
+            #expect(entry("/usr/lib/modprobe.d/hidden.conf")?.isRead == false)
+            #expect(entry("/usr/lib/modprobe.d/hidden.conf")?.unreadReason == "hidden by /etc/modprobe.d/hidden.conf")
+            #expect(inventory.configuration.install(for: "sctp") == nil)
+            let verdicts = Dictionary(uniqueKeysWithValues: inventory.verdicts.map { ($0.control.module, $0) })
+            #expect(verdicts["cramfs"]?.passed == true)
+            // Blacklisted, but the planted install runs a payload instead of /bin/false.
+            #expect(verdicts["usb-storage"]?.passed == false)
+            #expect(verdicts["usb-storage"]?.findings.contains { $0.contains("/bin/sh /tmp/payload") } == true)
+            #expect(verdicts["sctp"]?.passed == false)
+            if case .unavailable = inventory.kmod {} else { Issue.record("kmod compared for a --root inventory") }
+        }
+    }
+
+    @Test("on this system: each file's owner is the one dpkg-query -S names, and kmod reads the same directives",
+          .enabled(if: dpkgAvailable || TestData.mandatory))
+    func thisSystem() throws {
+        try #require(Self.dpkgAvailable, "needs dpkg")
+        let inventory = Inventory.take(root: "/", locations: DetectionRule.defaultRule().locations, profile: nil)
+        var owned = 0
+        for entry in inventory.entries where entry.kind == "file" {
+            let asked = try? runCommand("/usr/bin/dpkg-query", ["-S", entry.path])
+            // dpkg may list a merged-/usr file under /lib.
+            let alias = entry.path.hasPrefix("/usr/lib/") ? try? runCommand("/usr/bin/dpkg-query", ["-S", String(entry.path.dropFirst(4))]) : nil
+            let owner = (asked ?? alias)?.split(separator: ":").first.map(String.init)
+            #expect(entry.package.package == owner, "\(entry.path): \(entry.package) against dpkg-query \(String(describing: owner))")
+            if owner != nil {
+                owned += 1
+                #expect(entry.package.name == "matches" || entry.package.name == "modified" || entry.package.name == "owned")
+            }
+        }
+        // .ci/run installs kmod, whose files are in these places.
+        if TestData.mandatory { #expect(owned > 0, "no package-owned file in the places: is kmod installed?") }
+        if FileManager.default.isExecutableFile(atPath: "/usr/sbin/modprobe") || FileManager.default.isExecutableFile(atPath: "/sbin/modprobe") {
+            guard case .agrees = inventory.kmod else {
+                Issue.record("kmod reads other directives: \(inventory.kmod)")
+                return
+            }
+        } else if TestData.mandatory {
+            Issue.record("kmod is not installed: .ci/run installs it")
+        }
+    }
+}

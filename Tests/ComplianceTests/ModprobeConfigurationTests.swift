@@ -1,0 +1,139 @@
+import Compliance
+import Foundation
+import Testing
+import TestSupport
+
+/// modprobe.d(5) precedence on a tree made here, and a profile's verdicts on it.
+@Suite("The module configuration in effect, and a profile's verdicts")
+struct ModprobeConfigurationTests {
+    /// Writes `files` (path under the root: content) and links (path: target).
+    static func tree(_ root: URL, files: [String: String], links: [String: String] = [:]) throws {
+        for (path, content) in files {
+            let url = root.appendingPathComponent(String(path.dropFirst()))
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try content.write(to: url, atomically: false, encoding: .utf8)
+        }
+        for (path, target) in links {
+            let url = root.appendingPathComponent(String(path.dropFirst()))
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: target)
+        }
+    }
+
+    @Test("/etc hides /usr/lib by name, a link to /dev/null masks, only *.conf is read, in name order; the first install wins")
+    func precedence() throws {
+        try withTemporaryDirectory { root in
+            try Self.tree(root, files: [
+                "/etc/modprobe.d/b-same.conf": "install cramfs /bin/false\n",
+                "/usr/lib/modprobe.d/b-same.conf": "install cramfs /bin/sh -c 'echo hidden'\nblacklist hidden-module\n",
+                "/usr/lib/modprobe.d/a-first.conf": "# comment\ninstall cramfs /usr/bin/true\nblacklist cram-fs\n",
+                "/usr/lib/modprobe.d/c-masked.conf": "blacklist masked_module\n",
+                "/etc/modprobe.d/notes.txt": "blacklist never_read\n",
+                "/run/modprobe.d/d-run.conf": "options usb_storage delay_use=3 \\\n  quirks=0\nsoftdep a pre: b\n",
+                "/etc/modprobe.d/e-odd.conf": "frobnicate x\n",
+                "/etc/modules-load.d/load.conf": "; comment\ndccp\n# comment\n",
+                "/etc/modules": "dccp\nsctp # inline\n",
+            ], links: ["/etc/modprobe.d/c-masked.conf": "/dev/null"])
+            let configuration = ModprobeConfiguration.load(root: root.path)
+            // a-first.conf (from /usr/lib) comes before b-same.conf (from /etc) by name.
+            let install = try #require(configuration.install(for: "cramfs"))
+            #expect(install.arguments == "/usr/bin/true")
+            #expect(install.file == "/usr/lib/modprobe.d/a-first.conf")
+            let later = configuration.directives.filter { $0.command == "install" && $0.module == "cramfs" }
+            #expect(later.map(\.file) == ["/usr/lib/modprobe.d/a-first.conf", "/etc/modprobe.d/b-same.conf"])
+            #expect(later.map(\.effective) == [true, false])
+            // - and _ are one name.
+            #expect(configuration.blacklist(of: "cram_fs")?.file == "/usr/lib/modprobe.d/a-first.conf")
+            #expect(configuration.blacklist(of: "hidden-module") == nil)
+            #expect(configuration.blacklist(of: "masked_module") == nil)
+            #expect(configuration.blacklist(of: "never_read") == nil)
+            let options = try #require(configuration.directives.first { $0.command == "options" })
+            #expect(options.module == "usb_storage")
+            #expect(options.arguments == "delay_use=3 quirks=0")
+            #expect(options.line == 1)
+            #expect(configuration.unknownLines.map(\.text) == ["frobnicate x"])
+            let files = Dictionary(configuration.files.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+            #expect(files["/usr/lib/modprobe.d/b-same.conf"]?.unreadReason == "hidden by /etc/modprobe.d/b-same.conf")
+            #expect(files["/etc/modprobe.d/c-masked.conf"]?.isRead == false)
+            #expect(files["/usr/lib/modprobe.d/c-masked.conf"]?.unreadReason == "hidden by /etc/modprobe.d/c-masked.conf")
+            #expect(files["/etc/modprobe.d/notes.txt"]?.isRead == false)
+            // Loaded at boot: modules-load.d, then /etc/modules; dccp counts once.
+            let loads = configuration.directives.filter { $0.command == "load" }
+            #expect(loads.map(\.module) == ["dccp", "dccp", "sctp"])
+            #expect(loads.map(\.effective) == [true, false, true])
+        }
+    }
+
+    @Test("a profile's control passes only with every requirement met; the fix names the missing lines; a module loaded at boot is said")
+    func verdicts() throws {
+        try withTemporaryDirectory { root in
+            try Self.tree(root, files: [
+                "/etc/modprobe.d/cis.conf": "install cramfs /bin/false\nblacklist cramfs\ninstall usb-storage /bin/true\n"
+                    + "install dccp /bin/sh -c true\nblacklist dccp\n",
+                "/etc/modules": "dccp\n",
+            ])
+            let profileFile = root.appendingPathComponent("profile.toml").path
+            try """
+                [profile]
+                name = "test"
+                title = "A test profile"
+                version = "1"
+
+                [[control]]
+                id = "1"
+                title = "cramfs"
+                module = "cramfs"
+                require = ["install-disabled", "blacklist"]
+
+                [[control]]
+                id = "2"
+                module = "usb_storage"
+                require = ["install-disabled", "blacklist"]
+
+                [[control]]
+                id = "3"
+                module = "dccp"
+                require = ["install-disabled"]
+
+                [[control]]
+                id = "4"
+                module = "sctp"
+                require = ["blacklist"]
+                """.write(toFile: profileFile, atomically: false, encoding: .utf8)
+            let profile = try ComplianceProfile.load(profileFile)
+            let verdicts = profile.evaluate(ModprobeConfiguration.load(root: root.path))
+            #expect(verdicts.map(\.passed) == [true, false, false, false])
+            #expect(verdicts[1].findings.contains("no blacklist line"))
+            #expect(verdicts[1].fix == "add to /etc/modprobe.d/usb_storage.conf: blacklist usb_storage")
+            #expect(verdicts[2].findings.contains { $0.hasPrefix("install runs /bin/sh -c true, not /bin/false") })
+            #expect(verdicts[2].findings.contains { $0.hasPrefix("loaded at boot by /etc/modules:1") })
+            #expect(verdicts[3].fix == "add to /etc/modprobe.d/sctp.conf: blacklist sctp")
+        }
+    }
+
+    @Test("every built-in profile loads, cites its document, names real controls; a bad profile is refused with its reason")
+    func builtInProfiles() throws {
+        #expect(ComplianceProfile.builtInNames == ["cis-debian-12", "cis-ubuntu-22.04", "cis-ubuntu-24.04", "stig-rhel-8", "stig-rhel-9"])
+        for name in ComplianceProfile.builtInNames {
+            let profile = try ComplianceProfile.load(name)
+            #expect(profile.name == name)
+            #expect(!profile.version.isEmpty && profile.reference != nil)
+            #expect(profile.controls.count >= 8, "\(name)")
+            #expect(profile.controls.contains { ["usb-storage", "usb_storage"].contains($0.module) }, "\(name)")
+            #expect(Set(profile.controls.map(\.id)).count == profile.controls.count, "\(name): duplicate ids")
+        }
+        #expect(try ComplianceProfile.load("stig-rhel-9").installCommands == ["/bin/false", "/usr/bin/false"])
+        #expect(throws: ComplianceProfile.LoadError.self) { try ComplianceProfile.load("cis-debian-11") }
+        try withTemporaryDirectory { directory in
+            let file = directory.appendingPathComponent("bad.toml").path
+            try "[profile]\nname = \"x\"\ntitle = \"x\"\nversion = \"1\"\n[[control]]\nid = \"1\"\nmodule = \"m\"\nrequire = [\"unload\"]\n"
+                .write(toFile: file, atomically: false, encoding: .utf8)
+            do {
+                _ = try ComplianceProfile.load(file)
+                Issue.record("a profile with an unknown requirement loaded")
+            } catch {
+                #expect("\(error)".contains("unknown requirement \"unload\""))
+            }
+        }
+    }
+}
