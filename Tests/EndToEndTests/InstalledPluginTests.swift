@@ -43,8 +43,7 @@ struct InstalledPluginTests {
             for directory in made.reversed() { rmdir(directory) }
         }
         let output = try runCommand(install, [])
-        #expect(output.split(separator: "\n").contains { $0.split(separator: " ") == ["watched", "watched", "/etc/modprobe.d/"] },
-                "\(output)")
+        #expect(output.contains("PASS  watch /etc/modprobe.d/: watched: b64, b32, io_uring, its files (dir=)"), "\(output)")
         var status = stat()
         #expect(stat("/usr/sbin/audisp-lkm", &status) == 0 && status.st_uid == 0 && status.st_mode & 0o7777 == 0o750)
         #expect(try runCommand("/sbin/auditctl", ["-l"]).contains("key=audisp-lkm"))
@@ -248,6 +247,8 @@ struct InstalledPluginTests {
         #expect(eventually { Int(stateReport(state)["alerts"] ?? "") ?? 0 >= 9 }, "\(stateReport(state)) pid \(pid)")
         #expect(stateReport(state)["watch_removals"] == "1")
 
+        try complianceEvidence(payload: payload, work: work)
+
         // Uninstall, then nothing is left: files, rules, process.
         try runCommand(install, ["--uninstall"])
         for file in Self.installed + ["/run/audisp-lkm.state"] {
@@ -255,6 +256,88 @@ struct InstalledPluginTests {
         }
         #expect(try !runCommand("/sbin/auditctl", ["-l"]).contains("audisp-lkm"))
         #expect(eventually { Self.pluginPID() == nil }, "the plugin still runs")
+    }
+
+    /// `check` passes on this install and fails, with the fix, on each fault made here;
+    /// `report --host-state` files the payload's history, the inventory and the checks in
+    /// one page.
+    private func complianceEvidence(payload: String, work: URL) throws {
+        let binary = "/usr/sbin/audisp-lkm"
+        /// The statuses by subject, and the exit status.
+        func check(_ arguments: [String] = []) throws -> (status: Int32, results: [String: (status: String, fix: String?)]) {
+            let run = try audispLKM(["check", "--format", "json"] + arguments, executable: binary)
+            let document = try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any]
+            let checks = (document?["audisp_lkm"] as? [String: Any])?["checks"] as? [[String: Any]] ?? []
+            var results: [String: (String, String?)] = [:]
+            for item in checks { results[item["check"] as? String ?? ""] = (item["status"] as? String ?? "", item["fix"] as? String) }
+            return (run.status, results)
+        }
+        var passing = try check()
+        #expect(passing.status == 0, "\(passing.results)")
+        for subject in ["auditd", "plugin", "plugin conf", "output", "watch /etc/modprobe.d/", "watch /etc/modules"] {
+            #expect(passing.results[subject]?.status == "PASS", "\(subject): \(String(describing: passing.results[subject]))")
+        }
+
+        // History: the payload appended to and its mode changed, seen through the dir= watches.
+        try runCommand("/bin/sh", ["-c", "echo 'blacklist usb-storage' >> '\(payload)'; chmod 0600 '\(payload)'"])
+        let page = work.appendingPathComponent("evidence.html").path
+        #expect(eventually(seconds: 10) {
+            let run = try? audispLKM(["report", "--format", "json", "--since", "recent", "/var/log/audit/audit.log"], executable: binary)
+            let actions = run?.out.split(separator: "\n").filter { $0.contains(payload) }.compactMap { line in
+                ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]).flatMap { ($0["event"] as? [String: Any])?["action"] as? String }
+            } ?? []
+            return Set(actions).isSuperset(of: ["creation", "modification", "attributes"])
+        }, "the report lacks the payload's creation, modification or mode change")
+        let logs = try FileManager.default.contentsOfDirectory(atPath: "/var/log/audit").filter { $0.hasPrefix("audit.log") }
+            .map { "/var/log/audit/" + $0 }
+        let bundle = try audispLKM(["report", "--host-state", "--profile", "cis-debian-12", "--format", "html", "-o", page] + logs,
+                                   executable: binary)
+        #expect(bundle.status == 0, "\(bundle.err)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        for heading in ["1. What changed, who did it, and was it caught?", "2. What is configured now?", "3. Is the control in place?",
+                        payload, "Profile cis-debian-12", "<svg"] {
+            #expect(html.contains(heading), "the evidence page lacks \(heading)")
+        }
+
+        // A place the rule covers that no watch covers (a rule naming one more place).
+        let rule = work.appendingPathComponent("wider.toml").path
+        let upstream = try String(contentsOfFile: TestData.packageRoot.appendingPathComponent("Tests/Fixtures/wider-rule.toml").path, encoding: .utf8)
+        try upstream.write(toFile: rule, atomically: false, encoding: .utf8)
+        let settings = work.appendingPathComponent("wider.conf").path
+        try "rule = \(rule)\n".write(toFile: settings, atomically: false, encoding: .utf8)
+        var broken = try check(["--config", settings])
+        #expect(broken.status == 1)
+        #expect(broken.results["watch /etc/lkm-unwatched.d/"]?.status == "FAIL", "\(broken.results)")
+        #expect(broken.results["watch /etc/lkm-unwatched.d/"]?.fix?.contains("augenrules --load") == true)
+
+        // A world-writable plugin conf: auditd would ignore it, anyone could change it.
+        let conf = "/etc/audit/plugins.d/audisp-lkm.conf"
+        chmod(conf, 0o666)
+        broken = try check()
+        chmod(conf, 0o640)
+        #expect(broken.status == 1)
+        #expect(broken.results["plugin conf"]?.status == "FAIL" && broken.results["plugin conf"]?.fix?.contains("chmod 0640") == true,
+                "\(String(describing: broken.results["plugin conf"]))")
+
+        // A plugin that no longer answers (stopped, as a hung or killed one would be).
+        let pid = try #require(Self.pluginPID())
+        kill(pid, SIGSTOP)
+        broken = try check()
+        kill(pid, SIGCONT)
+        #expect(broken.status == 1)
+        #expect(broken.results["plugin"]?.status == "FAIL", "\(String(describing: broken.results["plugin"]))")
+
+        // auditd stopped: then started again as install.sh does, and all passes again.
+        try runCommand("/sbin/auditctl", ["--signal", "TERM"])
+        #expect(eventually(seconds: 10) { !auditdIsRunning })
+        broken = try check()
+        #expect(broken.status == 1)
+        #expect(broken.results["auditd"]?.status == "FAIL" && broken.results["auditd"]?.fix?.contains("start auditd") == true)
+        try runCommand("/sbin/auditd", [])
+        #expect(eventually(seconds: 10) { auditdIsRunning && Self.pluginPID() != nil }, "auditd or the plugin did not come back")
+        #expect(eventually(seconds: 10) { (try? check())?.status == 0 }, "check does not pass after auditd restarted")
+        passing = try check()
+        #expect(passing.results["auditd"]?.status == "PASS")
     }
 
     /// The plugin auditd runs now: its child named audisp-lkm (one that exited may linger

@@ -3,9 +3,9 @@ import Testing
 import TestSupport
 
 /// Runs the built `audisp-lkm` and returns its exit status, standard output and error.
-func audispLKM(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, out: String, err: String) {
+func audispLKM(_ arguments: [String], stdin: Data? = nil, executable: String? = nil) throws -> (status: Int32, out: String, err: String) {
     let process = Foundation.Process()
-    process.executableURL = TestData.executable
+    process.executableURL = executable.map(URL.init(fileURLWithPath:)) ?? TestData.executable
     process.arguments = arguments
     let out = Pipe(), err = Pipe(), input = Pipe()
     process.standardOutput = out
