@@ -107,6 +107,7 @@ enum HostChecks {
 
     static func plugin(configuration: PluginConfiguration, auditd: UInt32?) -> [CheckResult] {
         var results: [CheckResult] = []
+        var confFailed = false
         var status = stat()
         guard stat(pluginConf, &status) == 0 else {
             return [CheckResult(.fail, "plugin conf", "\(pluginConf) is missing: auditd does not start the plugin",
@@ -114,6 +115,7 @@ enum HostChecks {
         }
         // auditd 3.0.9 skips a plugin conf not owned by root or writable by others.
         if status.st_uid != 0 || status.st_mode & 0o002 != 0 {
+            confFailed = true
             results.append(CheckResult(.fail, "plugin conf", "\(pluginConf) is \(status.st_uid == 0 ? "world-writable" : "not owned by root")"
                                        + " (mode \(String(status.st_mode & 0o7777, radix: 8))): auditd ignores it and anyone could change it",
                                        fix: "chown root:root \(pluginConf); chmod 0640 \(pluginConf)"))
@@ -126,6 +128,7 @@ enum HostChecks {
             }
         }
         if settings["active"] != "yes" {
+            confFailed = true
             results.append(CheckResult(.fail, "plugin conf", "active = \(settings["active"] ?? "(missing)"): auditd does not start the plugin",
                                        fix: "active = yes in \(pluginConf), then service auditd reload"))
         }
@@ -141,7 +144,7 @@ enum HostChecks {
         } else if Self.realPath(path) != Self.realPath(this) {
             results.append(CheckResult(.warn, "plugin binary", "auditd runs \(path), not this binary (\(this))",
                                        fix: "run the installed \(path) check, or ./install.sh to install this build"))
-        } else {
+        } else if !confFailed {
             results.append(CheckResult(.pass, "plugin conf", "\(pluginConf): active, runs this binary (\(path)), root-owned"))
         }
         guard let auditd else {

@@ -123,7 +123,9 @@ struct Report: ParsableCommand {
 
         let usrMerge = UsrMerge(isMerged: !splitUsr)
         var engine = RuleEngine(rule: detectionRule)
-        let unnamedHost = host ?? (hostState ? LocalHost.name : "(unnamed)")
+        // Records without node= name their host only when it is known: --host, or this host.
+        let knownHost = host ?? (hostState ? LocalHost.name : nil)
+        let unnamedHost = knownHost ?? "(unnamed)"
         var report = PeriodReport(period: period, places: detectionRule.locations, watchKeys: watchKeys, unnamedHost: unnamedHost)
         var normalizer = FileEventNormalizer(usrMerge: usrMerge)
         normalizer.reportsChanges = true
@@ -133,6 +135,8 @@ struct Report: ParsableCommand {
         let replacementRule = DirectoryReplacementRule.metadata.name
 
         func handle(_ event: FileEvent) {
+            var event = event
+            if event.node == nil { event.node = knownHost }
             guard let place = report.place(of: event) else { return }
             let decision: ReportedChange.Decision
             if event.action == .directoryReplacement {
@@ -157,7 +161,12 @@ struct Report: ParsableCommand {
             if summary.firstType?.isDaemonRecord == true { return .parse }
             return FileEventNormalizer.changeDisposition(summary)
         }) { event in
-            for change in report.noteRecords(of: event) where report.admit(change) {
+            for var change in report.noteRecords(of: event) {
+                if case .rules(var rules) = change.subject, rules.node == nil {
+                    rules.node = knownHost
+                    change.subject = .rules(rules)
+                }
+                guard report.admit(change) else { continue }
                 writer.write(change)
                 report.count(change, process: "(audit rules)")
             }
@@ -183,6 +192,7 @@ struct Report: ParsableCommand {
                             + "\(totals.byDecision.count(of: "excluded")) excluded, \(totals.byDecision.count(of: "none")) none) "
                             + "on \(report.trails.count) host\(report.trails.count == 1 ? "" : "s")"
                             + (report.duplicates > 0 ? "; \(report.duplicates) seen twice" : "")
+                            + (report.outsidePeriod > 0 ? "; \(report.outsidePeriod) events outside the period" : "")
                             + "; skipped \(reader.statistics.malformedLines) malformed lines\n")
         if !complete { throw ExitCode(2) }
     }

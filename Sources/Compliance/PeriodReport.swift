@@ -20,7 +20,7 @@ public struct PeriodReport: Sendable {
     /// `timelineCapacity` per host).
     public private(set) var timeline: [String: [(time: Double, decision: String)]] = [:]
     public static let timelineCapacity = 100_000
-    /// Events of each kind outside the period, and file events seen twice.
+    /// Events outside the period, and changes seen twice.
     public private(set) var outsidePeriod = 0
     public private(set) var duplicates = 0
 

@@ -247,6 +247,9 @@ struct InstalledPluginTests {
         #expect(eventually { Int(stateReport(state)["alerts"] ?? "") ?? 0 >= 9 }, "\(stateReport(state)) pid \(pid)")
         #expect(stateReport(state)["watch_removals"] == "1")
 
+        // The place a directory again (the link above would rightly fail check).
+        try runCommand("/bin/rm", ["-f", place])
+        try FileManager.default.createDirectory(atPath: place, withIntermediateDirectories: false)
         try complianceEvidence(payload: payload, work: work)
 
         // Uninstall, then nothing is left: files, rules, process.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RuleEngine
 import Testing
 import TestSupport
 
@@ -29,6 +30,12 @@ struct WatchManagementTests {
                     manage_watches = yes
                     """))
                 #expect(eventually { plugin.standardError.contains("started") })
+                // A dir= watch on each place that exists, on both tables (WatchLoader.existingDirectories).
+                var isDirectory: ObjCBool = false
+                let trees = DetectionRule.defaultRule().locations.filter {
+                    $0.isDirectory && FileManager.default.fileExists(atPath: $0.path, isDirectory: &isDirectory) && isDirectory.boolValue
+                }.count
+                #expect(rules().filter { $0.contains(" -F dir=") }.count == 2 * trees, "\(rules())")
                 // One io_uring watch (list 7, which auditctl 3.0.9 prints as "(null)") per place.
                 #expect(rules().filter { $0.hasPrefix("-a always,(null)") }.count == 7, "\(rules())")
                 let status = try String(contentsOfFile: "/proc/\(plugin.process.processIdentifier)/status", encoding: .utf8)
@@ -45,7 +52,7 @@ struct WatchManagementTests {
                 #expect(eventually(seconds: 10) {
                     records = ((try? runCommand("/sbin/ausearch", ["--raw", "-m", "CONFIG_CHANGE", "-k", key, "--start", "recent"])) ?? "")
                         .split(separator: "\n").filter { $0.contains("op=remove_rule") }
-                    return records.count == 7
+                    return records.count == 7 + 2 * trees
                 }, "removal records in auditd's log: \(records)")
                 try plugin.write(Array((records.joined(separator: "\n") + "\n").utf8))
 
@@ -56,7 +63,7 @@ struct WatchManagementTests {
                     return lines.contains { ($0["audisp_lkm"] as? [String: Any])?["notice"] != nil }
                 }, "no re-arm notice: \(lines)")
                 let removals = lines.filter { ($0["event"] as? [String: Any])?["action"] as? String == "audit-watch-removed" }
-                #expect(removals.count == 7)
+                #expect(removals.count == 7 + 2 * trees)
                 let first = removals.first
                 #expect((first?["rule"] as? [String: Any])?["name"] as? String == "Audit Watch on Kernel Module Configuration Removed")
                 #expect(((first?["auditd"] as? [String: Any])?["list_name"]) as? String == "io_uring")
@@ -65,17 +72,17 @@ struct WatchManagementTests {
                 let technique = (threat?["technique"] as? [[String: Any]])?.first
                 #expect(((technique?["subtechnique"] as? [[String: Any]])?.first?["id"]) as? String == "T1562.012")
                 let notice = lines.compactMap { ($0["audisp_lkm"] as? [String: Any])?["notice"] as? String }.first ?? ""
-                #expect(notice.contains("37 added again"), "\(notice)")
+                #expect(notice.contains("\(37 + 2 * trees) added again"), "\(notice)")
                 // Every watch is back, on both system-call tables (with the mount rules and
                 // io_uring_setup) and the io_uring list.
-                #expect(rules().count == 37, "\(rules())")
+                #expect(rules().count == 37 + 2 * trees, "\(rules())")
                 #expect(rules().filter { $0.contains("-S mount,open_tree,move_mount") }.count == 14)
                 #expect(rules().filter { $0.contains("-S io_uring_setup") }.count == 2)
 
                 kill(plugin.process.processIdentifier, SIGUSR1)
                 let state = directory.appendingPathComponent("state")
-                #expect(eventually { stateReport(state)["watch_removals"] == "7" })
-                #expect(stateReport(state)["watches_rearmed"] == "37")
+                #expect(eventually { stateReport(state)["watch_removals"] == "\(7 + 2 * trees)" })
+                #expect(stateReport(state)["watches_rearmed"] == "\(37 + 2 * trees)")
                 try plugin.closeInput()
                 #expect(plugin.waitForExit() == 0)
             }

@@ -71,6 +71,17 @@ struct PathTests {
         (.aarch64, 35, .unlinkat),
         (.x86_64, 425, .ioUringSetup),
         (.i386, 425, .ioUringSetup),
+        // The report's changes to existing names.
+        (.x86_64, 87, .unlink),
+        (.x86_64, 76, .truncate),
+        (.x86_64, 268, .fchmodat),
+        (.x86_64, 260, .fchownat),
+        (.x86_64, 280, .utimensat),
+        (.i386, 10, .unlink),
+        (.i386, 212, .chown),
+        (.i386, 193, .truncate),
+        (.aarch64, 53, .fchmodat),
+        (.aarch64, 54, .fchownat),
     ])
     func syscallTables(architecture: Architecture, number: UInt64, expected: FileSyscall) {
         #expect(FileSyscall.lookup(number, architecture: architecture) == expected)
@@ -80,7 +91,8 @@ struct PathTests {
     func unrelatedSyscalls() {
         #expect(FileSyscall.lookup(0, architecture: .x86_64) == nil)
         #expect(FileSyscall.lookup(2, architecture: .aarch64) == nil)
-        #expect(FileSyscall.lookup(87, architecture: .x86_64) == nil) // unlink: not needed to follow directories
+        #expect(FileSyscall.lookup(1, architecture: .x86_64) == nil) // write: through a descriptor, names nothing
+        #expect(FileSyscall.lookup(91, architecture: .x86_64) == nil) // fchmod: likewise
         #expect(FileSyscall.lookup(426, architecture: .x86_64) == nil) // io_uring_enter
     }
 }

@@ -31,6 +31,7 @@ else
 	out="${1:-$here/kernel/x86_64-i386.log}"
 fi
 work=/var/tmp/lkmfix
+saved_modules=/var/tmp/lkmfix.modules-saved
 rm -rf "$work" && mkdir -m 0755 "$work"
 made_dirs=()
 late=""        # --evasion: the watched directory created during the run
@@ -49,6 +50,7 @@ cleanup() {
 	[ -n "$late" ] && rm -rf "$late" "$late.old" "$late.old2" "$late.old3" "$late.new" "$late.new3" 2>/dev/null || true
 	rm -rf /etc/modprobe.d/lkmfix-dir "$work"
 	[ -f "$work.modules-created" ] && rm -f /etc/modules "$work.modules-created"
+	[ -e "$saved_modules" ] && [ ! -e /etc/modules ] && mv "$saved_modules" /etc/modules
 	for d in "${made_dirs[@]}"; do rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -208,7 +210,12 @@ fi
 for d in /etc/modprobe.d /etc/modules-load.d; do
 	[ -d "$d" ] || { mkdir "$d"; made_dirs+=("$d"); }
 done
-[ -e /etc/modules ] && { echo "record-fixtures: /etc/modules exists; refusing to touch it" >&2; exit 1; }
+# Step 27 creates /etc/modules: one that exists (kmod's postinst writes it) is set aside
+# before any watch is loaded, and put back by cleanup.
+if [ -e /etc/modules ]; then
+	[ -e "$saved_modules" ] && { echo "record-fixtures: $saved_modules exists (an interrupted run?): restore it first" >&2; exit 1; }
+	mv /etc/modules "$saved_modules"
+fi
 
 gcc -O2 -Wall -o "$work/lkmops" "$here/programs/lkmops.c"
 gcc -m32 -O2 -Wall -o "$work/lkmops32" "$here/programs/lkmops.c"
