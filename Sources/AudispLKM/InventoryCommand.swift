@@ -13,9 +13,8 @@ struct InventoryCommand: ParsableCommand {
             modules-load.d directories in /etc, /run, /usr/local/lib, /usr/lib and /lib, \
             and /etc/modules) with its type, owner, mode, size and times, the package \
             that owns it and whether its content still matches the package's checksum \
-            (dpkg's database: md5sums, and Conffiles for files in /etc), or that no \
-            package owns it. RPM databases are not read yet: the package state is then \
-            "no-database".
+            (dpkg's database: md5sums, and Conffiles for files in /etc; or RPM's: rpm -qf \
+            and rpm -V), or that no package owns it.
 
             Then the directives in effect (install, blacklist, options, alias, softdep, \
             remove; and the modules loaded at boot) after modprobe.d(5)'s precedence: a \

@@ -83,12 +83,13 @@ public enum HostStateEvidence {
                    entry.package.package ?? "-", packageDetail(entry.package),
                    entry.isRead.map { $0 ? "yes" : "no: " + (entry.unreadReason ?? "") } ?? "-"]
               },
-              note: "root \(inventory.root); package states: matches, modified (differs from the package's checksum), owned (no checksum), unowned (no package owns it)")
+              note: "root \(inventory.root), \(inventory.packageDatabase) database; package states: matches, modified (differs from "
+                + "what the package installed), owned (no checksum), unowned (no package owns it)")
     }
 
     static func packageDetail(_ state: PackageDatabase.State) -> String {
         switch state {
-        case .modified(_, let expected, let actual): "modified (md5 \(actual), package has \(expected))"
+        case .modified(_, let detail): "modified (\(detail))"
         case .owned(_, let note): "owned (\(note))"
         default: state.name
         }
@@ -156,9 +157,7 @@ public enum HostStateEvidence {
                 writer.beginObject("package"); writer.member("name", entry.package.package); writer.endObject()
                 writer.beginObject("audisp_lkm")
                 writer.member("package_state", entry.package.name)
-                if case .modified(_, let expected, let actual) = entry.package {
-                    writer.member("expected_md5", expected); writer.member("md5", actual)
-                }
+                if case .modified(_, let detail) = entry.package { writer.member("package_difference", detail) }
                 if let read = entry.isRead { writer.member("read", bool: read) }
                 writer.member("unread_reason", entry.unreadReason)
                 writer.endObject()

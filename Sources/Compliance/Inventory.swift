@@ -42,6 +42,8 @@ public struct Inventory: Sendable {
     public var kmod: KmodComparison
     public var profile: ComplianceProfile?
     public var verdicts: [ComplianceProfile.Verdict]
+    /// `dpkg`, `rpm` or `none`.
+    public var packageDatabase: String
 
     /// Takes the inventory of `root` for the places of `locations` and every directory kmod
     /// and systemd read (the `/lib` spellings are listed when they are directories of
@@ -78,7 +80,8 @@ public struct Inventory: Sendable {
             }
         }
         let packaged = found.filter { $0.1.st_mode & S_IFMT == S_IFREG || $0.1.st_mode & S_IFMT == S_IFLNK }
-        let packages = PackageDatabase(root: root).states(of: packaged.map(\.0),
+        let database = PackageDatabase(root: root)
+        let packages = database.states(of: packaged.map(\.0),
                                                           links: Set(packaged.filter { $0.1.st_mode & S_IFMT == S_IFLNK }.map(\.0)))
         let entries = found.map { path, status, target in
             let format = status.st_mode & S_IFMT
@@ -95,7 +98,7 @@ public struct Inventory: Sendable {
         return Inventory(root: root, hostName: root == "/" ? LocalHost.name : root,
                          taken: Double(time(nil)), places: listed, entries: entries, configuration: configuration,
                          kmod: root == "/" ? compareWithKmod(configuration) : .unavailable("--root given: kmod reads this system"),
-                         profile: profile, verdicts: profile?.evaluate(configuration) ?? [])
+                         profile: profile, verdicts: profile?.evaluate(configuration) ?? [], packageDatabase: database.kind.rawValue)
     }
 
     private static func linkTarget(_ path: String) -> String? {

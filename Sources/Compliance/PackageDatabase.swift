@@ -1,30 +1,33 @@
 import Glibc
 
 /// Which package owns a file and whether the file still has the package's content, from
-/// dpkg's database under a root (`dpkg-query --admindir=ROOT/var/lib/dpkg`, so a mounted
-/// image is read with its own database). Checksums are dpkg's own: `info/PKG.md5sums` for
-/// packaged files, the `Conffiles` field for configuration files (most of what ships in
-/// /etc/modprobe.d). RPM systems are not read yet: every file is then "no package
-/// database".
+/// the package database under a root, so that a mounted image is read with its own:
+///
+/// - dpkg (`ROOT/var/lib/dpkg`, asked with `dpkg-query --admindir`): checksums are dpkg's
+///   own, `info/PKG.md5sums` for packaged files and the `Conffiles` field for
+///   configuration files (most of what ships in /etc/modprobe.d), compared here;
+/// - RPM (`rpm --root ROOT`, when it has packages there): `rpm -qf` names the owner and
+///   `rpm -V` compares the content (its flags say what differs: `5` the digest).
 public struct PackageDatabase: Sendable {
     /// What the database says about one file.
     public enum State: Sendable, Equatable {
         /// Owned by a package, with the package's content.
         case matches(package: String)
-        /// Owned by a package, and changed since it was installed.
-        case modified(package: String, expected: String, actual: String)
+        /// Owned by a package, and changed since it was installed: how (the checksums, or
+        /// rpm -V's flags).
+        case modified(package: String, detail: String)
         /// Owned by a package that records no checksum for it (or it cannot be read).
         case owned(package: String, note: String)
         /// No package owns it: someone put it there.
         case unowned
-        /// This root has no dpkg database to ask.
+        /// This root has no package database to ask.
         case noDatabase
         /// A directory or device: packages own files and links.
         case notPackaged
 
         public var package: String? {
             switch self {
-            case .matches(let package), .modified(let package, _, _), .owned(let package, _): package
+            case .matches(let package), .modified(let package, _), .owned(let package, _): package
             case .unowned, .noDatabase, .notPackaged: nil
             }
         }
@@ -42,22 +45,46 @@ public struct PackageDatabase: Sendable {
         }
     }
 
+    /// The database found under the root.
+    public enum Kind: String, Sendable {
+        case dpkg, rpm, none
+    }
+
     public let root: String
-    private let adminDirectory: String
-    public let isAvailable: Bool
+    public let kind: Kind
+    private let prefix: String
+    static let dpkgQuery = "/usr/bin/dpkg-query"
+    static let rpm = "/usr/bin/rpm"
 
     public init(root: String) {
         self.root = root
-        adminDirectory = (root == "/" ? "" : root) + "/var/lib/dpkg"
+        prefix = root == "/" ? "" : root
         var status = stat()
-        isAvailable = stat(adminDirectory + "/status", &status) == 0 && access("/usr/bin/dpkg-query", X_OK) == 0
+        if stat(prefix + "/var/lib/dpkg/status", &status) == 0 && access(Self.dpkgQuery, X_OK) == 0 {
+            kind = .dpkg
+        } else if let (output, _) = runProgram(Self.rpm, ["--root", root, "-qa", "--qf", "%{NAME}\n"]), !output.isEmpty {
+            kind = .rpm
+        } else {
+            kind = .none
+        }
     }
 
     /// The state of each path (as the system sees it, not prefixed with the root); `links`
-    /// are symbolic links, which dpkg records without a checksum. On a merged-/usr system
-    /// dpkg may list `/lib/x` for `/usr/lib/x`: both spellings are asked.
+    /// are symbolic links, for which no content is compared.
     public func states(of paths: [String], links: Set<String> = []) -> [String: State] {
-        guard isAvailable else { return Dictionary(uniqueKeysWithValues: paths.map { ($0, .noDatabase) }) }
+        switch kind {
+        case .dpkg: dpkgStates(of: paths, links: links)
+        case .rpm: rpmStates(of: paths, links: links)
+        case .none: Dictionary(uniqueKeysWithValues: paths.map { ($0, .noDatabase) })
+        }
+    }
+
+    // MARK: dpkg
+
+    /// On a merged-/usr system dpkg may list `/lib/x` for `/usr/lib/x`: both spellings are
+    /// asked.
+    private func dpkgStates(of paths: [String], links: Set<String>) -> [String: State] {
+        let adminDirectory = prefix + "/var/lib/dpkg"
         var spellings: [String: String] = [:]   // what dpkg may list -> the path asked
         for path in paths {
             spellings[path] = path
@@ -68,45 +95,44 @@ public struct PackageDatabase: Sendable {
         }
         var owners: [String: String] = [:]
         // `dpkg-query -S` takes glob patterns: a name with glob characters is asked as is.
-        if let (output, _) = runProgram("/usr/bin/dpkg-query", ["--admindir=\(adminDirectory)", "-S"] + spellings.keys.sorted()) {
+        if let (output, _) = runProgram(Self.dpkgQuery, ["--admindir=\(adminDirectory)", "-S"] + spellings.keys.sorted()) {
             for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
                 // "pkg1, pkg2: /path" (diversions: "diversion by ...", skipped).
                 guard let separator = line.firstRange(of: ": /"), !line.hasPrefix("diversion ") else { continue }
                 let listed = String(line[line.index(after: separator.lowerBound)...]).trimmed(" ")
                 guard let asked = spellings[listed] else { continue }
-                owners[asked] = line[..<separator.lowerBound].split(separator: ",").first.map {
-                    String($0).trimmed(" ")
-                }
+                owners[asked] = line[..<separator.lowerBound].split(separator: ",").first.map { $0.trimmed(" ") }
             }
         }
-        let sums = checksums(of: Set(owners.values), spellings: spellings)
+        let sums = dpkgChecksums(of: Set(owners.values), adminDirectory: adminDirectory, spellings: spellings)
         var result: [String: State] = [:]
         for path in paths {
             guard let package = owners[path] else { result[path] = .unowned; continue }
             if links.contains(path) {
-                result[path] = .owned(package: package, note: "a symbolic link: dpkg keeps no checksum")
+                result[path] = .owned(package: package, note: "a symbolic link: no checksum")
                 continue
             }
             guard let expected = sums[path] else {
                 result[path] = .owned(package: package, note: "the package records no checksum for it")
                 continue
             }
-            guard let bytes = SmallFile.bytes((root == "/" ? "" : root) + path) else {
+            guard let bytes = SmallFile.bytes(prefix + path) else {
                 result[path] = .owned(package: package, note: "cannot be read to compare")
                 continue
             }
             let actual = MD5.hex(bytes)
-            result[path] = actual == expected ? .matches(package: package) : .modified(package: package, expected: expected, actual: actual)
+            result[path] = actual == expected ? .matches(package: package)
+                : .modified(package: package, detail: "md5 \(actual), the package has \(expected)")
         }
         return result
     }
 
     /// The checksums `packages` record, keyed by the path asked: conffiles from the
     /// status database, other files from `info/PKG[:ARCH].md5sums`.
-    private func checksums(of packages: Set<String>, spellings: [String: String]) -> [String: String] {
+    private func dpkgChecksums(of packages: Set<String>, adminDirectory: String, spellings: [String: String]) -> [String: String] {
         var sums: [String: String] = [:]
         guard !packages.isEmpty else { return sums }
-        if let (output, _) = runProgram("/usr/bin/dpkg-query", ["--admindir=\(adminDirectory)", "-W", "-f", "${Conffiles}\n"]
+        if let (output, _) = runProgram(Self.dpkgQuery, ["--admindir=\(adminDirectory)", "-W", "-f", "${Conffiles}\n"]
                                         + packages.sorted()) {
             for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
                 // " /etc/modprobe.d/x.conf 0123...abcd [obsolete]"
@@ -128,6 +154,41 @@ public struct PackageDatabase: Sendable {
             }
         }
         return sums
+    }
+
+    // MARK: RPM
+
+    private func rpmStates(of paths: [String], links: Set<String>) -> [String: State] {
+        var owners: [String: String] = [:]
+        for path in paths {
+            // "NAME", or "file PATH is not owned by any package".
+            guard let (output, status) = runProgram(Self.rpm, ["--root", root, "-qf", "--qf", "%{NAME}\n", path]), status == 0,
+                  let first = String(decoding: output, as: UTF8.self).split(separator: "\n").first else { continue }
+            owners[path] = String(first)
+        }
+        // rpm -V prints one line per file that differs: flags (S size, 5 digest, M mode,
+        // U user, G group, T time ...; `.` for the same), a `c` for config files, the path.
+        var differences: [String: String] = [:]
+        for package in Set(owners.values).sorted() {
+            guard let (output, _) = runProgram(Self.rpm, ["--root", root, "-V", package]) else { continue }
+            for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+                let words = line.split(separator: " ")
+                guard let flags = words.first, let path = words.last, path.hasPrefix("/") else { continue }
+                differences[String(path)] = String(flags)
+            }
+        }
+        var result: [String: State] = [:]
+        for path in paths {
+            guard let package = owners[path] else { result[path] = .unowned; continue }
+            if links.contains(path) {
+                result[path] = .owned(package: package, note: "a symbolic link: no checksum")
+            } else if let flags = differences[path], flags == "missing" || flags.contains("5") || flags.contains("S") {
+                result[path] = .modified(package: package, detail: "rpm -V: \(flags)")
+            } else {
+                result[path] = .matches(package: package)
+            }
+        }
+        return result
     }
 }
 

@@ -53,12 +53,13 @@ struct InventoryTests {
             let inventory = Inventory.take(root: root.path, locations: DetectionRule.defaultRule().locations, profile: profile)
             func entry(_ path: String) -> Inventory.Entry? { inventory.entries.first { $0.path == path } }
             #expect(entry("/etc/modprobe.d/lkm-fixture.conf")?.package == .matches(package: "lkm-fixture"))
-            guard case .modified(let package, let expected, let actual)? = entry("/usr/lib/modprobe.d/lkm-fixture-lib.conf")?.package else {
+            guard case .modified(let package, let detail)? = entry("/usr/lib/modprobe.d/lkm-fixture-lib.conf")?.package else {
                 Issue.record("the changed file is not modified: \(String(describing: entry("/usr/lib/modprobe.d/lkm-fixture-lib.conf")?.package))")
                 return
             }
             #expect(package == "lkm-fixture")
-            #expect(expected != actual && actual == MD5.hex(Array("blacklist cramfs\nblacklist usb-storage\n".utf8)))
+            let installed = MD5.hex(Array("blacklist cramfs\n".utf8)), now = MD5.hex(Array("blacklist cramfs\nblacklist usb-storage\n".utf8))
+            #expect(detail == "md5 \(now), the package has \(installed)")
             #expect(entry("/etc/modprobe.d/planted.conf")?.package == .unowned)
             #expect(entry("/etc/modprobe.d/planted.conf")?.owner == "root")
             #expect(entry("/usr/lib/modprobe.d/hidden.conf")?.isRead == false)
@@ -71,6 +72,57 @@ struct InventoryTests {
             #expect(verdicts["usb-storage"]?.findings.contains { $0.contains("/bin/sh /tmp/payload") } == true)
             #expect(verdicts["sctp"]?.passed == false)
             if case .unavailable = inventory.kmod {} else { Issue.record("kmod compared for a --root inventory") }
+        }
+    }
+
+    static let rpmAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/rpm")
+        && FileManager.default.isExecutableFile(atPath: "/usr/bin/rpmbuild")
+
+    @Test("an RPM root: the package's files match, a changed one is modified (rpm -V's flags), a planted one is unowned",
+          .enabled(if: rpmAvailable || TestData.mandatory))
+    func rpmRoot() throws {
+        try #require(Self.rpmAvailable, "needs rpm and rpmbuild")
+        try withTemporaryDirectory { work in
+            let spec = work.appendingPathComponent("lkm-fixture.spec").path
+            try """
+                Name: lkm-fixture
+                Version: 1.0
+                Release: 1
+                Summary: audisp-lkm test fixture
+                License: MIT
+                BuildArch: noarch
+                %description
+                A file in each place, for the inventory's tests.
+                %install
+                mkdir -p %{buildroot}/etc/modprobe.d %{buildroot}/usr/lib/modprobe.d
+                echo "install cramfs /bin/false" > %{buildroot}/etc/modprobe.d/lkm-fixture.conf
+                echo "blacklist cramfs" > %{buildroot}/usr/lib/modprobe.d/lkm-fixture-lib.conf
+                %files
+                %config(noreplace) /etc/modprobe.d/lkm-fixture.conf
+                /usr/lib/modprobe.d/lkm-fixture-lib.conf
+
+                """.write(toFile: spec, atomically: false, encoding: .utf8)
+            let top = work.appendingPathComponent("rpmbuild").path
+            _ = try runCommand("/usr/bin/rpmbuild", ["--define", "_topdir \(top)", "-bb", spec])
+            let package = "\(top)/RPMS/noarch/lkm-fixture-1.0-1.noarch.rpm"
+            let root = work.appendingPathComponent("root")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            _ = try runCommand("/usr/bin/rpm", ["--root", root.path, "--initdb"])
+            _ = try runCommand("/usr/bin/rpm", ["--root", root.path, "-i", "--nodeps", "--noscripts", package])
+            try "blacklist cramfs\nblacklist usb-storage\n".write(to: root.appendingPathComponent("usr/lib/modprobe.d/lkm-fixture-lib.conf"),
+                                                                 atomically: false, encoding: .utf8)
+            try "install usb-storage /bin/true\n".write(to: root.appendingPathComponent("etc/modprobe.d/planted.conf"),
+                                                        atomically: false, encoding: .utf8)
+            let inventory = Inventory.take(root: root.path, locations: DetectionRule.defaultRule().locations, profile: nil)
+            #expect(inventory.packageDatabase == "rpm")
+            func state(_ path: String) -> PackageDatabase.State? { inventory.entries.first { $0.path == path }?.package }
+            #expect(state("/etc/modprobe.d/lkm-fixture.conf") == .matches(package: "lkm-fixture"))
+            guard case .modified(let owner, let detail)? = state("/usr/lib/modprobe.d/lkm-fixture-lib.conf") else {
+                Issue.record("the changed file is not modified: \(String(describing: state("/usr/lib/modprobe.d/lkm-fixture-lib.conf")))")
+                return
+            }
+            #expect(owner == "lkm-fixture" && detail.hasPrefix("rpm -V: S.5"), "\(detail)")
+            #expect(state("/etc/modprobe.d/planted.conf") == .unowned)
         }
     }
 
