@@ -15,7 +15,7 @@ public final class ReportWriter {
     private var pendingRows: UnsafeMutablePointer<FILE>?
 
     public static let columns = ["time (UTC)", "host", "event id", "action", "path", "from", "via", "process", "pid", "ppid",
-                                 "login user", "user", "decision", "detail"]
+                                 "parent process", "login user", "user", "decision", "detail"]
 
     /// The host name of records without `node=` (`PeriodReport.unnamedHost`).
     private let unnamedHost: String
@@ -57,10 +57,11 @@ public final class ReportWriter {
             cells += [Self.path(event.file), event.original.map(Self.path) ?? "", Self.via(event.audit),
                       event.process.executable.map(DisplayText.of) ?? (event.process.executableUnknown ? "(unknown)" : "-"),
                       event.process.pid.map(String.init) ?? "-", event.process.parentPID.map(String.init) ?? "-",
+                      event.process.parentExecutable.map(DisplayText.of) ?? "-",
                       change.loginUser, ReportedChange.user(event.user.effectiveName, event.user.effectiveID)]
         case .rules(let rules):
             cells += [rules.path.map(DisplayText.of) ?? "(audit rules)", "", "CONFIG_CHANGE op=\(rules.operation ?? "?")", "-", "-", "-",
-                      change.loginUser, "-"]
+                      "-", change.loginUser, "-"]
         }
         cells.append(change.decision.name)
         cells.append(Self.detail(change))
@@ -69,13 +70,14 @@ public final class ReportWriter {
 
     /// A change in a terminal: a headline, then its evidence, indented.
     static func text(_ cells: [String]) -> String {
-        let (time, host, id, action, path, from, via, process, pid, ppid, login, user, decision, detail) =
+        let (time, host, id, action, path, from, via, process, pid, ppid, parent, login, user, decision, detail) =
             (cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11],
-             cells[12], cells[13])
+             cells[12], cells[13], cells[14])
         func padded(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
         var out = "\(time)  \(padded(host, 12))\(padded(action, 21))\(padded(decision, 9))\(path)\n"
         if !from.isEmpty { out += "    from \(from)\n" }
-        out += "    id \(id)  via \(via)  by \(process) (pid \(pid), ppid \(ppid))  login user \(login)  user \(user)\n"
+        out += "    id \(id)  via \(via)  by \(process) (pid \(pid), ppid \(ppid)\(parent == "-" ? "" : " " + parent))"
+            + "  login user \(login)  user \(user)\n"
         if !detail.isEmpty { out += "    \(detail)\n" }
         return out
     }

@@ -157,6 +157,8 @@ public struct ProcessIdentity: Sendable {
     public var pid: Int?
     /// `process.parent.pid`.
     public var parentPID: Int?
+    /// `process.parent.executable`: from the parent's exec record earlier in the stream.
+    public var parentExecutable: [UInt8]?
     /// `process.working_directory`.
     public var workingDirectory: [UInt8]?
     /// `process.args`: from the exec record when used, else the decoded PROCTITLE.

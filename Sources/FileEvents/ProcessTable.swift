@@ -67,6 +67,9 @@ public struct ProcessTable: Sendable {
         var process = ProcessIdentity(executable: event.exe, executableSource: event.exe == nil ? .none : .syscallExe,
                               pid: event.pid, parentPID: event.parentPID,
                               workingDirectory: event.cwd, args: event.proctitle)
+        // The parent's program, when the stream had its exec record (it may have exec'd
+        // since; the record is the latest known).
+        process.parentExecutable = event.parentPID.flatMap { execs[ProcessKey(node: node, pid: $0)]?.executable }
         let key = event.pid.map { ProcessKey(node: node, pid: $0) }
         var exe = event.exe
         var proctitle = event.proctitle

@@ -41,7 +41,10 @@ public enum FileEventDocument {
         writer.member("name", process.name)
         writer.member("pid", number: process.pid)
         if let parent = process.parentPID {
-            writer.beginObject("parent"); writer.member("pid", number: parent); writer.endObject()
+            writer.beginObject("parent")
+            writer.member("pid", number: parent)
+            writer.member("executable", process.parentExecutable)
+            writer.endObject()
         }
         writer.member("working_directory", process.workingDirectory)
         writer.key("args"); writer.beginArray()

@@ -216,7 +216,7 @@ struct ReportCommandTests {
                 import csv, sys
                 rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8")))
                 assert all(len(row) == len(rows[0]) for row in rows), "ragged"
-                print(len(rows) - 1, rows[0][2], rows[0][12])
+                print(len(rows) - 1, rows[0][2], rows[0][13])
                 """, file])
             #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "\(changes.count) event id decision", "\(rows)")
         }

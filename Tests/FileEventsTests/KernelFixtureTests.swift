@@ -121,6 +121,16 @@ struct KernelFixtureTests {
         #expect(modules.file.fileExtension == nil)
     }
 
+    @Test("the parent's program comes from its exec record: the script's forked subshell names the script; none without one")
+    func parentExecutable() throws {
+        let result = try replay(files: [log.path])
+        let subshell = try #require(result.fileEvents.first { $0.file.path?.text == "/etc/modules-load.d/lkmfix-script.conf" })
+        #expect(subshell.process.parentExecutable?.text == KernelFixture.script)
+        // The recorder's own shell ran before the recording: its exec is not in the stream.
+        let script = try #require(result.fileEvents.first { $0.file.path?.text == "/etc/modules" })
+        #expect(script.process.parentExecutable == nil)
+    }
+
     @Test("RAW log format (no ENRICHED suffix) gives the same file events")
     func rawFormat() throws {
         let lines = try recordLines(log).map { line in
