@@ -4,8 +4,9 @@ import Glibc
 /// the package database under a root, so that a mounted image is read with its own:
 ///
 /// - dpkg (`ROOT/var/lib/dpkg`, asked with `dpkg-query --admindir`): checksums are dpkg's
-///   own, `info/PKG.md5sums` for packaged files and the `Conffiles` field for
-///   configuration files (most of what ships in /etc/modprobe.d), compared here;
+///   own, the package's `md5sums` (`--control-show`) for packaged files and the
+///   `Conffiles` field for configuration files (most of what ships in /etc/modprobe.d),
+///   compared here;
 /// - RPM (`rpm --root ROOT`, when it has packages there): `rpm -qf` names the owner and
 ///   `rpm -V` compares the content (its flags say what differs: `5` the digest).
 public struct PackageDatabase: Sendable {
@@ -128,7 +129,7 @@ public struct PackageDatabase: Sendable {
     }
 
     /// The checksums `packages` record, keyed by the path asked: conffiles from the
-    /// status database, other files from `info/PKG[:ARCH].md5sums`.
+    /// status database, other files from the package's `md5sums`.
     private func dpkgChecksums(of packages: Set<String>, adminDirectory: String, spellings: [String: String]) -> [String: String] {
         var sums: [String: String] = [:]
         guard !packages.isEmpty else { return sums }
@@ -140,17 +141,14 @@ public struct PackageDatabase: Sendable {
                 if words.count >= 2, let asked = spellings[String(words[0])] { sums[asked] = String(words[1]) }
             }
         }
-        let info = adminDirectory + "/info"
-        let listing = SmallFile.names(in: info)
-        for package in packages {
-            for name in listing where name == package + ".md5sums" || name.hasPrefix(package + ":") && name.hasSuffix(".md5sums") {
-                guard let lines = ModprobeConfiguration.lines(of: info + "/" + name) else { continue }
-                for (_, line) in lines {
-                    // "md5  path/without/leading/slash"
-                    guard let space = line.firstIndex(of: " ") else { continue }
-                    let path = "/" + line[space...].trimmed(" ")
-                    if let asked = spellings[path], sums[asked] == nil { sums[asked] = String(line[..<space]) }
-                }
+        for package in packages.sorted() {
+            // "md5  path/without/leading/slash", dpkg's record of the package's other files.
+            guard let (output, status) = runProgram(Self.dpkgQuery, ["--admindir=\(adminDirectory)", "--control-show", package, "md5sums"]),
+                  status == 0 else { continue }
+            for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+                guard let space = line.firstIndex(of: " ") else { continue }
+                let path = "/" + line[space...].trimmed(" ")
+                if let asked = spellings[path], sums[asked] == nil { sums[asked] = String(line[..<space]) }
             }
         }
         return sums
