@@ -2,7 +2,7 @@
 # maintainer scripts (installed as /usr/share/audisp-lkm/auditd-plugin.sh): is auditd
 # running, is the plugin running and fed, and reloading auditd's plugins with the auditd
 # 3.0.9 dispatcher's quirk handled. Expects `say` (one line of progress) to be defined.
-# POSIX sh.
+# bash (Essential in Debian).
 
 state=${state:-/run/audisp-lkm.state}
 
@@ -13,8 +13,9 @@ auditd_pid() {
 	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = auditd ] && echo "$pid"
 }
 auditd_running() { [ -n "$(auditd_pid)" ]; }
-# The plugin auditd runs now (an exited one may linger as a zombie under a minimal init).
-plugin_pid() { pgrep -x -P "$(auditd_pid)" audisp-lkm; }
+# The plugin auditd runs now: not one that exited and lingers as a zombie (auditd stops
+# reaping when its dispatcher exits with its last plugin).
+plugin_pid() { pgrep -x -r R,S,D,T -P "$(auditd_pid)" audisp-lkm; }
 
 # Waits up to 3 s for the plugin to be running (yes) or gone (no).
 wait_for_plugin() {
@@ -67,6 +68,7 @@ reload_auditd() {
 # Starts a daemon that detaches itself, with no descriptor but the standard three,
 # pointed at /dev/null: auditd keeps every descriptor it inherits (and passes those above
 # 23 to its plugins), and a package script's descriptors are dpkg's.
+# (bash: dash cannot name a descriptor above 9 in a redirection.)
 start_daemon() {
 	(
 		for fd in /proc/self/fd/*; do
@@ -78,18 +80,26 @@ start_daemon() {
 }
 
 # rsyslog reads its configuration (the package's drop-in) only when it starts. Under
-# systemd, systemctl restarts it; elsewhere (containers) the running rsyslogd is stopped
-# and started again the same way.
+# systemd, systemctl restarts it; elsewhere (containers) the system's rsyslogd (the one
+# in /run/rsyslogd.pid: not a second one a user runs) is stopped and started again.
 restart_rsyslog() {
-	pidof rsyslogd >/dev/null 2>&1 || return 0
 	if [ -d /run/systemd/system ]; then
+		pidof rsyslogd >/dev/null 2>&1 || return 0
 		deb-systemd-invoke restart rsyslog.service 2>/dev/null || systemctl restart rsyslog.service
 		return
 	fi
-	kill -TERM $(pidof rsyslogd)
-	for _ in $(seq 50); do pidof rsyslogd >/dev/null 2>&1 || break; sleep 0.1; done
+	pid=$(cat /run/rsyslogd.pid 2>/dev/null || true)
+	running "$pid" rsyslogd || return 0
+	kill -TERM "$pid"
+	for _ in $(seq 50); do running "$pid" rsyslogd || break; sleep 0.1; done
 	rm -f /run/rsyslogd.pid
 	start_daemon rsyslogd
-	for _ in $(seq 50); do pidof rsyslogd >/dev/null 2>&1 && [ -S /dev/log ] && return 0; sleep 0.1; done
+	for _ in $(seq 50); do running "$(cat /run/rsyslogd.pid 2>/dev/null)" rsyslogd && [ -S /dev/log ] && return 0; sleep 0.1; done
 	return 1
+}
+
+# Whether process $1 runs program $2 (a zombie does not).
+running() {
+	[ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] &&
+		[ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" != Z ]
 }

@@ -348,7 +348,9 @@ struct InstalledPluginTests {
     static func pluginPID() -> pid_t? {
         guard let status = try? runCommand("/sbin/auditctl", ["-s"]),
               let auditd = status.split(separator: "\n").first(where: { $0.hasPrefix("pid ") })?.dropFirst(4),
-              let children = try? runCommand("/usr/bin/pgrep", ["-x", "-P", String(auditd), "audisp-lkm"]) else { return nil }
+              // Not a zombie: auditd stops reaping when its dispatcher exits with its last plugin.
+              let children = try? runCommand("/usr/bin/pgrep", ["-x", "-r", "R,S,D,T", "-P", String(auditd), "audisp-lkm"])
+        else { return nil }
         return children.split(separator: "\n").first.flatMap { pid_t($0) }
     }
 
