@@ -22,6 +22,8 @@ public final class Plugin {
     private var retiredCapStatistics = AlertCap.Statistics()
     private var watchRemoval = WatchRemovalRule(keys: ["audisp-lkm"])
     private var watchRemovals = 0
+    /// File events, alerts and withheld alerts per host (node=), for the state report.
+    private var hostCounts = HostCounts()
     private var directoryReplacements = 0
     /// When to add removed watches again (monotonic seconds): a second after the last
     /// removal seen, so that `auditctl -D` or `augenrules --load` has finished.
@@ -166,6 +168,7 @@ public final class Plugin {
         for change in AuditRuleChange.all(in: event) {
             if watchRemoval.matches(change) {
                 watchRemovals += 1
+                hostCounts.update(change.node) { $0.alerts += 1 }
                 dispatcher.offer(formatter.alert(change, rule: watchRemoval.metadata))
                 if configuration.manageWatches { rearmDue = Self.monotonicSeconds() + 1 }
             } else if rearmDue != nil {
@@ -176,11 +179,13 @@ public final class Plugin {
         }
         var replaced: [FileEvent] = []
         normalizer.normalize(event) { fileEvent in
+            hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
             guard fileEvent.action == .directoryReplacement else {
                 if engine.evaluate(fileEvent).raisesAlert { raise(fileEvent, rule: engine.rule) }
                 return
             }
             directoryReplacements += 1
+            hostCounts.update(fileEvent.node) { $0.alerts += 1 }
             // Not through the cap: rare, and its groups and summaries are the file rule's.
             dispatcher.offer(formatter.alert(fileEvent, rule: DirectoryReplacementRule.metadata))
             for brought in broughtFiles(fileEvent) where engine.evaluate(brought).raisesAlert {
@@ -197,8 +202,12 @@ public final class Plugin {
         if var current = cap {
             let admitted = current.admit(fileEvent, at: Self.monotonicSeconds()) { notice($0) }
             cap = current
-            guard admitted else { return }
+            guard admitted else {
+                hostCounts.update(fileEvent.node) { $0.withheld += 1 }
+                return
+            }
         }
+        hostCounts.update(fileEvent.node) { $0.alerts += 1 }
         dispatcher.offer(formatter.alert(fileEvent, rule: rule))
     }
 
@@ -489,6 +498,7 @@ public final class Plugin {
         report.add("output_queue_capacity", output.capacity)
         report.add("ignored_sigterms", signals.ignoredTerminations.load(ordering: .relaxed))
         report.add("diagnostics_not_sent_to_syslog", diagnostics.unsent)
+        hostCounts.add(to: &report)
         do { try report.write(to: configuration.stateFile) } catch {
             diagnostics.warning("state report not written: \(error)")
         }

@@ -113,6 +113,33 @@ struct AlertCapProcessTests {
         #expect(state["alerts_withheld_by_ceiling"] == "30" && state["alert_ceiling_reached"] == "1")
     }
 
+    @Test("an aggregator's stream: a flood from one host never withholds another host's alert, which names its host; counts per host")
+    func hosts() throws {
+        // As an aggregating auditd writes them: each host's records with its node= name,
+        // the same program and directory on both, serials and inodes reused.
+        func from(_ node: String, _ records: [UInt8]) -> [UInt8] {
+            Array(records.split(separator: 0x0A).map { "node=\(node) " + String(decoding: $0, as: UTF8.self) }.joined(separator: "\n").utf8) + [0x0A]
+        }
+        let flood = from("web-01", try creationRecords(count: 200, executable: "/usr/bin/cp", name: { "noise-\($0).conf" },
+                                                       serial: 1, seconds: 1_800_000_000))
+        let single = from("web-02", try creationRecords(count: 1, executable: "/usr/bin/cp", name: { _ in "payload.conf" },
+                                                        serial: 1, seconds: 1_800_000_000))
+        let (documents, state) = try run("max_alerts = 5\nalert_ceiling = unlimited\nsummary_interval = 60",
+                                         { try $0.write(flood + single) }) { documents in
+            documents.contains { ($0["file"] as? [String: Any])?["name"] as? String == "payload.conf" }
+                && documents.contains { self.action($0) == "alerts-withheld" }
+        }
+        func host(_ document: [String: Any]) -> String? { (document["host"] as? [String: Any])?["name"] as? String }
+        let payload = documents.filter { ($0["file"] as? [String: Any])?["name"] as? String == "payload.conf" }
+        #expect(payload.count == 1 && payload.first.map(host) == "web-02")
+        #expect(documents.filter { action($0) == "creation" && host($0) == "web-01" }.count == 5)
+        let summaries = documents.filter { action($0) == "alerts-withheld" }
+        #expect(!summaries.isEmpty && summaries.allSatisfy { host($0) == "web-01" })
+        #expect(state["hosts"] == "2")
+        #expect(state["host web-01"] == "file_events 200, alerts 5, withheld 195", "\(state)")
+        #expect(state["host web-02"] == "file_events 1, alerts 1, withheld 0", "\(state)")
+    }
+
     @Test("the evasion fixture through the plugin: the directory replacements alert, and the plugin keeps running")
     func replacements() throws {
         let records = try Array(Data(contentsOf: TestData.kernelFixture("evasion.log")))
