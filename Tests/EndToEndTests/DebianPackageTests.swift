@@ -89,17 +89,17 @@ struct DebianPackageTests {
         try runCommand("/bin/sh", ["-c", "echo 'install usb-storage /bin/true' > '\(planted)'"])
         var documents: [[String: Any]] = []
         #expect(eventually(seconds: 10) {
-            documents = Self.alertDocuments().filter { Self.field($0, "file.path") as? String == planted }
+            documents = Self.alertDocuments().filter { jsonField($0, "file.path") as? String == planted }
             return !documents.isEmpty
         }, "no alert for \(planted) in \(Self.alerts); \(InstalledPluginTests.pluginDiagnosis())")
         usleep(500_000)
-        documents = Self.alertDocuments().filter { Self.field($0, "file.path") as? String == planted }
+        documents = Self.alertDocuments().filter { jsonField($0, "file.path") as? String == planted }
         #expect(documents.count == 1)
         let alert = try #require(documents.first)
-        #expect(Self.field(alert, "event.action") as? String == "creation")
-        #expect(Self.field(alert, "rule.name") as? String == "Loadable Kernel Module Configuration File Creation")
-        #expect(Self.field(alert, "process.executable") as? String == "/usr/bin/dash")
-        #expect(Self.field(alert, "auditd.key") as? String == "audisp-lkm")
+        #expect(jsonField(alert, "event.action") as? String == "creation")
+        #expect(jsonField(alert, "rule.name") as? String == "Loadable Kernel Module Configuration File Creation")
+        #expect(jsonField(alert, "process.executable") as? String == "/usr/bin/dash")
+        #expect(jsonField(alert, "auditd.key") as? String == "audisp-lkm")
 
         // Forwarding: a second rsyslog on loopback gets the alert lines whole, a 6 KiB path too.
         let port = Int.random(in: 20_000 ... 40_000)
@@ -139,14 +139,14 @@ struct DebianPackageTests {
         let longPath = "/etc/modprobe.d/\(longName)"
         #expect(longPath.utf8.count > 6 * 1024)
         #expect(eventually(seconds: 10) {
-            Self.alertDocuments().contains { Self.field($0, "file.path") as? String == longPath }
+            Self.alertDocuments().contains { jsonField($0, "file.path") as? String == longPath }
         }, "the long alert is not whole in \(Self.alerts)")
         var forwarded: [[String: Any]] = []
         #expect(eventually(seconds: 10) {
             forwarded = Self.documents(in: received)
-            return forwarded.contains { Self.field($0, "file.path") as? String == longPath }
+            return forwarded.contains { jsonField($0, "file.path") as? String == longPath }
         }, "the collector did not get the long alert whole: \(String(describing: try? String(contentsOfFile: received, encoding: .utf8).prefix(300)))")
-        #expect(!forwarded.contains { (Self.field($0, "file.path") as? String)?.hasPrefix("/etc/modprobe.d/") == false })
+        #expect(!forwarded.contains { (jsonField($0, "file.path") as? String)?.hasPrefix("/etc/modprobe.d/") == false })
 
         // Upgrade to a rebuilt package: the edited setting stays.
         var settings = try String(contentsOfFile: Self.settings, encoding: .utf8)
@@ -184,11 +184,5 @@ struct DebianPackageTests {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.trimmingCharacters(in: .whitespaces).utf8)) as? [String: Any]
         }
-    }
-
-    static func field(_ document: [String: Any], _ path: String) -> Any? {
-        var value: Any? = document
-        for key in path.split(separator: ".") { value = (value as? [String: Any])?[String(key)] }
-        return value
     }
 }

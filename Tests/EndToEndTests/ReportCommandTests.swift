@@ -42,14 +42,8 @@ struct ReportCommandTests {
         return (changes, summary, run.err)
     }
 
-    static func field(_ document: [String: Any], _ path: String) -> Any? {
-        var value: Any? = document
-        for key in path.split(separator: ".") { value = (value as? [String: Any])?[String(key)] }
-        return value
-    }
-
     static func change(_ changes: [[String: Any]], id: String, path: String) -> [String: Any]? {
-        changes.first { field($0, "event.id") as? String == id && field($0, "file.path") as? String == path }
+        changes.first { jsonField($0, "event.id") as? String == id && jsonField($0, "file.path") as? String == path }
     }
 
     @Test("each step of the recording has its action and decision: creations alert or are excluded with their clause, changes are none")
@@ -79,34 +73,34 @@ struct ReportCommandTests {
                 let found = Self.change(changes, id: id, path: step.path)
                 #expect(found != nil, "no change for \(id) \(step.path)")
                 guard let found else { continue }
-                #expect(Self.field(found, "event.action") as? String == step.action, "\(id) \(step.path)")
-                #expect(Self.field(found, "audisp_lkm.decision") as? String == step.decision, "\(id) \(step.path)")
+                #expect(jsonField(found, "event.action") as? String == step.action, "\(id) \(step.path)")
+                #expect(jsonField(found, "audisp_lkm.decision") as? String == step.decision, "\(id) \(step.path)")
             }
         }
         // The clause that excluded each: perl's process name; sed's name and temporary file.
         let perl = try #require(Self.change(changes, id: Self.events(naming: "\(m)/lkmrep-perl.conf", "CREATE", by: "openat")[0],
                                             path: "\(m)/lkmrep-perl.conf"))
-        #expect((Self.field(perl, "audisp_lkm.excluded_by") as? String)?.contains("process.name == \"perl\"") == true)
-        let sedTemporary = try #require(changes.first { (Self.field($0, "file.name") as? String)?.hasPrefix("sed") == true })
-        #expect(Self.field(sedTemporary, "audisp_lkm.decision") as? String == "excluded")
-        #expect((Self.field(sedTemporary, "audisp_lkm.excluded_by") as? String)?.contains("sed") == true)
+        #expect((jsonField(perl, "audisp_lkm.excluded_by") as? String)?.contains("process.name == \"perl\"") == true)
+        let sedTemporary = try #require(changes.first { (jsonField($0, "file.name") as? String)?.hasPrefix("sed") == true })
+        #expect(jsonField(sedTemporary, "audisp_lkm.decision") as? String == "excluded")
+        #expect((jsonField(sedTemporary, "audisp_lkm.excluded_by") as? String)?.contains("sed") == true)
         // A rename out of a place keeps where it came from.
-        let out = try #require(changes.first { Self.field($0, "file.path") as? String == "/var/tmp/lkmrep-out.conf" })
-        #expect(Self.field(out, "file.Ext.original.path") as? String == "\(m)/lkmrep-b.conf")
+        let out = try #require(changes.first { jsonField($0, "file.path") as? String == "/var/tmp/lkmrep-out.conf" })
+        #expect(jsonField(out, "file.Ext.original.path") as? String == "\(m)/lkmrep-b.conf")
         // Made while auditd was stopped: no creation, only its later deletion.
-        #expect(!changes.contains { Self.field($0, "file.path") as? String == "\(m)/lkmrep-unseen.conf" && Self.field($0, "event.action") as? String == "creation" })
+        #expect(!changes.contains { jsonField($0, "file.path") as? String == "\(m)/lkmrep-unseen.conf" && jsonField($0, "event.action") as? String == "creation" })
         // Every watch of the detector removed is a tampering alert.
         let removals = Self.lines.filter { $0.hasPrefix("type=CONFIG_CHANGE") && $0.contains("op=remove_rule key=\"audisp-lkm\"") && $0.contains("res=1") }
-        let tampering = changes.filter { Self.field($0, "event.action") as? String == "audit-watch-removed" }
+        let tampering = changes.filter { jsonField($0, "event.action") as? String == "audit-watch-removed" }
         #expect(!removals.isEmpty)
-        #expect(Set(tampering.compactMap { Self.field($0, "event.id") as? String }) == Set(removals.map(Self.eventID)))
-        #expect(tampering.allSatisfy { Self.field($0, "audisp_lkm.decision") as? String == "alert" })
+        #expect(Set(tampering.compactMap { jsonField($0, "event.id") as? String }) == Set(removals.map(Self.eventID)))
+        #expect(tampering.allSatisfy { jsonField($0, "audisp_lkm.decision") as? String == "alert" })
     }
 
     @Test("evidence completeness: auditd's stop and start is a gap, the rotation and the watch removals are marked")
     func completeness() throws {
         let (_, summary, _) = try Self.report(Self.logs)
-        let hosts = try #require(Self.field(summary, "audisp_lkm.hosts") as? [[String: Any]])
+        let hosts = try #require(jsonField(summary, "audisp_lkm.hosts") as? [[String: Any]])
         #expect(hosts.count == 1)
         let host = try #require(hosts.first)
         let end = try #require(Self.lines.first { $0.hasPrefix("type=DAEMON_END") })
@@ -133,14 +127,14 @@ struct ReportCommandTests {
         let fleet = try Self.report([Self.fleet])
         #expect(fleet.changes.count == 2 * single.changes.count)
         for host in ["alpha", "beta"] {
-            let own = fleet.changes.filter { Self.field($0, "host.name") as? String == host }
+            let own = fleet.changes.filter { jsonField($0, "host.name") as? String == host }
             #expect(own.count == single.changes.count, "\(host)")
-            let key: ([String: Any]) -> String = { "\(Self.field($0, "event.id") ?? "")|\(Self.field($0, "file.path") ?? "")|\(Self.field($0, "audisp_lkm.decision") ?? "")" }
+            let key: ([String: Any]) -> String = { "\(jsonField($0, "event.id") ?? "")|\(jsonField($0, "file.path") ?? "")|\(jsonField($0, "audisp_lkm.decision") ?? "")" }
             #expect(Set(own.map(key)) == Set(single.changes.map(key)), "\(host)")
         }
-        let hosts = try #require(Self.field(fleet.summary, "audisp_lkm.hosts") as? [[String: Any]])
+        let hosts = try #require(jsonField(fleet.summary, "audisp_lkm.hosts") as? [[String: Any]])
         #expect(hosts.compactMap { $0["name"] as? String } == ["alpha", "beta"])
-        let byHost = try #require(Self.field(fleet.summary, "audisp_lkm.totals.host") as? [[String: Any]])
+        let byHost = try #require(jsonField(fleet.summary, "audisp_lkm.totals.host") as? [[String: Any]])
         #expect(byHost.allSatisfy { $0["count"] as? Int == single.changes.count })
     }
 
@@ -151,16 +145,16 @@ struct ReportCommandTests {
         let formatter = ISO8601DateFormatter()
         let at = String(formatter.string(from: Date(timeIntervalSince1970: Double(seconds))).dropLast()) + ".\(millis)Z"
         let from = try Self.report(["--since", at] + Self.logs)
-        #expect(from.changes.contains { Self.field($0, "event.id") as? String == id })
-        #expect(from.changes.allSatisfy { Self.time(ofEvent: Self.field($0, "event.id") as! String) >= Self.time(ofEvent: id) })
+        #expect(from.changes.contains { jsonField($0, "event.id") as? String == id })
+        #expect(from.changes.allSatisfy { Self.time(ofEvent: jsonField($0, "event.id") as! String) >= Self.time(ofEvent: id) })
         let before = try Self.report(["--until", at] + Self.logs)
-        #expect(!before.changes.contains { Self.field($0, "event.id") as? String == id })
-        #expect(before.changes.allSatisfy { Self.time(ofEvent: Self.field($0, "event.id") as! String) < Self.time(ofEvent: id) })
+        #expect(!before.changes.contains { jsonField($0, "event.id") as? String == id })
+        #expect(before.changes.allSatisfy { Self.time(ofEvent: jsonField($0, "event.id") as! String) < Self.time(ofEvent: id) })
         // The period starts before the first record: the hosts' logs cannot vouch for the start.
-        let hosts = try #require(Self.field(from.summary, "audisp_lkm.hosts") as? [[String: Any]])
+        let hosts = try #require(jsonField(from.summary, "audisp_lkm.hosts") as? [[String: Any]])
         #expect((hosts.first?["gaps"] as? [[String: Any]])?.contains { ($0["reason"] as? String)?.hasPrefix("no records before") == true } == false)
         let early = try Self.report(["--since", "2026-01-01"] + Self.logs)
-        let earlyHosts = try #require(Self.field(early.summary, "audisp_lkm.hosts") as? [[String: Any]])
+        let earlyHosts = try #require(jsonField(early.summary, "audisp_lkm.hosts") as? [[String: Any]])
         #expect((earlyHosts.first?["gaps"] as? [[String: Any]])?.contains { ($0["reason"] as? String)?.hasPrefix("no records before") == true } == true)
         for word in ["today", "yesterday", "this-week", "week-ago", "this-month", "this-year", "recent", "now"] {
             let run = try audispLKM(["report", "--since", word, "--format", "csv"] + Self.logs)
@@ -204,7 +198,7 @@ struct ReportCommandTests {
             #expect(Int(svgs.trimmingCharacters(in: .whitespacesAndNewlines)) == 1, "\(svgs)")
             let text = try String(contentsOfFile: page, encoding: .utf8)
             for change in changes {
-                let id = try #require(Self.field(change, "event.id") as? String)
+                let id = try #require(jsonField(change, "event.id") as? String)
                 #expect(text.contains(">\(id)<"), "\(id) missing from the page")
             }
             #expect(!FileManager.default.fileExists(atPath: page + ".partial"))

@@ -244,3 +244,10 @@ public var auditdIsRunning: Bool {
     else { return false }
     return comm.trimmingCharacters(in: .whitespacesAndNewlines) == "auditd"
 }
+
+/// The value at a dotted path (`file.Ext.original.path`) of a JSON document.
+public func jsonField(_ document: [String: Any], _ path: String) -> Any? {
+    var value: Any? = document
+    for key in path.split(separator: ".") { value = (value as? [String: Any])?[String(key)] }
+    return value
+}
