@@ -118,6 +118,13 @@ struct Report: ParsableCommand {
         let loadedProfile: ComplianceProfile?
         do { loadedProfile = try profile.map { try ComplianceProfile.load($0) } } catch { throw ValidationError("\(error)") }
         let inputs = try ReplayInputs.open(files)
+        // This host's checks and inventory, taken before the logs are read (a bad plugin
+        // configuration is refused before anything is written).
+        var state: HostState?
+        if hostState {
+            let checks = try Check.results(config: config)
+            state = HostState(checks: checks, inventory: Inventory.take(root: "/", locations: detectionRule.locations, profile: loadedProfile))
+        }
         let destination: EvidenceOutput
         do { destination = try output.map { try EvidenceOutput(path: $0) } ?? EvidenceOutput() } catch { throw ValidationError("\(error)") }
 
@@ -172,15 +179,14 @@ struct Report: ParsableCommand {
             }
             normalizer.normalize(event, emit: handle)
         }
-        let complete = try ReplayInputs.read(inputs, with: reader)
+        let complete: Bool
+        do { complete = try ReplayInputs.read(inputs, with: reader) } catch {
+            destination.discard()
+            throw error
+        }
         reader.finish()
         normalizer.finish(emit: handle)
 
-        var state: HostState?
-        if hostState {
-            let checks = try Check.results(config: config)
-            state = HostState(checks: checks, inventory: Inventory.take(root: "/", locations: detectionRule.locations, profile: loadedProfile))
-        }
         do {
             try writer.finish(report, inputs: inputs.map(\.name), generated: now, hostState: state)
         } catch {

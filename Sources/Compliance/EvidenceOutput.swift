@@ -57,6 +57,16 @@ public final class EvidenceOutput {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Abandons a file output: nothing is left under either name (an input refused midway).
+    public func discard() {
+        buffer.removeAll()
+        guard ownsDescriptor, let temporaryPath else { return }
+        Glibc.close(fd)
+        unlink(temporaryPath)
+        self.temporaryPath = nil
+        finalPath = nil
+    }
+
     /// Flushes and, for a file, puts it under its final name.
     public func close() throws(EvidenceError) {
         flush()
