@@ -19,8 +19,8 @@ struct InventoryCommand: ParsableCommand {
             Then the directives in effect (install, blacklist, options, alias, softdep, \
             remove; and the modules loaded at boot) after modprobe.d(5)'s precedence: a \
             file in /etc hides the same name in /run, /usr/local/lib and /usr/lib; only \
-            *.conf names are read, in name order; a link to /dev/null masks a name; for \
-            install and remove the first directive wins. On this system (no --root), kmod's \
+            *.conf files (for kmod also *.alias) are read, in name order; a link to \
+            /dev/null masks a name; for install and remove the first directive wins. On this system (no --root), kmod's \
             own reading (`modprobe --showconfig`) is compared with it.
 
             --profile NAME|FILE evaluates a compliance profile: for each control, whether \

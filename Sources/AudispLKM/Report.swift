@@ -138,7 +138,11 @@ struct Report: ParsableCommand {
         normalizer.reportsChanges = true
         normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
         normalizer.paths.places = Set(detectionRule.placeDirectories(usrMerge: usrMerge))
-        let writer = try ReportWriter(format: format, output: destination, rule: detectionRule, unnamedHost: unnamedHost)
+        let writer: ReportWriter
+        do { writer = try ReportWriter(format: format, output: destination, rule: detectionRule, unnamedHost: unnamedHost) } catch {
+            destination.discard()
+            throw ValidationError("\(error)")
+        }
         let replacementRule = DirectoryReplacementRule.metadata.name
 
         func handle(_ event: FileEvent) {
@@ -199,7 +203,7 @@ struct Report: ParsableCommand {
                             + "on \(report.trails.count) host\(report.trails.count == 1 ? "" : "s")"
                             + (report.duplicates > 0 ? "; \(report.duplicates) seen twice" : "")
                             + (report.outsidePeriod > 0 ? "; \(report.outsidePeriod) events outside the period" : "")
-                            + "; skipped \(reader.statistics.malformedLines) malformed lines\n")
+                            + "; skipped \(reader.statistics.malformedLines) malformed and \(reader.statistics.overlongLines) overlong lines\n")
         if !complete { throw ExitCode(2) }
     }
 }

@@ -88,10 +88,10 @@ public struct HostTrail: Sendable {
 
     /// Records lost or possibly lost: auditd aborts and errors, and stops without an end
     /// record (killed, crashed, or the machine went down).
-    public var lossNotices: Int {
-        marks.filter { $0.kind == .daemonAbort || $0.kind == .daemonError }.count + gaps(in: ReportPeriod()).filter {
+    public func lossNotices(in period: ReportPeriod) -> Int {
+        marks(in: period).filter { $0.kind == .daemonAbort || $0.kind == .daemonError }.count + gaps(in: period).filter {
             $0.reason.hasPrefix(Self.uncleanStop)
-        }.count
+        }.reduce(0) { count, _ in count + 1 }
     }
 
     static let uncleanStop = "auditd stopped without an end record"
@@ -99,22 +99,16 @@ public struct HostTrail: Sendable {
     /// The stretches of `period` these logs cannot vouch for: before the first record and
     /// after the last one (when the period says where it starts or ends), between auditd's
     /// end (or abort) and its next start, before a start that followed no end (auditd was
-    /// killed: from the last record before it), and, in part, while a watch was removed.
+    /// killed: from the last record before it), and, in part, while a watch was removed
+    /// (counted per key and list: each removal needs its own re-add). Marks from before
+    /// the period count (a watch removed earlier and never re-added), clipped to it.
     public func gaps(in period: ReportPeriod) -> [Gap] {
         var gaps: [Gap] = []
-        guard let first = firstRecord, let last = lastRecord else {
-            if let since = period.since, let until = period.until {
-                gaps.append(Gap(from: since, to: until, reason: "no records at all for this host in the period"))
-            }
-            return gaps
-        }
-        if let since = period.since, first > since + 1 {
-            gaps.append(Gap(from: since, to: first, reason: "no records before the first one given: older logs rotated away or not given"))
-        }
         var stoppedAt: Double?
         var stoppedBy = ""
-        var removedAt: [String: Double] = [:]
+        var removed: [String: (from: Double, count: Int)] = [:]
         for mark in marks.sorted(by: { $0.time < $1.time }) {
+            if let until = period.until, mark.time >= until { break }
             switch mark.kind {
             case .daemonEnd, .daemonAbort:
                 if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, mark.kind == .daemonEnd ? "auditd stopped" : "auditd aborted") }
@@ -126,10 +120,14 @@ public struct HostTrail: Sendable {
                 }
                 stoppedAt = nil
             case .watchRemoved:
-                if removedAt[mark.detail] == nil { removedAt[mark.detail] = mark.time }
+                removed[mark.detail, default: (mark.time, 0)].count += mark.count
             case .watchAdded:
-                if let from = removedAt.removeValue(forKey: mark.detail) {
-                    gaps.append(Gap(from: from, to: mark.time, reason: "watch removed: \(mark.detail)", partial: true))
+                guard let open = removed[mark.detail] else { break }
+                if open.count > mark.count {
+                    removed[mark.detail]?.count -= mark.count
+                } else {
+                    removed[mark.detail] = nil
+                    gaps.append(Gap(from: open.from, to: mark.time, reason: "watch removed: \(mark.detail)", partial: true))
                 }
             case .auditingDisabled:
                 if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, "auditing disabled (auditctl -e 0)") }
@@ -142,15 +140,31 @@ public struct HostTrail: Sendable {
                 break
             }
         }
-        let end = period.until ?? last
+        if let first = firstRecord, let since = period.since, first > since + 1 {
+            gaps.append(Gap(from: since, to: first, reason: "no records before the first one given: older logs rotated away or not given"))
+        }
+        let end = period.until ?? lastRecord ?? stoppedAt ?? 0
         if let stop = stoppedAt {
             gaps.append(Gap(from: stop, to: max(stop, end), reason: "\(stoppedBy); no start after it in the logs given"))
-        } else if let until = period.until, last + 1 < until {
+        } else if let last = lastRecord, let until = period.until, last + 1 < until {
             gaps.append(Gap(from: last, to: until, reason: "no records after the last one given: quiet, or later logs not given"))
+        } else if firstRecord == nil, let since = period.since, let until = period.until {
+            gaps.append(Gap(from: since, to: until, reason: "no records at all for this host in the period"))
         }
-        for (watch, from) in removedAt.sorted(by: { $0.value < $1.value }) {
-            gaps.append(Gap(from: from, to: max(from, end), reason: "watch removed and not added again: \(watch)", partial: true))
+        for (watch, open) in removed.sorted(by: { $0.value.from < $1.value.from }) {
+            gaps.append(Gap(from: open.from, to: max(open.from, end), reason: "watch removed and not added again: \(watch)", partial: true))
         }
-        return gaps.sorted { $0.from < $1.from }
+        // Clipped to the period: what lies before --since or after --until is not asked.
+        return gaps.compactMap { gap in
+            var gap = gap
+            if let since = period.since { gap.from = max(gap.from, since) }
+            if let until = period.until { gap.to = min(gap.to, until) }
+            return gap.to > gap.from || gap.to == gap.from && period.contains(gap.from) ? gap : nil
+        }.sorted { $0.from < $1.from }
+    }
+
+    /// The marks within `period`, for display.
+    public func marks(in period: ReportPeriod) -> [Mark] {
+        marks.filter { period.contains($0.time) }
     }
 }

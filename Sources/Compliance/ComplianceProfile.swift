@@ -78,6 +78,9 @@ public struct ComplianceProfile: Sendable {
                                     note: table.string("note")))
         }
         guard !controls.isEmpty else { throw LoadError(description: "\(source): no [[control]]") }
+        if let commands = profile.strings("install_commands"), commands.isEmpty || commands.contains(where: { !$0.hasPrefix("/") }) {
+            throw LoadError(description: "\(source): install_commands must list absolute commands (or be left out)")
+        }
         return ComplianceProfile(name: name, title: title, version: version, published: profile.string("published"),
                                  reference: profile.string("reference"),
                                  installCommands: profile.strings("install_commands") ?? defaultInstallCommands,

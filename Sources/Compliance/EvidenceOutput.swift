@@ -25,7 +25,9 @@ public final class EvidenceOutput {
     public init(path: String) throws(EvidenceError) {
         temporaryPath = path + ".partial"
         finalPath = path
-        fd = open(path + ".partial", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        // Made anew, never through a link planted under that name.
+        unlink(path + ".partial")
+        fd = open(path + ".partial", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw EvidenceError("\(path): \(String(cString: strerror(errno)))") }
         ownsDescriptor = true
     }

@@ -7,6 +7,7 @@ public enum HTMLPage {
         <html lang="en">
         <head>
         <meta charset="utf-8">
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
         <title>\(HTML.escape(title))</title>
         <style>
         body { font: 13px/1.4 system-ui, sans-serif; margin: 1.5em; color: #111; }
@@ -46,6 +47,9 @@ enum TimelineSVG {
         guard !trails.isEmpty else { return "<p class=\"none\">No records in the period.</p>\n" }
         let start = report.period.since ?? trails.compactMap(\.firstRecord).min() ?? 0
         let end = max(start + 1, report.period.until ?? trails.compactMap(\.lastRecord).max() ?? start + 1)
+        guard start.isFinite, end.isFinite, end - start > 0, abs(start) < 1e11, abs(end) < 1e11 else {
+            return "<p class=\"none\">No timeline: the records' times are out of range.</p>\n"
+        }
         let span = width - left - 10
         func x(_ time: Double) -> Double { left + (min(max(time, start), end) - start) / (end - start) * span }
         func number(_ value: Double) -> String { String(Int(value.rounded())) }
@@ -64,7 +68,7 @@ enum TimelineSVG {
             for gap in trail.gaps(in: report.period) {
                 svg += "<rect x=\"\(number(x(gap.from)))\" y=\"\(number(y + 8))\" width=\"\(number(max(2, x(gap.to) - x(gap.from))))\" height=\"14\" fill=\"\(gap.partial ? "#f5c542" : "#e05252")\"><title>\(HTML.escape(isoTime(gap.from) + " to " + isoTime(gap.to) + ": " + gap.reason))</title></rect>\n"
             }
-            for mark in trail.marks {
+            for mark in trail.marks(in: report.period) {
                 let mx = x(mark.time)
                 svg += "<path d=\"M\(number(mx - 4)) \(number(y + 4)) L\(number(mx + 4)) \(number(y + 4)) L\(number(mx)) \(number(y + 9)) Z\" fill=\"#333\"><title>\(HTML.escape(isoTime(mark.time) + " " + mark.kind.rawValue + " " + mark.detail))</title></path>\n"
             }

@@ -43,8 +43,8 @@ public enum HostStateEvidence {
     /// One line per check (`PASS  subject: detail`), the fix indented under a failure.
     public static func checkText(_ results: [CheckResult]) -> String {
         results.map { result in
-            var line = "\(result.status.rawValue)  \(result.subject): \(result.detail)\n"
-            if let fix = result.fix, result.status != .pass { line += "      fix: \(fix)\n" }
+            var line = Table.printable("\(result.status.rawValue)  \(result.subject): \(result.detail)") + "\n"
+            if let fix = result.fix, result.status != .pass { line += Table.printable("      fix: \(fix)") + "\n" }
             return line
         }.joined()
     }

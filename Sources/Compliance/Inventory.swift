@@ -73,7 +73,10 @@ public struct Inventory: Sendable {
                 for name in SmallFile.names(in: prefix + place) {
                     let path = place + "/" + name
                     var entry = stat()
-                    if lstat(prefix + path, &entry) == 0 { found.append((path, entry, linkTarget(prefix + path))) }
+                    // An entry that cannot be examined (its name not UTF-8, or gone meanwhile)
+                    // is listed all the same, with a zero status: never silently left out.
+                    if lstat(prefix + path, &entry) != 0 { entry = stat() }
+                    found.append((path, entry, linkTarget(prefix + path)))
                 }
             } else {
                 found.append((place, status, linkTarget(prefix + place)))
@@ -86,7 +89,8 @@ public struct Inventory: Sendable {
         let entries = found.map { path, status, target in
             let format = status.st_mode & S_IFMT
             return Entry(path: path,
-                         kind: format == S_IFREG ? "file" : format == S_IFLNK ? "link" : format == S_IFDIR ? "directory" : "other",
+                         kind: format == S_IFREG ? "file" : format == S_IFLNK ? "link" : format == S_IFDIR ? "directory"
+                             : format == 0 ? "unreadable" : "other",
                          linkTarget: target, uid: status.st_uid, gid: status.st_gid,
                          owner: users.name(status.st_uid), group: groups.name(status.st_gid),
                          mode: status.st_mode & 0o7777, size: Int64(status.st_size),

@@ -6,8 +6,10 @@ import Glibc
 /// Precedence (kmod's and systemd's own): the directories are searched in the order of
 /// `modprobeDirectories` / `modulesLoadDirectories`; a file name found in an earlier one
 /// hides the same name in every later one (a link to /dev/null hides it and adds
-/// nothing); only names ending in `.conf` and not starting with `.` are read; the files
-/// are read in name order (byte order), whichever directory they are in. For `install`
+/// nothing); only names ending in `.conf` (for kmod also `.alias`) and not starting with
+/// `.` are read, never directories; the files are read in name order (byte order),
+/// whichever directory they are in. A directive missing its arguments is skipped, as
+/// kmod's parser does. For `install`
 /// and `remove` the first directive for a module wins; `blacklist` and `options` add up.
 /// Module names compare with `-` and `_` the same (kmod's `modname_normalize`).
 public struct ModprobeConfiguration: Sendable {
@@ -92,8 +94,16 @@ public struct ModprobeConfiguration: Sendable {
             guard let real = Self.realPath(root + directory), seenDirectories.insert(real).inserted else { continue }
             for name in SmallFile.names(in: root + directory) {
                 let path = directory + "/" + name
-                guard name.hasSuffix(".conf"), !name.hasPrefix(".") else {
-                    files.append(File(path: path, isRead: false, unreadReason: "not a .conf name: never read"))
+                // kmod reads `*.conf` and the older `*.alias` (systemd's modules-load.d only
+                // `*.conf`), never a name starting with `.`, never a directory.
+                let suffixes = directories == Self.modprobeDirectories ? [".conf", ".alias"] : [".conf"]
+                guard suffixes.contains(where: { name.hasSuffix($0) }), !name.hasPrefix(".") else {
+                    files.append(File(path: path, isRead: false, unreadReason: "not a \(suffixes.joined(separator: " or ")) name: never read"))
+                    continue
+                }
+                var status = stat()
+                if stat(root + path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR {
+                    files.append(File(path: path, isRead: false, unreadReason: "a directory: never read, hides nothing"))
                     continue
                 }
                 if let winner = winners[name] {
@@ -117,7 +127,9 @@ public struct ModprobeConfiguration: Sendable {
         for (number, text) in lines {
             let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let command = words.first, !command.hasPrefix("#") else { continue }
-            guard ["install", "blacklist", "options", "alias", "softdep", "remove", "weakdep"].contains(command), words.count >= 2 else {
+            // kmod's parser: a command without its arguments is a syntax error, skipped.
+            let minimumWords = ["install": 3, "remove": 3, "alias": 3, "softdep": 3, "weakdep": 3, "options": 2, "blacklist": 2]
+            guard let minimum = minimumWords[command], words.count >= minimum else {
                 unknownLines.append((file, number, text))
                 continue
             }

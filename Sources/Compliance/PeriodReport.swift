@@ -35,20 +35,34 @@ public struct PeriodReport: Sendable {
 
     /// Notes every event the reader completes (its selector's view): the host's first and
     /// last record in the period.
+    /// A host seen only outside the period gets a trail too: its silence in the period is
+    /// a gap.
     public mutating func note(_ summary: EventSummary) {
         let time = Double(summary.seconds) + Double(summary.milliseconds) / 1000
-        guard period.contains(time) else { outsidePeriod += 1; return }
         let name = host(summary.node.map { String(decoding: $0, as: UTF8.self) })
+        guard period.contains(time) else {
+            outsidePeriod += 1
+            if trails[name] == nil && trails.count < Self.hostCapacity { trails[name] = HostTrail(host: name) }
+            return
+        }
+        if trails[name] == nil && trails.count >= Self.hostCapacity { return }
         trails[name, default: HostTrail(host: name)].note(time: time)
     }
 
+    /// Hosts tracked at most (a log of invented node= names cannot grow the report).
+    public static let hostCapacity = 10_000
+
     /// Reads an event's auditd records and rule changes into its host's trail; returns the
     /// rule changes that are alerts (a watch removed, auditing off).
+    /// auditd's and the rules' marks are kept from before the period too (a watch removed
+    /// earlier is still missing in it); the tampering alerts only within it.
     public mutating func noteRecords(of event: AuditEvent) -> [ReportedChange] {
         let stamp = event.timestamp
         let time = Double(stamp.seconds) + Double(stamp.milliseconds) / 1000
-        guard period.contains(time) else { return [] }
+        if let until = period.until, time >= until { return [] }
+        let inPeriod = period.contains(time)
         let name = host(stamp.node)
+        guard trails[name] != nil || trails.count < Self.hostCapacity else { return [] }
         var tampering: [ReportedChange] = []
         var eventID: String {
             var text: [UInt8] = []
@@ -97,7 +111,7 @@ public struct PeriodReport: Sendable {
                     : "key \(keys) on the \(change.listName ?? "?") list" + (change.path.map { " (\(String(decoding: $0, as: UTF8.self)))" } ?? "")
                 trails[name, default: HostTrail(host: name)].add(HostTrail.Mark(kind: kind, time: time, eventID: change.eventID, detail: detail))
             }
-            if watchRemoval.matches(change) {
+            if inPeriod && watchRemoval.matches(change) {
                 let alert = ReportedChange(subject: .rules(change),
                                            decision: .alert(rule: watchRemoval.metadata.name, undecided: false),
                                            place: change.path.map { String(decoding: $0, as: UTF8.self) } ?? "(audit rules)")

@@ -55,6 +55,15 @@ public struct ReportPeriod: Sendable, Equatable {
         return Double(mktime(&local))
     }
 
+    /// The days of a month of the Gregorian calendar (2026-02-30 is no date).
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
     /// `YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|±HH[:]MM]`.
     private static func dateTime(_ text: String) throws(ParseError) -> Double {
         var scanner = Array(text.utf8)[...]
@@ -74,7 +83,7 @@ public struct ReportPeriod: Sendable, Equatable {
             return true
         }
         guard let year = number(4), take("-"), let month = number(2), take("-"), let day = number(2),
-              (1...12).contains(month), (1...31).contains(day) else { throw ParseError(text: text) }
+              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else { throw ParseError(text: text) }
         var (hour, minute, second, fraction) = (0, 0, 0, 0.0)
         if take("T") || take("t") || take(" ") {
             guard let h = number(2), take(":"), let m = number(2), h < 24, m < 60 else { throw ParseError(text: text) }

@@ -13,6 +13,8 @@ public final class ReportWriter {
     private let rule: DetectionRule
     private let watchRemovalRule = WatchRemovalRule(keys: []).metadata
     private var pendingRows: UnsafeMutablePointer<FILE>?
+    /// A change row could not be kept for the page (disk full): the page is refused.
+    private var pendingFailed = false
 
     public static let columns = ["time (UTC)", "host", "event id", "action", "path", "from", "via", "process", "pid", "ppid",
                                  "parent process", "login user", "user", "decision", "detail"]
@@ -45,7 +47,7 @@ public final class ReportWriter {
         case .text: output.write(Self.text(cells(change)))
         case .html:
             let row = Table.htmlRow(cells(change))
-            _ = row.withCString { fputs($0, pendingRows) }
+            if row.withCString({ fputs($0, pendingRows) }) < 0 { pendingFailed = true }
         }
     }
 
@@ -166,7 +168,7 @@ public final class ReportWriter {
                 output.write("<p class=\"none\">(none)</p>\n")
             } else {
                 output.write(Table.htmlHead(Self.columns))
-                copyPendingRows()
+                try copyPendingRows()
                 output.write("</tbody></table>\n")
             }
             output.write("</section>\n<h1>Evidence completeness: what the logs can vouch for</h1>\n")
@@ -183,14 +185,22 @@ public final class ReportWriter {
         try output.close()
     }
 
-    private func copyPendingRows() {
+    private func copyPendingRows() throws(EvidenceError) {
         guard let pendingRows else { return }
+        guard !pendingFailed, fflush(pendingRows) == 0 else {
+            output.discard()
+            throw EvidenceError("the page's change rows could not be kept in a temporary file: \(String(cString: strerror(errno)))")
+        }
         rewind(pendingRows)
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = fread(&chunk, 1, chunk.count, pendingRows)
             guard count > 0 else { break }
             output.write(bytes: Array(chunk[..<count]))
+        }
+        if ferror(pendingRows) != 0 {
+            output.discard()
+            throw EvidenceError("the page's change rows could not be read back from their temporary file")
         }
     }
 
@@ -216,11 +226,11 @@ public final class ReportWriter {
             guard let trail = report.trails[host] else { continue }
             let hostGaps = trail.gaps(in: report.period)
             coverage.rows.append([host, trail.firstRecord.map(isoTime) ?? "-", trail.lastRecord.map(isoTime) ?? "-",
-                                  String(trail.events), String(hostGaps.count), String(trail.lossNotices)])
+                                  String(trail.events), String(hostGaps.count), String(trail.lossNotices(in: report.period))])
             for gap in hostGaps {
                 gaps.rows.append([host, isoTime(gap.from), isoTime(gap.to), gap.partial ? "partial" : "none recorded", gap.reason])
             }
-            for mark in trail.marks {
+            for mark in trail.marks(in: report.period) {
                 marks.rows.append([host, isoTime(mark.time), mark.eventIDs, mark.kind.rawValue, mark.detail])
             }
             if trail.marksDropped > 0 { marks.rows.append([host, "", "", "(more)", "\(trail.marksDropped) more not listed"]) }
@@ -259,7 +269,7 @@ public final class ReportWriter {
             writer.member("first_record", trail.firstRecord.map(isoTime))
             writer.member("last_record", trail.lastRecord.map(isoTime))
             writer.member("events", number: trail.events)
-            writer.member("loss_notices", number: trail.lossNotices)
+            writer.member("loss_notices", number: trail.lossNotices(in: report.period))
             writer.key("gaps"); writer.beginArray()
             for gap in trail.gaps(in: report.period) {
                 writer.beginObject()
@@ -269,7 +279,7 @@ public final class ReportWriter {
             }
             writer.endArray()
             writer.key("marks"); writer.beginArray()
-            for mark in trail.marks {
+            for mark in trail.marks(in: report.period) {
                 writer.beginObject()
                 writer.member("time", isoTime(mark.time)); writer.member("id", mark.eventID)
                 writer.member("count", number: mark.count); writer.member("last_id", mark.lastEventID)

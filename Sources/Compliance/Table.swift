@@ -19,11 +19,11 @@ public struct Table: Sendable {
     /// A terminal table: the title, its note, the columns padded to their widest cell
     /// (at most `maximumWidth`; longer cells run on, never cut: evidence is not shortened).
     public var text: String {
-        var out = "\(title)\n"
-        if let note { out += "  \(note)\n" }
+        var out = "\(Self.printable(title))\n"
+        if let note { out += "  \(Self.printable(note))\n" }
         guard !rows.isEmpty else { return out + "  (none)\n" }
         let widths = columns.indices.map { column in
-            min(Self.maximumWidth, ([columns[column]] + rows.map { column < $0.count ? $0[column] : "" }).map(\.count).max() ?? 0)
+            min(Self.maximumWidth, ([columns[column]] + rows.map { column < $0.count ? Self.printable($0[column]) : "" }).map(\.count).max() ?? 0)
         }
         out += Self.textRow(columns, widths: widths) + "\n"
         for row in rows { out += Self.textRow(row, widths: widths) + "\n" }
@@ -32,9 +32,24 @@ public struct Table: Sendable {
 
     public static let maximumWidth = 48
 
+    /// A cell for a terminal: control characters (a newline, ESC ...) as `\xNN`, so that
+    /// no file name or host name can forge a line or drive the terminal.
+    public static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     public static func textRow(_ cells: [String], widths: [Int]) -> String {
         var line = " "
-        for (index, cell) in cells.enumerated() {
+        for (index, cell) in cells.map(printable).enumerated() {
             line += " " + cell
             if index < cells.count - 1, index < widths.count, cell.count < widths[index] {
                 line += String(repeating: " ", count: widths[index] - cell.count)
@@ -116,17 +131,19 @@ public enum DisplayText {
 }
 
 public enum HTML {
+    /// Escapes by Unicode scalar, not by Character: a combining or prepended scalar
+    /// (U+0600 ...) would otherwise join the `<` after it into one Character and pass.
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
-            default: out.append(character)
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out
@@ -147,6 +164,8 @@ extension String {
 
 /// Times for people: ISO 8601 in UTC, to the second (`2026-11-30T03:28:29Z`).
 public func isoTime(_ time: Double) -> String {
+    // Beyond year 5138 (or not a number): a log's garbage, shown as it is.
+    guard time.isFinite, abs(time) < 1e11 else { return "\(time) s" }
     let seconds = Int(time.rounded(.down))
     let text = Timestamp.iso8601(seconds: seconds, milliseconds: Int((time - Double(seconds)) * 1000))
     return String(text.prefix(19)) + "Z"

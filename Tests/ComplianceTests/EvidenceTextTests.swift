@@ -31,7 +31,8 @@ struct EvidenceTextTests {
         seconds = time_t(try ReportPeriod.parse("this-year", now: now))
         localtime_r(&seconds, &local)
         #expect(local.tm_mday == 1 && local.tm_mon == 0)
-        for bad in ["2026-13-01", "2026-11-30T25:00", "30/11/2026", "2026-11-30Tx", "last-week", ""] {
+        #expect(try ReportPeriod.parse("2024-02-29T00:00:00Z", now: 0) == 1_709_164_800)
+        for bad in ["2026-13-01", "2026-02-29", "2026-02-30", "2026-04-31", "2026-11-30T25:00", "30/11/2026", "2026-11-30Tx", "last-week", ""] {
             #expect(throws: ReportPeriod.ParseError.self, "\(bad)") { try ReportPeriod.parse(bad, now: now) }
         }
         #expect(ReportPeriod(since: 10, until: 20).contains(10) && !ReportPeriod(since: 10, until: 20).contains(20))
@@ -52,5 +53,10 @@ struct EvidenceTextTests {
         #expect(DisplayText.of([0xE2, 0x80]) == "\\xe2\\x80")
         #expect(Table.csvRow(["a,b", "say \"hi\"", "plain"]) == "\"a,b\",\"say \"\"hi\"\"\",plain\r\n")
         #expect(Table.htmlRow(["<script>&", "alert"]) == "<tr><td>&lt;script&gt;&amp;</td><td class=\"v-alert\">alert</td></tr>\n")
+        // A prepended-concatenation mark joins the `<` after it into one Character: escaping
+        // by scalar still catches it.
+        #expect(HTML.escape("\u{0600}<img src=x onerror=alert(1)>") == "\u{0600}&lt;img src=x onerror=alert(1)&gt;")
+        // Terminal cells: no newline or escape sequence gets through.
+        #expect(Table.printable("evil\n  FAKE\u{1B}[2J") == "evil\\x0a  FAKE\\x1b[2J")
     }
 }

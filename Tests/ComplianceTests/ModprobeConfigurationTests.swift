@@ -64,6 +64,25 @@ struct ModprobeConfigurationTests {
         }
     }
 
+    @Test("as kmod: a directory named x.conf is not read and hides nothing; *.alias is read; an install without its command is skipped")
+    func kmodEdges() throws {
+        try withTemporaryDirectory { root in
+            try Self.tree(root, files: [
+                "/usr/lib/modprobe.d/cis.conf": "install cramfs /bin/false\n",
+                "/etc/modprobe.d/cis.conf/inner": "not read\n",
+                "/etc/modprobe.d/old.alias": "blacklist hfs\n",
+                "/etc/modprobe.d/a-bare.conf": "install freevxfs\n",
+                "/etc/modprobe.d/b-real.conf": "install freevxfs /bin/false\n",
+            ])
+            let configuration = ModprobeConfiguration.load(root: root.path)
+            #expect(configuration.install(for: "cramfs")?.file == "/usr/lib/modprobe.d/cis.conf")
+            #expect(configuration.files.first { $0.path == "/etc/modprobe.d/cis.conf" }?.isRead == false)
+            #expect(configuration.blacklist(of: "hfs")?.file == "/etc/modprobe.d/old.alias")
+            #expect(configuration.install(for: "freevxfs")?.file == "/etc/modprobe.d/b-real.conf")
+            #expect(configuration.unknownLines.map(\.text) == ["install freevxfs"])
+        }
+    }
+
     @Test("a profile's control passes only with every requirement met; the fix names the missing lines; a module loaded at boot is said")
     func verdicts() throws {
         try withTemporaryDirectory { root in
@@ -124,6 +143,12 @@ struct ModprobeConfigurationTests {
         }
         #expect(try ComplianceProfile.load("stig-rhel-9").installCommands == ["/bin/false", "/usr/bin/false"])
         #expect(throws: ComplianceProfile.LoadError.self) { try ComplianceProfile.load("cis-debian-11") }
+        try withTemporaryDirectory { directory in
+            let file = directory.appendingPathComponent("empty.toml").path
+            try "[profile]\nname = \"x\"\ntitle = \"x\"\nversion = \"1\"\ninstall_commands = []\n[[control]]\nid = \"1\"\nmodule = \"m\"\nrequire = [\"install-disabled\"]\n"
+                .write(toFile: file, atomically: false, encoding: .utf8)
+            #expect(throws: ComplianceProfile.LoadError.self) { try ComplianceProfile.load(file) }
+        }
         try withTemporaryDirectory { directory in
             let file = directory.appendingPathComponent("bad.toml").path
             try "[profile]\nname = \"x\"\ntitle = \"x\"\nversion = \"1\"\n[[control]]\nid = \"1\"\nmodule = \"m\"\nrequire = [\"unload\"]\n"

@@ -1,0 +1,52 @@
+@testable import Compliance
+import Testing
+
+/// What a host's logs can vouch for, from auditd's and the rules' marks alone.
+@Suite("Evidence completeness: gaps from auditd's and the watches' records")
+struct AuditTrailTests {
+    func trail(_ marks: [(HostTrail.Mark.Kind, Double, String)], records: [Double]) -> HostTrail {
+        var trail = HostTrail(host: "h")
+        var pending = marks.sorted { $0.1 < $1.1 }
+        for time in records.sorted() {
+            while let mark = pending.first, mark.1 <= time {
+                trail.add(HostTrail.Mark(kind: mark.0, time: mark.1, eventID: "\(mark.1):1", detail: mark.2))
+                pending.removeFirst()
+            }
+            trail.note(time: time)
+        }
+        for mark in pending { trail.add(HostTrail.Mark(kind: mark.0, time: mark.1, eventID: "\(mark.1):1", detail: mark.2)) }
+        return trail
+    }
+
+    @Test("each removed watch needs its own re-add: one add after two removals leaves the gap open")
+    func removalsCountPerWatch() {
+        let exit = "key audisp-lkm on the exit list"
+        let open = trail([(.watchRemoved, 100, exit), (.watchRemoved, 110, exit), (.watchAdded, 120, exit)], records: [90, 200])
+        let gaps = open.gaps(in: ReportPeriod(since: 50, until: 300))
+        #expect(gaps.contains { $0.partial && $0.from == 100 && $0.to == 300 && $0.reason.hasPrefix("watch removed and not added again") },
+                "\(gaps)")
+        let closed = trail([(.watchRemoved, 100, exit), (.watchRemoved, 110, exit), (.watchAdded, 120, exit), (.watchAdded, 130, exit)],
+                           records: [90, 200])
+        #expect(closed.gaps(in: ReportPeriod(since: 50, until: 300)).contains { $0.partial && $0.from == 100 && $0.to == 130 })
+    }
+
+    @Test("a watch removed before the period and never re-added is a gap in it; auditd's stop is clipped to the period")
+    func earlierState() {
+        let exit = "key audisp-lkm on the exit list"
+        let before = trail([(.watchRemoved, 10, exit), (.daemonEnd, 20, "op=terminate"), (.daemonStart, 150, "op=start")],
+                           records: [5, 160, 190])
+        let gaps = before.gaps(in: ReportPeriod(since: 100, until: 200))
+        #expect(gaps.contains { $0.partial && $0.from == 100 && $0.to == 200 }, "\(gaps)")
+        #expect(gaps.contains { !$0.partial && $0.from == 100 && $0.to == 150 && $0.reason.hasPrefix("auditd stopped") }, "\(gaps)")
+        #expect(before.marks(in: ReportPeriod(since: 100, until: 200)).map(\.kind) == [.daemonStart])
+    }
+
+    @Test("a host silent in the whole period is a gap of the whole period; a start with no end after records is an unclean stop")
+    func silenceAndUncleanStop() {
+        let silent = trail([], records: [])
+        #expect(silent.gaps(in: ReportPeriod(since: 0, until: 10)).map(\.reason) == ["no records at all for this host in the period"])
+        let killed = trail([(.daemonStart, 50, "op=start")], records: [10, 20, 60])
+        #expect(killed.gaps(in: ReportPeriod()).contains { $0.from == 20 && $0.to == 50 && $0.reason.hasPrefix(HostTrail.uncleanStop) })
+        #expect(killed.lossNotices(in: ReportPeriod()) == 1)
+    }
+}
