@@ -14,8 +14,10 @@ struct AggregationTests {
     static let remote = "/sbin/audisp-remote"
     static var available: Bool { auditdIsRunning && FileManager.default.isExecutableFile(atPath: remote) }
     static let sender = "lkm-sender-\(UInt16.random(in: 1 ... .max))"
-    /// The sender's files this test changes, to be put back byte for byte.
+    /// The sender's files this test changes. Each original is renamed aside and renamed
+    /// back afterwards, so it returns as it was: bytes, inode, owner, mode and times.
     static let changed = ["/etc/audit/auditd.conf", "/etc/audit/audisp-remote.conf", "/etc/audit/plugins.d/au-remote.conf"]
+    static func aside(_ path: String) -> String { path + ".lkmagg-original" }
 
     @Test("a creation on the sender yields one alert on the aggregator, naming the sender; the state report counts per host",
           .enabled(if: available || TestData.mandatory))
@@ -58,7 +60,11 @@ struct AggregationTests {
     }
 
     private func exercise(_ directory: URL) throws {
-        let saved = try Self.changed.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        for path in Self.changed {
+            try #require(!FileManager.default.fileExists(atPath: Self.aside(path)),
+                         "\(Self.aside(path)) exists (an interrupted run?): put it back as \(path) first")
+        }
+        var setAside: [String] = []
         let port = Int.random(in: 20_000 ... 40_000)
         let made = !FileManager.default.fileExists(atPath: "/etc/modprobe.d")
         let planted = "/etc/modprobe.d/lkmagg-\(UInt32.random(in: 0 ... .max)).conf"
@@ -73,7 +79,7 @@ struct AggregationTests {
             }
             // Then this machine's auditd as it was (it writes its pid file again, which the
             // aggregator's exit removed), with no stale dispatcher.
-            for (path, data) in zip(Self.changed, saved) { try? data.write(to: URL(fileURLWithPath: path)) }
+            for path in setAside { rename(Self.aside(path), path) }
             try? Self.restartMainAuditd()
             _ = eventually(seconds: 5) { (try? runCommand("/usr/bin/pgrep", ["-x", "audisp-remote"])) == nil }
         }
@@ -133,14 +139,18 @@ struct AggregationTests {
         }, "the aggregating auditd did not start")
 
         // The sender: this machine's auditd names its records and forwards them.
-        var remote = try String(contentsOfFile: Self.changed[1], encoding: .utf8)
-        remote = Self.set("remote_server", "127.0.0.1", in: Self.set("port", "\(port)", in: remote))
-        try remote.write(toFile: Self.changed[1], atomically: false, encoding: .utf8)
-        try Self.set("active", "yes", in: String(contentsOfFile: Self.changed[2], encoding: .utf8))
-            .write(toFile: Self.changed[2], atomically: false, encoding: .utf8)
-        var auditdConf = try String(contentsOfFile: Self.changed[0], encoding: .utf8)
-        auditdConf = Self.set("name", Self.sender, in: Self.set("name_format", "USER", in: auditdConf))
-        try auditdConf.write(toFile: Self.changed[0], atomically: false, encoding: .utf8)
+        let edits: [(String) -> String] = [
+            { Self.set("name", Self.sender, in: Self.set("name_format", "USER", in: $0)) },
+            { Self.set("remote_server", "127.0.0.1", in: Self.set("port", "\(port)", in: $0)) },
+            { Self.set("active", "yes", in: $0) },
+        ]
+        for (path, edit) in zip(Self.changed, edits) {
+            let original = try String(contentsOfFile: path, encoding: .utf8)
+            try #require(rename(path, Self.aside(path)) == 0, "\(path): \(String(cString: strerror(errno)))")
+            setAside.append(path)
+            try edit(original).write(toFile: path, atomically: false, encoding: .utf8)
+            chmod(path, 0o640)
+        }
         let log = directory.appendingPathComponent("audit.log").path
         // Connected once the aggregator logs a record of the sender's (a marker sent now).
         func connected(within seconds: Double) -> Bool {
