@@ -30,6 +30,18 @@ struct SeedRuleTests {
         #expect(rule.threats[1].techniques.map(\.entry.id) == ["T1014"])
     }
 
+    @Test("audisp-lkm's own rules: a directory replaced is Persistence T1547.006, a watch removed Defense Evasion T1562.012")
+    func ownRulesMetadata() {
+        let replaced = DirectoryReplacementRule.metadata
+        #expect(replaced.name == "Kernel Module Configuration Directory Replaced")
+        #expect(replaced.threats.map(\.tactic.id) == ["TA0003"])
+        #expect(replaced.threats.flatMap(\.techniques).map(\.entry.id) == ["T1547"])
+        #expect(replaced.threats[0].techniques[0].subtechniques.map(\.id) == ["T1547.006"])
+        let removed = WatchRemovalRule(keys: []).metadata
+        #expect(removed.threats.map(\.tactic.id) == ["TA0005"])
+        #expect(removed.threats[0].techniques[0].subtechniques.map(\.id) == ["T1562.012"])
+    }
+
     @Test("each path pattern alerts, case-insensitively (like~); neighbours do not", arguments: [
         ("/etc/modules", true), ("/ETC/MODULES", true), ("/etc/modules.bak", false), ("/etc/modprobe.d/a.conf", true),
         ("/usr/lib/modprobe.d/a", true), ("/etc/modules-load.d/x", true), ("/run/modules-load.d/x", true),
