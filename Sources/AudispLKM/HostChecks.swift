@@ -120,13 +120,7 @@ enum HostChecks {
                                        + " (mode \(String(status.st_mode & 0o7777, radix: 8))): auditd ignores it and anyone could change it",
                                        fix: "chown root:root \(pluginConf); chmod 0640 \(pluginConf)"))
         }
-        var settings: [String: String] = [:]
-        if let lines = SmallFile.text(pluginConf) {
-            for line in lines.split(separator: "\n") where !line.hasPrefix("#") {
-                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmed() }
-                if parts.count == 2 { settings[parts[0]] = parts[1] }
-            }
-        }
+        let settings = SmallFile.settings(pluginConf) ?? [:]
         if settings["active"] != "yes" {
             confFailed = true
             results.append(CheckResult(.fail, "plugin conf", "active = \(settings["active"] ?? "(missing)"): auditd does not start the plugin",
@@ -141,7 +135,7 @@ enum HostChecks {
         } else if binary.st_uid != 0 || binary.st_mode & 0o022 != 0 {
             results.append(CheckResult(.fail, "plugin binary", "\(path) is not owned by root or is writable by others",
                                        fix: "chown root:root \(path); chmod 0750 \(path)"))
-        } else if Self.realPath(path) != Self.realPath(this) {
+        } else if SmallFile.realPath(path) ?? path != SmallFile.realPath(this) ?? this {
             results.append(CheckResult(.warn, "plugin binary", "auditd runs \(path), not this binary (\(this))",
                                        fix: "run the installed \(path) check, or ./install.sh to install this build"))
         } else if !confFailed {
@@ -194,12 +188,6 @@ enum HostChecks {
         return nil
     }
 
-    static func realPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
     // MARK: Output
 
     static func output(_ configuration: PluginConfiguration) -> CheckResult {
@@ -227,14 +215,11 @@ enum HostChecks {
     /// The settings of auditd.conf under which records are dropped: a full disk, a plugin
     /// queue that overflows.
     static func auditdSettings() -> [CheckResult] {
-        guard let text = SmallFile.text(auditdConf) else {
+        guard let read = SmallFile.settings(auditdConf) else {
             return [CheckResult(.warn, "auditd.conf", "\(auditdConf) cannot be read")]
         }
-        var settings: [String: String] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmed().lowercased() }
-            if parts.count == 2 { settings[parts[0]] = parts[1] }
-        }
+        // auditd reads these keys and values case-insensitively.
+        let settings = Dictionary(read.map { ($0.key.lowercased(), $0.value.lowercased()) }, uniquingKeysWith: { _, last in last })
         var results: [CheckResult] = []
         let diskFull = settings["disk_full_action"] ?? "suspend"
         switch diskFull {

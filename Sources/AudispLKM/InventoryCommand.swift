@@ -87,7 +87,7 @@ struct InventoryCommand: ParsableCommand {
         case .text:
             for table in tables { destination.write(table.text + "\n") }
         case .json:
-            for document in HostStateEvidence.inventoryJSON(inventory) { destination.write(bytes: document + [0x0A]) }
+            for document in HostStateEvidence.inventoryJSON(inventory) { destination.write(line: document) }
         case .csv:
             let chosen: Table? = switch table {
             case .files: HostStateEvidence.filesTable(inventory)

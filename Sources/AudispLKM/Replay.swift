@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditReading
+import Compliance
 import FileEvents
 import Glibc
 import Outputs
@@ -239,33 +240,26 @@ enum RotationOrder {
     }
 }
 
-/// Buffered standard output.
+/// Replay's lines to standard output, through the evidence output's buffer; a write that
+/// fails ends the run at once with status 2.
 struct StandardOutput {
-    private var buffer: [UInt8] = []
-
-    init() { buffer.reserveCapacity(1 << 17) }
+    private let output = EvidenceOutput()
 
     /// Appends one line (`bytes` plus a newline).
     mutating func write(_ bytes: [UInt8]) {
-        buffer.append(contentsOf: bytes)
-        buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= 1 << 16 { flush() }
+        output.write(line: bytes)
+        exitOnFailure()
     }
 
     mutating func flush() {
-        var offset = 0
-        buffer.withUnsafeBytes { bytes in
-            while offset < bytes.count {
-                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    StandardError.report("writing standard output: \(String(cString: strerror(errno)))")
-                    Glibc.exit(2)
-                }
-                offset += written
-            }
-        }
-        buffer.removeAll(keepingCapacity: true)
+        output.flush()
+        exitOnFailure()
+    }
+
+    private func exitOnFailure() {
+        guard let error = output.error else { return }
+        StandardError.report("writing standard output: \(error)")
+        Glibc.exit(2)
     }
 }
 

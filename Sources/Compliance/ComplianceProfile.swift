@@ -51,10 +51,11 @@ public struct ComplianceProfile: Sendable {
         guard nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") else {
             throw LoadError(description: "no profile named \(nameOrPath): built in are \(builtInNames.joined(separator: ", ")); or give a file")
         }
-        guard let lines = ModprobeConfiguration.lines(of: nameOrPath) else {
+        // As written: TOML's own line-ending backslash is not modprobe.d's continuation.
+        guard let text = SmallFile.text(nameOrPath) else {
             throw LoadError(description: "\(nameOrPath): cannot be read (\(String(cString: strerror(errno))))")
         }
-        return try parse(lines.map(\.1).joined(separator: "\n"), source: nameOrPath)
+        return try parse(text, source: nameOrPath)
     }
 
     static func parse(_ text: String, source: String) throws(LoadError) -> ComplianceProfile {

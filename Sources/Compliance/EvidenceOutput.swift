@@ -45,6 +45,13 @@ public final class EvidenceOutput {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    /// `bytes` and a newline.
+    public func write(line bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     public func flush() {
         var offset = 0
         while offset < buffer.count && error == nil {

@@ -63,7 +63,7 @@ public struct Inventory: Sendable {
         var found: [(String, stat, String?)] = []
         var listed: [String] = []
         for place in places {
-            let real = ModprobeConfiguration.realPath(prefix + place)
+            let real = SmallFile.realPath(prefix + place)
             // /lib/modprobe.d on a merged-/usr system is /usr/lib/modprobe.d: once.
             if let real, !seen.insert(real).inserted { continue }
             var status = stat()
@@ -76,10 +76,10 @@ public struct Inventory: Sendable {
                     // An entry that cannot be examined (its name not UTF-8, or gone meanwhile)
                     // is listed all the same, with a zero status: never silently left out.
                     if lstat(prefix + path, &entry) != 0 { entry = stat() }
-                    found.append((path, entry, linkTarget(prefix + path)))
+                    found.append((path, entry, SmallFile.linkTarget(prefix + path)))
                 }
             } else {
-                found.append((place, status, linkTarget(prefix + place)))
+                found.append((place, status, SmallFile.linkTarget(prefix + place)))
             }
         }
         let packaged = found.filter { $0.1.st_mode & S_IFMT == S_IFREG || $0.1.st_mode & S_IFMT == S_IFLNK }
@@ -103,13 +103,6 @@ public struct Inventory: Sendable {
                          taken: Double(time(nil)), places: listed, entries: entries, configuration: configuration,
                          kmod: root == "/" ? compareWithKmod(configuration) : .unavailable("--root given: kmod reads this system"),
                          profile: profile, verdicts: profile?.evaluate(configuration) ?? [], packageDatabase: database.kind.rawValue)
-    }
-
-    private static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// kmod's own reading (`modprobe --showconfig`, up to its index dump) against ours:
@@ -143,7 +136,7 @@ struct NameTable {
     private var names: [UInt32: String] = [:]
 
     init(path: String) {
-        for (_, line) in ModprobeConfiguration.lines(of: path) ?? [] {
+        for line in (SmallFile.text(path) ?? "").split(separator: "\n") {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             if fields.count > 2, let id = UInt32(fields[2]), names[id] == nil { names[id] = String(fields[0]) }
         }

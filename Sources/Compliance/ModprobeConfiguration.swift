@@ -91,7 +91,7 @@ public struct ModprobeConfiguration: Sendable {
         var seenDirectories = Set<String>()
         for directory in directories {
             // /lib/modprobe.d is /usr/lib/modprobe.d on a merged-/usr system: list it once.
-            guard let real = Self.realPath(root + directory), seenDirectories.insert(real).inserted else { continue }
+            guard let real = SmallFile.realPath(root + directory), seenDirectories.insert(real).inserted else { continue }
             for name in SmallFile.names(in: root + directory) {
                 let path = directory + "/" + name
                 // kmod reads `*.conf` and the older `*.alias` (systemd's modules-load.d only
@@ -163,19 +163,8 @@ public struct ModprobeConfiguration: Sendable {
 
     // MARK: - Files
 
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
     /// A symbolic link to /dev/null (systemd's and kmod's way to mask a name).
-    static func isMask(_ path: String) -> Bool {
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        guard count > 0 else { return false }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "/dev/null"
-    }
+    static func isMask(_ path: String) -> Bool { SmallFile.linkTarget(path) == "/dev/null" }
 
     /// A file's logical lines with their first line's number: a `\` at the end joins the
     /// next line (kmod); at most 1 MiB is read.

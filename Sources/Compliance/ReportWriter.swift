@@ -42,7 +42,7 @@ public final class ReportWriter {
     /// One change.
     public func write(_ change: ReportedChange) {
         switch format {
-        case .json: output.write(bytes: json(change) + [0x0A])
+        case .json: output.write(line: json(change))
         case .csv: output.write(Table.csvRow(cells(change)))
         case .text: output.write(Self.text(cells(change)))
         case .html:
@@ -142,10 +142,10 @@ public final class ReportWriter {
         case .csv:
             break
         case .json:
-            output.write(bytes: summaryJSON(report, inputs: inputs, generated: generated, hosts: hosts) + [0x0A])
+            output.write(line: summaryJSON(report, inputs: inputs, generated: generated, hosts: hosts))
             if let hostState {
-                output.write(bytes: HostStateEvidence.checkJSON(hostState.checks, time: generated, host: hostState.inventory.hostName) + [0x0A])
-                for document in HostStateEvidence.inventoryJSON(hostState.inventory) { output.write(bytes: document + [0x0A]) }
+                output.write(line: HostStateEvidence.checkJSON(hostState.checks, time: generated, host: hostState.inventory.hostName))
+                for document in HostStateEvidence.inventoryJSON(hostState.inventory) { output.write(line: document) }
             }
         case .text:
             output.write("\n")

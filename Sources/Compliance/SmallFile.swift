@@ -26,6 +26,33 @@ public enum SmallFile {
         bytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// `key = value` lines, as auditd's own files have them (`#` comments); the last of
+    /// a key wins. nil when the file cannot be read.
+    public static func settings(_ path: String) -> [String: String]? {
+        guard let text = text(path) else { return nil }
+        var settings: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.trimmed().hasPrefix("#") {
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmed() }
+            if parts.count == 2 { settings[parts[0]] = parts[1] }
+        }
+        return settings
+    }
+
+    /// The canonical path (`realpath(3)`); nil when it does not resolve.
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// A symbolic link's target as written; nil when `path` is not a link.
+    public static func linkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The names in a directory (not `.` and `..`) in byte order; none when it is
     /// missing or unreadable.
     public static func names(in directory: String) -> [String] {
