@@ -72,10 +72,7 @@ struct InventoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let detectionRule: DetectionRule
-        do { detectionRule = try rule.map { try DetectionRule(contentsOf: $0) } ?? DetectionRule.defaultRule() } catch {
-            throw ValidationError("\(error)")
-        }
+        let detectionRule = try DetectionRule.selected(rule)
         let loadedProfile: ComplianceProfile?
         do { loadedProfile = try profile.map { try ComplianceProfile.load($0) } } catch { throw ValidationError("\(error)") }
         let root = self.root.count > 1 && self.root.hasSuffix("/") ? String(self.root.dropLast()) : self.root

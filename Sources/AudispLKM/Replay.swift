@@ -111,15 +111,9 @@ struct Replay: ParsableCommand {
         }
     }
 
-    /// The rule to evaluate: the built-in one, or `--rule FILE`.
-    private func loadRule() throws -> DetectionRule {
-        guard let path = rule else { return DetectionRule.defaultRule() }
-        do { return try DetectionRule(contentsOf: path) } catch { throw ValidationError(error.description) }
-    }
-
     func run() throws {
         let inputs = try ReplayInputs.open(files)
-        var engine = RuleEngine(rule: try loadRule())
+        var engine = RuleEngine(rule: try DetectionRule.selected(rule))
         let watchRemoval = WatchRemovalRule(keys: watchKeys)
         var watchesRemoved = 0
         var replacements = 0
@@ -130,9 +124,7 @@ struct Replay: ParsableCommand {
             AlertCap(settings: AlertCap.Settings(allowance: $0, window: window, ceiling: ceiling, summaryInterval: summaryInterval))
         }
         var output = StandardOutput()
-        var normalizer = FileEventNormalizer(usrMerge: usrMerge)
-        normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
-        normalizer.paths.places = Set(engine.rule.placeDirectories(usrMerge: usrMerge))
+        var normalizer = FileEventNormalizer(rule: engine.rule, usrMerge: usrMerge, watchKeys: watchKeys)
         var formatter = LineFormatter(format: format)
         let (printEvents, explain) = (events, self.explain)
         func handle(_ fileEvent: FileEvent) {
@@ -186,6 +178,15 @@ struct Replay: ParsableCommand {
                       withheld: cap.map { $0.statistics.withheldByGroup + $0.statistics.withheldByCeiling } ?? 0,
                       watchesRemoved: watchesRemoved, replacements: replacements, inputs: inputs.count)
         if !complete { throw ExitCode(2) }
+    }
+}
+
+extension DetectionRule {
+    /// `--rule FILE`, or the built-in rule; a file that does not load is an unusable
+    /// argument (status 2).
+    static func selected(_ file: String?) throws -> DetectionRule {
+        guard let file else { return DetectionRule.defaultRule() }
+        do { return try DetectionRule(contentsOf: file) } catch { throw ValidationError(error.description) }
     }
 }
 

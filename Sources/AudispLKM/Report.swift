@@ -111,10 +111,7 @@ struct Report: ParsableCommand {
         if let since = period.since, let until = period.until, until <= since {
             throw ValidationError("--until (\(isoTime(until))) is not after --since (\(isoTime(since)))")
         }
-        let detectionRule: DetectionRule
-        do { detectionRule = try rule.map { try DetectionRule(contentsOf: $0) } ?? DetectionRule.defaultRule() } catch {
-            throw ValidationError("\(error)")
-        }
+        let detectionRule = try DetectionRule.selected(rule)
         let loadedProfile: ComplianceProfile?
         do { loadedProfile = try profile.map { try ComplianceProfile.load($0) } } catch { throw ValidationError("\(error)") }
         let inputs = try ReplayInputs.open(files)
@@ -134,10 +131,8 @@ struct Report: ParsableCommand {
         let knownHost = host ?? (hostState ? LocalHost.name : nil)
         let unnamedHost = knownHost ?? "(unnamed)"
         var report = PeriodReport(period: period, places: detectionRule.locations, watchKeys: watchKeys, unnamedHost: unnamedHost)
-        var normalizer = FileEventNormalizer(usrMerge: usrMerge)
+        var normalizer = FileEventNormalizer(rule: detectionRule, usrMerge: usrMerge, watchKeys: watchKeys)
         normalizer.reportsChanges = true
-        normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
-        normalizer.paths.places = Set(detectionRule.placeDirectories(usrMerge: usrMerge))
         let writer: ReportWriter
         do { writer = try ReportWriter(format: format, output: destination, rule: detectionRule, unnamedHost: unnamedHost) } catch {
             destination.discard()

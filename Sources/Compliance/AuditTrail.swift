@@ -86,12 +86,11 @@ public struct HostTrail: Sendable {
         marks.append(mark)
     }
 
-    /// Records lost or possibly lost: auditd aborts and errors, and stops without an end
-    /// record (killed, crashed, or the machine went down).
-    public func lossNotices(in period: ReportPeriod) -> Int {
-        marks(in: period).filter { $0.kind == .daemonAbort || $0.kind == .daemonError }.count + gaps(in: period).filter {
-            $0.reason.hasPrefix(Self.uncleanStop)
-        }.reduce(0) { count, _ in count + 1 }
+    /// Records lost or possibly lost in `period`, whose `gaps` are given: auditd aborts and
+    /// errors, and stops without an end record (killed, crashed, or the host went down).
+    public func lossNotices(in period: ReportPeriod, gaps: [Gap]) -> Int {
+        marks(in: period).filter { $0.kind == .daemonAbort || $0.kind == .daemonError }.count
+            + gaps.filter { $0.reason.hasPrefix(Self.uncleanStop) }.count
     }
 
     static let uncleanStop = "auditd stopped without an end record"

@@ -42,8 +42,8 @@ enum TimelineSVG {
     static let rowHeight = 46.0
     static let left = 150.0
 
-    static func svg(report: PeriodReport, hosts: [String]) -> String {
-        let trails = hosts.compactMap { report.trails[$0] }
+    static func svg(report: PeriodReport, hosts: [ReportWriter.HostGaps]) -> String {
+        let trails = hosts.map(\.trail)
         guard !trails.isEmpty else { return "<p class=\"none\">No records in the period.</p>\n" }
         let start = report.period.since ?? trails.compactMap(\.firstRecord).min() ?? 0
         let end = max(start + 1, report.period.until ?? trails.compactMap(\.lastRecord).max() ?? start + 1)
@@ -58,14 +58,14 @@ enum TimelineSVG {
             + "viewBox=\"0 0 \(number(width)) \(number(height))\" role=\"img\" aria-label=\"timeline per host\">\n"
         svg += "<text x=\"\(number(left))\" y=\"12\" font-size=\"11\">\(HTML.escape(isoTime(start)))</text>"
         svg += "<text x=\"\(number(width - 10))\" y=\"12\" font-size=\"11\" text-anchor=\"end\">\(HTML.escape(isoTime(end)))</text>\n"
-        for (row, trail) in trails.enumerated() {
+        for (row, (trail, gaps)) in hosts.map({ ($0.trail, $0.gaps) }).enumerated() {
             let y = 20 + Double(row) * rowHeight
             svg += "<text x=\"4\" y=\"\(number(y + 18))\" font-size=\"12\">\(HTML.escape(trail.host))</text>\n"
             svg += "<rect x=\"\(number(left))\" y=\"\(number(y + 8))\" width=\"\(number(span))\" height=\"14\" fill=\"#f2f2f2\" stroke=\"#999\"/>\n"
             if let first = trail.firstRecord, let last = trail.lastRecord {
                 svg += "<rect x=\"\(number(x(first)))\" y=\"\(number(y + 8))\" width=\"\(number(max(1, x(last) - x(first))))\" height=\"14\" fill=\"#9fd89f\"><title>records from \(HTML.escape(isoTime(first))) to \(HTML.escape(isoTime(last)))</title></rect>\n"
             }
-            for gap in trail.gaps(in: report.period) {
+            for gap in gaps {
                 svg += "<rect x=\"\(number(x(gap.from)))\" y=\"\(number(y + 8))\" width=\"\(number(max(2, x(gap.to) - x(gap.from))))\" height=\"14\" fill=\"\(gap.partial ? "#f5c542" : "#e05252")\"><title>\(HTML.escape(isoTime(gap.from) + " to " + isoTime(gap.to) + ": " + gap.reason))</title></rect>\n"
             }
             for mark in trail.marks(in: report.period) {

@@ -137,7 +137,10 @@ public final class ReportWriter {
 
     /// Writes the summary (and the host state) and closes the output.
     public func finish(_ report: PeriodReport, inputs: [String], generated: Double, hostState: HostState?) throws(EvidenceError) {
-        let hosts = report.trails.keys.sorted()
+        // Each host's gaps, computed once for every table, document and timeline.
+        let hosts = report.trails.keys.sorted().compactMap { name in
+            report.trails[name].map { HostGaps(trail: $0, gaps: $0.gaps(in: report.period)) }
+        }
         switch format {
         case .csv:
             break
@@ -209,7 +212,13 @@ public final class ReportWriter {
     }
 
     /// Totals, then per host: its records, gaps and auditd's and the watches' marks.
-    func summaryTables(_ report: PeriodReport, hosts: [String]) -> [Table] {
+    /// A host's trail and its gaps in the report's period.
+    struct HostGaps {
+        var trail: HostTrail
+        var gaps: [HostTrail.Gap]
+    }
+
+    func summaryTables(_ report: PeriodReport, hosts: [HostGaps]) -> [Table] {
         var totals = Table(title: "Totals: \(report.totals.changes) changes, \(periodText(report.period))",
                            columns: ["by", "value", "changes"],
                            note: report.duplicates > 0 ? "\(report.duplicates) changes seen twice (overlapping inputs) are counted once" : nil)
@@ -222,11 +231,11 @@ public final class ReportWriter {
                          columns: ["host", "from", "to", "kind", "reason"],
                          note: "partial: a watch of the detector was removed, so changes in its place may be missing")
         var marks = Table(title: "auditd and watch events", columns: ["host", "time", "event id", "event", "detail"])
-        for host in hosts {
-            guard let trail = report.trails[host] else { continue }
-            let hostGaps = trail.gaps(in: report.period)
+        for (trail, hostGaps) in hosts.map({ ($0.trail, $0.gaps) }) {
+            let host = trail.host
             coverage.rows.append([host, trail.firstRecord.map(isoTime) ?? "-", trail.lastRecord.map(isoTime) ?? "-",
-                                  String(trail.events), String(hostGaps.count), String(trail.lossNotices(in: report.period))])
+                                  String(trail.events), String(hostGaps.count),
+                                  String(trail.lossNotices(in: report.period, gaps: hostGaps))])
             for gap in hostGaps {
                 gaps.rows.append([host, isoTime(gap.from), isoTime(gap.to), gap.partial ? "partial" : "none recorded", gap.reason])
             }
@@ -238,7 +247,7 @@ public final class ReportWriter {
         return [totals, coverage, gaps, marks]
     }
 
-    private func summaryJSON(_ report: PeriodReport, inputs: [String], generated: Double, hosts: [String]) -> [UInt8] {
+    private func summaryJSON(_ report: PeriodReport, inputs: [String], generated: Double, hosts: [HostGaps]) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()
         writer.member("@timestamp", isoTime(generated))
@@ -262,16 +271,15 @@ public final class ReportWriter {
         }
         writer.endObject()
         writer.key("hosts"); writer.beginArray()
-        for host in hosts {
-            guard let trail = report.trails[host] else { continue }
+        for (trail, gaps) in hosts.map({ ($0.trail, $0.gaps) }) {
             writer.beginObject()
-            writer.member("name", host)
+            writer.member("name", trail.host)
             writer.member("first_record", trail.firstRecord.map(isoTime))
             writer.member("last_record", trail.lastRecord.map(isoTime))
             writer.member("events", number: trail.events)
-            writer.member("loss_notices", number: trail.lossNotices(in: report.period))
+            writer.member("loss_notices", number: trail.lossNotices(in: report.period, gaps: gaps))
             writer.key("gaps"); writer.beginArray()
-            for gap in trail.gaps(in: report.period) {
+            for gap in gaps {
                 writer.beginObject()
                 writer.member("from", isoTime(gap.from)); writer.member("to", isoTime(gap.to))
                 writer.member("partial", bool: gap.partial); writer.member("reason", gap.reason)

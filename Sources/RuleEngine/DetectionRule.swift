@@ -116,3 +116,14 @@ extension String {
         return text
     }
 }
+
+extension FileEventNormalizer {
+    /// A normaliser for logs read against `rule`: the places it covers (a place replaced
+    /// wholesale is found) and the detector's watch keys (an unresolved file on one is in
+    /// a place). `replay` and `report` make theirs so.
+    public init(rule: DetectionRule, usrMerge: UsrMerge, watchKeys: [String]) {
+        self.init(usrMerge: usrMerge)
+        self.watchKeys = Set(watchKeys.map { Array($0.utf8) })
+        paths.places = Set(rule.placeDirectories(usrMerge: usrMerge))
+    }
+}

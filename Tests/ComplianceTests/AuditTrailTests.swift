@@ -47,6 +47,6 @@ struct AuditTrailTests {
         #expect(silent.gaps(in: ReportPeriod(since: 0, until: 10)).map(\.reason) == ["no records at all for this host in the period"])
         let killed = trail([(.daemonStart, 50, "op=start")], records: [10, 20, 60])
         #expect(killed.gaps(in: ReportPeriod()).contains { $0.from == 20 && $0.to == 50 && $0.reason.hasPrefix(HostTrail.uncleanStop) })
-        #expect(killed.lossNotices(in: ReportPeriod()) == 1)
+        #expect(killed.lossNotices(in: ReportPeriod(), gaps: killed.gaps(in: ReportPeriod())) == 1)
     }
 }
