@@ -140,6 +140,12 @@ struct Report: ParsableCommand {
         }
         let replacementRule = DirectoryReplacementRule.metadata.name
 
+        /// Lists a change once (a duplicate is counted instead) and counts it.
+        func list(_ change: ReportedChange, process: String) {
+            guard report.admit(change) else { return }
+            writer.write(change)
+            report.count(change, process: process)
+        }
         func handle(_ event: FileEvent) {
             var event = event
             if event.node == nil { event.node = knownHost }
@@ -157,10 +163,8 @@ struct Report: ParsableCommand {
                 case .duplicate: report.countDuplicate(); return
                 }
             }
-            let change = ReportedChange(subject: .file(event), decision: decision, place: place)
-            guard report.admit(change) else { return }
-            writer.write(change)
-            report.count(change, process: event.process.executable.map(DisplayText.of) ?? "(unknown)")
+            list(ReportedChange(subject: .file(event), decision: decision, place: place),
+                 process: event.process.executable.map(DisplayText.of) ?? "(unknown)")
         }
         let reader = AuditLogReader(selector: { summary in
             report.note(summary)
@@ -172,9 +176,7 @@ struct Report: ParsableCommand {
                     rules.node = knownHost
                     change.subject = .rules(rules)
                 }
-                guard report.admit(change) else { continue }
-                writer.write(change)
-                report.count(change, process: "(audit rules)")
+                list(change, process: "(audit rules)")
             }
             normalizer.normalize(event, emit: handle)
         }
