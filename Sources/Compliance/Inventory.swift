@@ -57,7 +57,9 @@ public struct Inventory: Sendable {
         }
         let users = NameTable(path: prefix + "/etc/passwd")
         let groups = NameTable(path: prefix + "/etc/group")
-        let configuration = ModprobeConfiguration.load(root: root)
+        let (configuration, kmod) = root == "/"
+            ? readBeside(load: { ModprobeConfiguration.load(root: "/") }, compare: compareWithKmod)
+            : (ModprobeConfiguration.load(root: root), .unavailable("--root given: kmod reads this system"))
         let readState = Dictionary(configuration.files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var seen = Set<String>()
         var found: [(String, stat, String?)] = []
@@ -101,8 +103,24 @@ public struct Inventory: Sendable {
         }
         return Inventory(root: root, hostName: root == "/" ? LocalHost.name : root,
                          taken: Double(time(nil)), places: listed, entries: entries, configuration: configuration,
-                         kmod: root == "/" ? compareWithKmod(configuration) : .unavailable("--root given: kmod reads this system"),
+                         kmod: kmod,
                          profile: profile, verdicts: profile?.evaluate(configuration) ?? [], packageDatabase: database.kind.rawValue)
+    }
+
+    /// The configuration and kmod's reading of it, taken so that a file written meanwhile
+    /// cannot show as a difference that is not one: the configuration is read before and
+    /// after kmod reads it, and the pair taken again (three times at most) until both
+    /// readings have the same directives.
+    static func readBeside(load: () -> ModprobeConfiguration,
+                           compare: (ModprobeConfiguration) -> KmodComparison) -> (ModprobeConfiguration, KmodComparison) {
+        var before = load()
+        for _ in 0 ..< 3 {
+            let kmod = compare(before)
+            let after = load()
+            if after.directives == before.directives { return (after, kmod) }
+            before = after
+        }
+        return (before, .unavailable("the configuration kept changing while kmod read it"))
     }
 
     /// kmod's own reading (`modprobe --showconfig`, up to its index dump) against ours:

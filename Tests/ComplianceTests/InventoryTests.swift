@@ -1,4 +1,4 @@
-import Compliance
+@testable import Compliance
 import Foundation
 import RuleEngine
 import Testing
@@ -126,10 +126,51 @@ struct InventoryTests {
         }
     }
 
+    @Test("a file written while kmod reads is no difference: the pair is taken again; a configuration that keeps changing is said to")
+    func kmodBesideAChange() throws {
+        try withTemporaryDirectory { root in
+            let directory = root.appendingPathComponent("etc/modprobe.d")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try "blacklist cramfs\n".write(to: directory.appendingPathComponent("a.conf"), atomically: false, encoding: .utf8)
+            let load = { ModprobeConfiguration.load(root: root.path) }
+            // kmod's reading is this root's as it is when kmod reads it; the first time, a
+            // writer adds a file just before.
+            var readings = 0
+            func kmodReads(_ configuration: ModprobeConfiguration) -> Inventory.KmodComparison {
+                readings += 1
+                if readings == 1 {
+                    try? "blacklist usb-storage\n".write(to: directory.appendingPathComponent("b.conf"), atomically: false, encoding: .utf8)
+                }
+                let theirs = load().directives, ours = configuration.directives
+                return theirs == ours ? .agrees(directives: theirs.count) : .differs(["\(theirs.count) against \(ours.count)"])
+            }
+            let (configuration, kmod) = Inventory.readBeside(load: load, compare: kmodReads)
+            #expect(readings == 2)
+            #expect(configuration.directives.map(\.module) == ["cramfs", "usb_storage"])
+            guard case .agrees(directives: 2) = kmod else { Issue.record("\(kmod)"); return }
+
+            var writes = 0
+            let (_, changing) = Inventory.readBeside(load: load) { _ in
+                writes += 1
+                try? "blacklist m\(writes)\n".write(to: directory.appendingPathComponent("c\(writes).conf"), atomically: false, encoding: .utf8)
+                return .agrees(directives: 0)
+            }
+            #expect(writes == 3)
+            guard case .unavailable(let reason) = changing else { Issue.record("\(changing)"); return }
+            #expect(reason.contains("kept changing"))
+        }
+    }
+
     @Test("on this system: each file's owner is the one dpkg-query -S names, and kmod reads the same directives",
           .enabled(if: dpkgAvailable || TestData.mandatory))
     func thisSystem() throws {
         try #require(Self.dpkgAvailable, "needs dpkg")
+        // The end-to-end suites write into /etc/modprobe.d holding this lock; the comparison
+        // with dpkg-query file by file needs the places to stay as they are meanwhile.
+        try withSystemAuditLock { try inventoryOfThisSystem() }
+    }
+
+    func inventoryOfThisSystem() throws {
         let inventory = Inventory.take(root: "/", locations: DetectionRule.defaultRule().locations, profile: nil)
         var owned = 0
         for entry in inventory.entries where entry.kind == "file" {

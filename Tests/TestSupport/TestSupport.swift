@@ -157,9 +157,10 @@ extension Array where Element == UInt8 {
     public var text: String { String(decoding: self, as: UTF8.self) }
 }
 
-/// Runs `body` holding a lock shared by every test that changes the kernel's audit rules
-/// or auditd's configuration (they run in parallel suites otherwise): `augenrules --load`
-/// in one would delete the rules another has just added.
+/// Runs `body` holding a lock shared by every test that changes the kernel's audit rules,
+/// auditd's configuration or this system's module configuration places, or reads those
+/// places expecting them to stay still (they run in parallel suites otherwise):
+/// `augenrules --load` in one would delete the rules another has just added.
 public func withSystemAuditLock<Result>(_ body: () throws -> Result) throws -> Result {
     let fd = open("/run/lock/audisp-lkm-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
