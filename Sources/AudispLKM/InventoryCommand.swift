@@ -20,8 +20,11 @@ struct InventoryCommand: ParsableCommand {
             remove; and the modules loaded at boot) after modprobe.d(5)'s precedence: a \
             file in /etc hides the same name in /run, /usr/local/lib and /usr/lib; only \
             *.conf files (for kmod also *.alias) are read, in name order; a link to \
-            /dev/null masks a name; for install and remove the first directive wins. On this system (no --root), kmod's \
-            own reading (`modprobe --showconfig`) is compared with it.
+            /dev/null masks a name; for install and remove the first directive wins. A \
+            name is read by its bytes, as kmod reads it, and shown with \\xNN for each byte \
+            that is not printable UTF-8 (\\\\ for a backslash), in every format. On this \
+            system (no --root), kmod's own reading (`modprobe --showconfig`) is compared \
+            with it, taken again if the files change meanwhile.
 
             --profile NAME|FILE evaluates a compliance profile: for each control, whether \
             its module is not loadable the way the document's audit checks (an install \

@@ -103,6 +103,9 @@ public struct ComplianceProfile: Sendable {
             var findings: [String] = []
             var passed = true
             var fix: [String] = []
+            // The first install wins (kmod): a wrong one is changed where it is, since a
+            // new file would add a second one that never takes effect.
+            var change: String?
             if control.requirements.contains("install-disabled") {
                 if let install = configuration.install(for: control.module) {
                     let command = install.arguments.split(separator: " ").first.map(String.init) ?? ""
@@ -111,7 +114,7 @@ public struct ComplianceProfile: Sendable {
                     } else {
                         passed = false
                         findings.append("install runs \(install.arguments), not \(installCommands.joined(separator: " or ")) (\(install.file):\(install.line))")
-                        fix.append("install \(control.module) \(installCommands[0])")
+                        change = "change \(install.file) line \(install.line) to: install \(control.module) \(installCommands[0])"
                     }
                 } else {
                     passed = false
@@ -131,8 +134,9 @@ public struct ComplianceProfile: Sendable {
             if let load = configuration.load(of: control.module) {
                 findings.append("loaded at boot by \(load.file):\(load.line)")
             }
+            let fixes = [change, fix.isEmpty ? nil : "add to /etc/modprobe.d/\(control.module).conf: " + fix.joined(separator: "; ")]
             return Verdict(control: control, passed: passed, findings: findings,
-                           fix: fix.isEmpty ? nil : "add to /etc/modprobe.d/\(control.module).conf: " + fix.joined(separator: "; "))
+                           fix: fixes.contains { $0 != nil } ? fixes.compactMap { $0 }.joined(separator: "; ") : nil)
         }
     }
 }

@@ -61,27 +61,25 @@ public struct Inventory: Sendable {
             ? readBeside(load: { ModprobeConfiguration.load(root: "/") }, compare: compareWithKmod)
             : (ModprobeConfiguration.load(root: root), .unavailable("--root given: kmod reads this system"))
         let readState = Dictionary(configuration.files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
-        var seen = Set<String>()
+        var seen = Set<RawPath>()
+        // (path as display text, status, link target); the file system is asked by bytes.
         var found: [(String, stat, String?)] = []
         var listed: [String] = []
         for place in places {
-            let real = SmallFile.realPath(prefix + place)
+            let system = RawPath(prefix + place)
             // /lib/modprobe.d on a merged-/usr system is /usr/lib/modprobe.d: once.
-            if let real, !seen.insert(real).inserted { continue }
-            var status = stat()
-            guard lstat(prefix + place, &status) == 0 else { listed.append(place + " (missing)"); continue }
-            listed.append(place)
+            if let real = SmallFile.realPath(system), !seen.insert(real).inserted { continue }
+            guard let status = system.status() else { listed.append(DisplayText.of(place) + " (missing)"); continue }
+            listed.append(DisplayText.of(place))
             if status.st_mode & S_IFMT == S_IFDIR {
-                for name in SmallFile.names(in: prefix + place) {
-                    let path = place + "/" + name
-                    var entry = stat()
-                    // An entry that cannot be examined (its name not UTF-8, or gone meanwhile)
-                    // is listed all the same, with a zero status: never silently left out.
-                    if lstat(prefix + path, &entry) != 0 { entry = stat() }
-                    found.append((path, entry, SmallFile.linkTarget(prefix + path)))
+                for name in SmallFile.names(in: system) {
+                    let entry = system + RawPath("/") + name
+                    // An entry gone meanwhile is listed all the same, with a zero status:
+                    // never silently left out.
+                    found.append((DisplayText.of(place) + "/" + name.text, entry.status() ?? stat(), SmallFile.linkTarget(entry)?.text))
                 }
             } else {
-                found.append((place, status, SmallFile.linkTarget(prefix + place)))
+                found.append((DisplayText.of(place), status, SmallFile.linkTarget(system)?.text))
             }
         }
         let packaged = found.filter { $0.1.st_mode & S_IFMT == S_IFREG || $0.1.st_mode & S_IFMT == S_IFLNK }

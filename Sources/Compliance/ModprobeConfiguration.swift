@@ -64,7 +64,7 @@ public struct ModprobeConfiguration: Sendable {
             configuration.parseModprobe(lines, file: path)
         }
         var loadFiles = configuration.read(directories: modulesLoadDirectories, root: root)
-        if let lines = Self.lines(of: root + debianModules) {
+        if let lines = Self.lines(of: RawPath(root + debianModules)) {
             configuration.files.append(File(path: debianModules, isRead: true))
             loadFiles.append((debianModules, lines))
         }
@@ -86,32 +86,34 @@ public struct ModprobeConfiguration: Sendable {
     /// Lists `directories` under `root` with their precedence; returns the read files'
     /// logical lines in read order.
     private mutating func read(directories: [String], root: String) -> [(String, [(Int, String)])] {
-        var winners: [String: String] = [:]
-        var masked = Set<String>()
-        var seenDirectories = Set<String>()
+        var winners: [RawPath: (path: String, system: RawPath)] = [:]
+        var masked = Set<RawPath>()
+        var seenDirectories = Set<RawPath>()
+        // kmod reads `*.conf` and the older `*.alias` (systemd's modules-load.d only
+        // `*.conf`), never a name starting with `.`, never a directory. A name is bytes:
+        // kmod reads `\xff.conf` as well, so it is read here by its bytes too.
+        let suffixes = directories == Self.modprobeDirectories ? [".conf", ".alias"] : [".conf"]
         for directory in directories {
+            let systemDirectory = RawPath(root + directory)
             // /lib/modprobe.d is /usr/lib/modprobe.d on a merged-/usr system: list it once.
-            guard let real = SmallFile.realPath(root + directory), seenDirectories.insert(real).inserted else { continue }
-            for name in SmallFile.names(in: root + directory) {
-                let path = directory + "/" + name
-                // kmod reads `*.conf` and the older `*.alias` (systemd's modules-load.d only
-                // `*.conf`), never a name starting with `.`, never a directory.
-                let suffixes = directories == Self.modprobeDirectories ? [".conf", ".alias"] : [".conf"]
+            guard let real = SmallFile.realPath(systemDirectory), seenDirectories.insert(real).inserted else { continue }
+            for name in SmallFile.names(in: systemDirectory) {
+                let path = DisplayText.of(directory) + "/" + name.text
+                let system = systemDirectory + RawPath("/") + name
                 guard suffixes.contains(where: { name.hasSuffix($0) }), !name.hasPrefix(".") else {
                     files.append(File(path: path, isRead: false, unreadReason: "not a \(suffixes.joined(separator: " or ")) name: never read"))
                     continue
                 }
-                var status = stat()
-                if stat(root + path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR {
+                if system.status(followingLinks: true).map({ $0.st_mode & S_IFMT == S_IFDIR }) == true {
                     files.append(File(path: path, isRead: false, unreadReason: "a directory: never read, hides nothing"))
                     continue
                 }
                 if let winner = winners[name] {
-                    files.append(File(path: path, isRead: false, unreadReason: "hidden by \(winner)"))
+                    files.append(File(path: path, isRead: false, unreadReason: "hidden by \(winner.path)"))
                     continue
                 }
-                winners[name] = path
-                if Self.isMask(root + path) {
+                winners[name] = (path, system)
+                if Self.isMask(system) {
                     masked.insert(name)
                     files.append(File(path: path, isRead: false, unreadReason: "a link to /dev/null: masks the name"))
                     continue
@@ -119,8 +121,8 @@ public struct ModprobeConfiguration: Sendable {
                 files.append(File(path: path, isRead: true))
             }
         }
-        return winners.filter { !masked.contains($0.key) }.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
-            .compactMap { name, path in Self.lines(of: root + path).map { (path, $0) } }
+        return winners.filter { !masked.contains($0.key) }.sorted { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }
+            .compactMap { _, winner in Self.lines(of: winner.system).map { (winner.path, $0) } }
     }
 
     private mutating func parseModprobe(_ lines: [(Int, String)], file: String) {
@@ -164,11 +166,11 @@ public struct ModprobeConfiguration: Sendable {
     // MARK: - Files
 
     /// A symbolic link to /dev/null (systemd's and kmod's way to mask a name).
-    static func isMask(_ path: String) -> Bool { SmallFile.linkTarget(path) == "/dev/null" }
+    static func isMask(_ path: RawPath) -> Bool { SmallFile.linkTarget(path) == RawPath("/dev/null") }
 
     /// A file's logical lines with their first line's number: a `\` at the end joins the
     /// next line (kmod); at most 1 MiB is read.
-    static func lines(of path: String) -> [(Int, String)]? {
+    static func lines(of path: RawPath) -> [(Int, String)]? {
         guard let bytes = SmallFile.bytes(path, limit: 1 << 20) else { return nil }
         var result: [(Int, String)] = []
         var pending = ""

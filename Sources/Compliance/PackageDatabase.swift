@@ -96,13 +96,15 @@ public struct PackageDatabase: Sendable {
         }
         var owners: [String: String] = [:]
         // `dpkg-query -S` takes glob patterns: a name with glob characters is asked as is.
-        if let (output, _) = runProgram(Self.dpkgQuery, ["--admindir=\(adminDirectory)", "-S"] + spellings.keys.sorted()) {
-            for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+        // Paths are display text (`DisplayText`): dpkg is asked, and answers, in bytes.
+        if let (output, _) = runProgram(Self.dpkgQuery, [RawPath("--admindir=\(adminDirectory)"), RawPath("-S")]
+                                        + spellings.keys.sorted().map(RawPath.init(displayText:))) {
+            for line in output.split(separator: 0x0A) {
                 // "pkg1, pkg2: /path" (diversions: "diversion by ...", skipped).
-                guard let separator = line.firstRange(of: ": /"), !line.hasPrefix("diversion ") else { continue }
-                let listed = String(line[line.index(after: separator.lowerBound)...]).trimmed(" ")
+                guard let separator = line.firstRange(of: Array(": /".utf8)), !line.starts(with: "diversion ".utf8) else { continue }
+                let listed = DisplayText.of(Array(line[(separator.lowerBound + 2)...]))
                 guard let asked = spellings[listed] else { continue }
-                owners[asked] = line[..<separator.lowerBound].split(separator: ",").first.map { $0.trimmed(" ") }
+                owners[asked] = String(decoding: line[..<separator.lowerBound], as: UTF8.self).split(separator: ",").first.map { $0.trimmed(" ") }
             }
         }
         let sums = dpkgChecksums(of: Set(owners.values), adminDirectory: adminDirectory, spellings: spellings)
@@ -117,7 +119,7 @@ public struct PackageDatabase: Sendable {
                 result[path] = .owned(package: package, note: "the package records no checksum for it")
                 continue
             }
-            guard let bytes = SmallFile.bytes(prefix + path) else {
+            guard let bytes = SmallFile.bytes(RawPath(prefix) + RawPath(displayText: path)) else {
                 result[path] = .owned(package: package, note: "cannot be read to compare")
                 continue
             }
@@ -135,20 +137,22 @@ public struct PackageDatabase: Sendable {
         guard !packages.isEmpty else { return sums }
         if let (output, _) = runProgram(Self.dpkgQuery, ["--admindir=\(adminDirectory)", "-W", "-f", "${Conffiles}\n"]
                                         + packages.sorted()) {
-            for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+            for line in output.split(separator: 0x0A) {
                 // " /etc/modprobe.d/x.conf 0123...abcd [obsolete]"
-                let words = line.split(separator: " ")
-                if words.count >= 2, let asked = spellings[String(words[0])] { sums[asked] = String(words[1]) }
+                let words = line.split(separator: 0x20)
+                if words.count >= 2, let asked = spellings[DisplayText.of(Array(words[0]))] {
+                    sums[asked] = String(decoding: words[1], as: UTF8.self)
+                }
             }
         }
         for package in packages.sorted() {
             // "md5  path/without/leading/slash", dpkg's record of the package's other files.
             guard let (output, status) = runProgram(Self.dpkgQuery, ["--admindir=\(adminDirectory)", "--control-show", package, "md5sums"]),
                   status == 0 else { continue }
-            for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
-                guard let space = line.firstIndex(of: " ") else { continue }
-                let path = "/" + line[space...].trimmed(" ")
-                if let asked = spellings[path], sums[asked] == nil { sums[asked] = String(line[..<space]) }
+            for line in output.split(separator: 0x0A) {
+                guard let space = line.firstIndex(of: 0x20), let start = line[space...].firstIndex(where: { $0 != 0x20 }) else { continue }
+                let path = "/" + DisplayText.of(Array(line[start...]))
+                if let asked = spellings[path], sums[asked] == nil { sums[asked] = String(decoding: line[..<space], as: UTF8.self) }
             }
         }
         return sums
@@ -160,7 +164,8 @@ public struct PackageDatabase: Sendable {
         var owners: [String: String] = [:]
         for path in paths {
             // "NAME", or "file PATH is not owned by any package".
-            guard let (output, status) = runProgram(Self.rpm, ["--root", root, "-qf", "--qf", "%{NAME}\n", path]), status == 0,
+            guard let (output, status) = runProgram(Self.rpm, ["--root", root, "-qf", "--qf", "%{NAME}\n"].map { RawPath($0) }
+                                                                  + [RawPath(displayText: path)]), status == 0,
                   let first = String(decoding: output, as: UTF8.self).split(separator: "\n").first else { continue }
             owners[path] = String(first)
         }
@@ -169,10 +174,10 @@ public struct PackageDatabase: Sendable {
         var differences: [String: String] = [:]
         for package in Set(owners.values).sorted() {
             guard let (output, _) = runProgram(Self.rpm, ["--root", root, "-V", package]) else { continue }
-            for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
-                let words = line.split(separator: " ")
-                guard let flags = words.first, let path = words.last, path.hasPrefix("/") else { continue }
-                differences[String(path)] = String(flags)
+            for line in output.split(separator: 0x0A) {
+                let words = line.split(separator: 0x20)
+                guard let flags = words.first, let path = words.last, path.first == UInt8(ascii: "/") else { continue }
+                differences[DisplayText.of(Array(path))] = String(decoding: flags, as: UTF8.self)
             }
         }
         var result: [String: State] = [:]

@@ -5,8 +5,8 @@ import Glibc
 public enum SmallFile {
     /// The bytes of the regular file at `path` (at most `limit`); nil when it is missing,
     /// unreadable or not a regular file.
-    public static func bytes(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    public static func bytes(_ path: RawPath, limit: Int = 64 << 20) -> [UInt8]? {
+        let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var status = stat()
@@ -21,6 +21,8 @@ public enum SmallFile {
         }
         return bytes
     }
+
+    public static func bytes(_ path: String, limit: Int = 64 << 20) -> [UInt8]? { bytes(RawPath(path), limit: limit) }
 
     public static func text(_ path: String, limit: Int = 1 << 20) -> String? {
         bytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
@@ -39,32 +41,37 @@ public enum SmallFile {
     }
 
     /// The canonical path (`realpath(3)`); nil when it does not resolve.
-    public static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
+    public static func realPath(_ path: RawPath) -> RawPath? {
+        guard let resolved = path.withCString({ realpath($0, nil) }) else { return nil }
         defer { free(resolved) }
-        return String(cString: resolved)
+        return RawPath(bytes: Array(UnsafeBufferPointer(start: resolved, count: strlen(resolved)).map { UInt8(bitPattern: $0) }))
     }
 
+    public static func realPath(_ path: String) -> String? { realPath(RawPath(path))?.text }
+
     /// A symbolic link's target as written; nil when `path` is not a link.
-    public static func linkTarget(_ path: String) -> String? {
+    public static func linkTarget(_ path: RawPath) -> RawPath? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
+        let count = path.withCString { readlink($0, &buffer, buffer.count - 1) }
         guard count >= 0 else { return nil }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return RawPath(bytes: buffer[..<count].map { UInt8(bitPattern: $0) })
     }
 
     /// The names in a directory (not `.` and `..`) in byte order; none when it is
     /// missing or unreadable.
-    public static func names(in directory: String) -> [String] {
-        guard let stream = opendir(directory) else { return [] }
+    public static func names(in directory: RawPath) -> [RawPath] {
+        guard let stream = directory.withCString({ opendir($0) }) else { return [] }
         defer { closedir(stream) }
-        var names: [String] = []
+        var names: [RawPath] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { RawPath(bytes: Array($0.prefix { $0 != 0 })) }
+            if name.bytes != [0x2E] && name.bytes != [0x2E, 0x2E] { names.append(name) }
         }
-        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return names.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
     }
+
+    /// The names in a directory as display text (`DisplayText`), in byte order.
+    public static func names(in directory: String) -> [String] { names(in: RawPath(directory)).map(\.text) }
 }
 
 /// This machine's host name (what a live report names the host whose records carry no

@@ -3,6 +3,11 @@ import Glibc
 /// Runs a program (no shell) and returns its standard output, or nil when it cannot be
 /// started. Standard error goes to /dev/null; the exit status is returned beside.
 func runProgram(_ path: String, _ arguments: [String]) -> (output: [UInt8], status: Int32)? {
+    runProgram(path, arguments.map { RawPath($0) })
+}
+
+/// `runProgram` with arguments as bytes (paths that need not be UTF-8).
+func runProgram(_ path: String, _ arguments: [RawPath]) -> (output: [UInt8], status: Int32)? {
     guard access(path, X_OK) == 0 else { return nil }
     var pipe: [Int32] = [0, 0]
     guard Glibc.pipe(&pipe) == 0 else { return nil }
@@ -14,7 +19,7 @@ func runProgram(_ path: String, _ arguments: [String]) -> (output: [UInt8], stat
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+    let argv: [UnsafeMutablePointer<CChar>?] = ([RawPath(path)] + arguments).map { $0.withCString { strdup($0) } } + [nil]
     defer { argv.forEach { free($0) } }
     // A fixed environment: output in the C locale, whatever the caller's.
     let settings: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]

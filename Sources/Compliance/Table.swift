@@ -94,42 +94,6 @@ public struct Table: Sendable {
     }
 }
 
-/// Text for people from bytes that may not be UTF-8 or printable: each byte that is not
-/// part of valid printable UTF-8 becomes `\xNN` (and `\` itself `\\`), so that no name can
-/// forge a line or a cell and the exact bytes can be read back.
-public enum DisplayText {
-    public static func of(_ bytes: [UInt8]?) -> String {
-        guard let bytes else { return "-" }
-        var out = ""
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\\") { out += "\\\\"; index += 1; continue }
-            if byte >= 0x20 && byte < 0x7F { out.unicodeScalars.append(Unicode.Scalar(byte)); index += 1; continue }
-            if byte >= 0xC2, let (scalar, length) = decode(bytes, at: index), scalar.value >= 0xA0 {
-                out.unicodeScalars.append(scalar)
-                index += length
-                continue
-            }
-            out += "\\x" + String(byte, radix: 16, uppercase: false).leftPadded(to: 2)
-            index += 1
-        }
-        return out
-    }
-
-    public static func of(_ text: String?) -> String { of(text.map { Array($0.utf8) }) }
-
-    private static func decode(_ bytes: [UInt8], at index: Int) -> (Unicode.Scalar, Int)? {
-        let lead = bytes[index]
-        let length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0
-        guard length > 0, index + length <= bytes.count else { return nil }
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = bytes[index..<(index + length)].makeIterator()
-        guard case .valid(let encoded) = parser.parseScalar(from: &iterator), encoded.count == length else { return nil }
-        return (Unicode.UTF8.decode(encoded), length)
-    }
-}
-
 public enum HTML {
     /// Escapes by Unicode scalar, not by Character: a combining or prepended scalar
     /// (U+0600 ...) would otherwise join the `<` after it into one Character and pass.

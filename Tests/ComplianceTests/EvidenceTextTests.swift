@@ -59,4 +59,24 @@ struct EvidenceTextTests {
         // Terminal cells: no newline or escape sequence gets through.
         #expect(Table.printable("evil\n  FAKE\u{1B}[2J") == "evil\\x0a  FAKE\\x1b[2J")
     }
+
+    @Test("display text reads back to the exact bytes, whatever they are")
+    func displayTextReadsBack() {
+        var samples: [[UInt8]] = [[], Array("\\x41".utf8), [0x5C, 0x78, 0xFF], Array("/etc/é\\.conf".utf8) + [0x0A, 0xC3]]
+        // Every byte value, and random names from a fixed seed (a linear congruential generator).
+        samples.append((0 ... 255).map { UInt8($0) })
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0 ..< 500 {
+            samples.append((0 ..< Int(state % 24)).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                // Bias toward `\`, `x`, hex digits and UTF-8 lead bytes, where a mistake would be.
+                let pick = Int(state >> 59)
+                return pick < 8 ? [0x5C, 0x78, 0x66, 0x30, 0xC3, 0xA9, 0xE2, 0x80][pick] : UInt8(truncatingIfNeeded: state >> 33)
+            })
+        }
+        for bytes in samples {
+            #expect(DisplayText.bytes(of: DisplayText.of(bytes)) == bytes, "\(bytes)")
+        }
+        #expect(RawPath(displayText: "/etc/modprobe.d/a\\xff.conf").bytes == Array("/etc/modprobe.d/a".utf8) + [0xFF] + Array(".conf".utf8))
+    }
 }

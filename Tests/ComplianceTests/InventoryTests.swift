@@ -23,6 +23,9 @@ struct InventoryTests {
         try "/etc/modprobe.d/lkm-fixture.conf\n".write(to: package.appendingPathComponent("DEBIAN/conffiles"), atomically: false, encoding: .utf8)
         try "install cramfs /bin/false\n".write(to: package.appendingPathComponent("etc/modprobe.d/lkm-fixture.conf"), atomically: false, encoding: .utf8)
         try "blacklist cramfs\n".write(to: package.appendingPathComponent("usr/lib/modprobe.d/lkm-fixture-lib.conf"), atomically: false, encoding: .utf8)
+        // A name that is not UTF-8: dpkg lists it by its bytes.
+        try ModprobeConfigurationTests.writeFile(named: Array("lkm-".utf8) + [0xFE] + Array(".conf".utf8),
+                                                 in: package.appendingPathComponent("usr/lib/modprobe.d"), "blacklist dccp\n")
         let deb = work.appendingPathComponent("lkm-fixture.deb").path
         _ = try runCommand("/usr/bin/dpkg-deb", ["--root-owner-group", "--build", package.path, deb])
         for directory in ["var/lib/dpkg/info", "var/lib/dpkg/updates"] {
@@ -62,6 +65,10 @@ struct InventoryTests {
             #expect(detail == "md5 \(now), the package has \(installed)")
             #expect(entry("/etc/modprobe.d/planted.conf")?.package == .unowned)
             #expect(entry("/etc/modprobe.d/planted.conf")?.owner == "root")
+            #expect(entry("/usr/lib/modprobe.d/lkm-\\xfe.conf")?.kind == "file")
+            #expect(entry("/usr/lib/modprobe.d/lkm-\\xfe.conf")?.size == 15)
+            #expect(entry("/usr/lib/modprobe.d/lkm-\\xfe.conf")?.package == .matches(package: "lkm-fixture"))
+            #expect(inventory.configuration.blacklist(of: "dccp")?.file == "/usr/lib/modprobe.d/lkm-\\xfe.conf")
             #expect(entry("/usr/lib/modprobe.d/hidden.conf")?.isRead == false)
             #expect(entry("/usr/lib/modprobe.d/hidden.conf")?.unreadReason == "hidden by /etc/modprobe.d/hidden.conf")
             #expect(inventory.configuration.install(for: "sctp") == nil)

@@ -20,6 +20,43 @@ struct ModprobeConfigurationTests {
         }
     }
 
+    /// Writes `content` to a file whose name is `bytes` (need not be UTF-8) in `directory`.
+    static func writeFile(named bytes: [UInt8], in directory: URL, _ content: String) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = RawPath(directory.path + "/") + RawPath(bytes: bytes)
+        let fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        let written = Array(content.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == content.utf8.count else { throw POSIXError(.EIO) }
+    }
+
+    @Test("a name that is not UTF-8 is read by its bytes, as kmod reads it: its install wins and the verdict fails")
+    func nameNotUTF8() throws {
+        try withTemporaryDirectory { root in
+            let directory = root.appendingPathComponent("etc/modprobe.d")
+            // `a\xff.conf` sorts before `usb_storage.conf` (byte order): kmod runs its install.
+            try Self.writeFile(named: Array("a".utf8) + [0xFF] + Array(".conf".utf8), in: directory, "install usb-storage /tmp/payload\n")
+            try Self.writeFile(named: Array("usb_storage.conf".utf8), in: directory, "install usb-storage /bin/false\nblacklist usb-storage\n")
+            let configuration = ModprobeConfiguration.load(root: root.path)
+            #expect(configuration.files.map(\.path) == ["/etc/modprobe.d/a\\xff.conf", "/etc/modprobe.d/usb_storage.conf"])
+            #expect(configuration.install(for: "usb-storage")?.file == "/etc/modprobe.d/a\\xff.conf")
+            #expect(configuration.install(for: "usb-storage")?.arguments == "/tmp/payload")
+            let verdict = try ComplianceProfile.load("cis-debian-12").evaluate(configuration).first { $0.control.module == "usb-storage" }
+            #expect(verdict?.passed == false)
+            #expect(verdict?.findings.contains { $0.contains("/tmp/payload") } == true, "\(String(describing: verdict?.findings))")
+            #expect(verdict?.fix == "change /etc/modprobe.d/a\\xff.conf line 1 to: install usb-storage /bin/false")
+            // kmod itself, given the same directory, reads both files in the same order.
+            let modprobe = ["/usr/sbin/modprobe", "/sbin/modprobe"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            if let modprobe {
+                let shown = try runCommand(modprobe, ["-C", directory.path, "--showconfig"]).split(separator: "\n").filter { $0.hasPrefix("install ") }
+                #expect(shown == ["install usb_storage /tmp/payload", "install usb_storage /bin/false"])
+            } else if TestData.mandatory {
+                Issue.record("kmod is not installed: .ci/run installs it")
+            }
+        }
+    }
+
     @Test("/etc hides /usr/lib by name, a link to /dev/null masks, only *.conf is read, in name order; the first install wins")
     func precedence() throws {
         try withTemporaryDirectory { root in
@@ -125,6 +162,8 @@ struct ModprobeConfigurationTests {
             #expect(verdicts[1].findings.contains("no blacklist line"))
             #expect(verdicts[1].fix == "add to /etc/modprobe.d/usb_storage.conf: blacklist usb_storage")
             #expect(verdicts[2].findings.contains { $0.hasPrefix("install runs /bin/sh -c true, not /bin/false") })
+            // The first install wins: the wrong one is to be changed, not outvoted by a new file.
+            #expect(verdicts[2].fix == "change /etc/modprobe.d/cis.conf line 4 to: install dccp /bin/false")
             #expect(verdicts[2].findings.contains { $0.hasPrefix("loaded at boot by /etc/modules:1") })
             #expect(verdicts[3].fix == "add to /etc/modprobe.d/sctp.conf: blacklist sctp")
         }
