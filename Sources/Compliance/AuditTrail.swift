@@ -24,7 +24,7 @@ public struct HostTrail: Sendable {
         public var eventID: String
         /// The record's own words (`op=`, `res=`, the watched path or key).
         public var detail: String
-        /// The host's latest record before this one in the stream.
+        /// For auditd's start: the host's latest record before it (`HostTrail.note`).
         var previousRecord: Double?
         /// Marks of one kind and detail within two seconds are one (`auditctl -D` removes
         /// each rule in turn): how many, and the last one's time and id.
@@ -61,16 +61,40 @@ public struct HostTrail: Sendable {
 
     init(host: String) { self.host = host }
 
-    /// The latest record before the newest one, in stream order (`Mark.previousRecord`).
-    private var streamPrevious: Double?
-    private var streamLatest: Double?
+    /// Whether the logs hold a record of this host from before the period: then the
+    /// period's start is covered, and its silence up to the first record is quiet or a
+    /// stop that the marks explain.
+    public private(set) var hasRecordBeforePeriod = false
 
-    /// Notes one event of this host; `add` its mark, if any, after.
-    mutating func note(time: Double) {
-        (streamPrevious, streamLatest) = (streamLatest, time)
+    /// The newest record noted so far, from before the period too.
+    private var newestNoted: Double?
+    /// For each auditd start (by time): the newest record noted before it, where a stop
+    /// without an end record began. Taken when the start's event is noted (events are
+    /// noted in the order the log has them), not when its records are read, which comes
+    /// later, after events that follow it.
+    private var newestBeforeStart: [Double: Double] = [:]
+
+    /// Notes one event of this host (`startsDaemon`: a `DAEMON_START`); `add` its mark,
+    /// if any, after.
+    mutating func note(time: Double, startsDaemon: Bool = false) {
+        noteInStream(time: time, startsDaemon: startsDaemon)
         events += 1
         if firstRecord.map({ time < $0 }) ?? true { firstRecord = time }
         if lastRecord.map({ time > $0 }) ?? true { lastRecord = time }
+    }
+
+    /// Notes one event of this host from before the period: not counted, but the newest
+    /// one before a start with no end is where an unclean stop began.
+    mutating func noteBeforePeriod(time: Double, startsDaemon: Bool = false) {
+        noteInStream(time: time, startsDaemon: startsDaemon)
+        hasRecordBeforePeriod = true
+    }
+
+    private mutating func noteInStream(time: Double, startsDaemon: Bool) {
+        if startsDaemon, let newest = newestNoted, newest < time, newestBeforeStart.count < Self.markCapacity {
+            newestBeforeStart[time] = newest
+        }
+        if newestNoted.map({ time > $0 }) ?? true { newestNoted = time }
     }
 
     mutating func add(_ mark: Mark) {
@@ -80,9 +104,9 @@ public struct HostTrail: Sendable {
             (marks[last].lastTime, marks[last].lastEventID) = (mark.time, mark.eventID)
             return
         }
-        guard marks.count < Self.markCapacity else { marksDropped += 1; return }
         var mark = mark
-        mark.previousRecord = streamLatest == mark.time ? streamPrevious : streamLatest
+        if mark.kind == .daemonStart { mark.previousRecord = newestBeforeStart.removeValue(forKey: mark.time) }
+        guard marks.count < Self.markCapacity else { marksDropped += 1; return }
         marks.append(mark)
     }
 
@@ -95,8 +119,9 @@ public struct HostTrail: Sendable {
 
     static let uncleanStop = "auditd stopped without an end record"
 
-    /// The stretches of `period` these logs cannot vouch for: before the first record and
-    /// after the last one (when the period says where it starts or ends), between auditd's
+    /// The stretches of `period` these logs cannot vouch for: before the first record (when
+    /// the logs hold none from before the period) and after the last one (when the period
+    /// says where it starts or ends), between auditd's
     /// end (or abort) and its next start, before a start that followed no end (auditd was
     /// killed: from the last record before it), and, in part, while a watch was removed
     /// (counted per key and list: each removal needs its own re-add). Marks from before
@@ -139,7 +164,7 @@ public struct HostTrail: Sendable {
                 break
             }
         }
-        if let first = firstRecord, let since = period.since, first > since + 1 {
+        if let first = firstRecord, let since = period.since, first > since + 1, !hasRecordBeforePeriod {
             gaps.append(Gap(from: since, to: first, reason: "no records before the first one given: older logs rotated away or not given"))
         }
         let end = period.until ?? lastRecord ?? stoppedAt ?? 0

@@ -40,13 +40,15 @@ public struct PeriodReport: Sendable {
     public mutating func note(_ summary: EventSummary) {
         let time = Double(summary.seconds) + Double(summary.milliseconds) / 1000
         let name = host(summary.node.map { String(decoding: $0, as: UTF8.self) })
+        let startsDaemon = summary.firstType == .daemonStart
         guard period.contains(time) else {
             outsidePeriod += 1
             if trails[name] == nil && trails.count < Self.hostCapacity { trails[name] = HostTrail(host: name) }
+            if let since = period.since, time < since { trails[name]?.noteBeforePeriod(time: time, startsDaemon: startsDaemon) }
             return
         }
         if trails[name] == nil && trails.count >= Self.hostCapacity { return }
-        trails[name, default: HostTrail(host: name)].note(time: time)
+        trails[name, default: HostTrail(host: name)].note(time: time, startsDaemon: startsDaemon)
     }
 
     /// Hosts tracked at most (a log of invented node= names cannot grow the report).

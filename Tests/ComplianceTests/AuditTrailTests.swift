@@ -4,17 +4,30 @@ import Testing
 /// What a host's logs can vouch for, from auditd's and the rules' marks alone.
 @Suite("Evidence completeness: gaps from auditd's and the watches' records")
 struct AuditTrailTests {
-    func trail(_ marks: [(HostTrail.Mark.Kind, Double, String)], records: [Double]) -> HostTrail {
+    /// A trail fed as `PeriodReport` feeds it: every event noted in log order (auditd's
+    /// start too, and records before `period` only as such); a mark added after its event.
+    func trail(_ marks: [(HostTrail.Mark.Kind, Double, String)], records: [Double], period: ReportPeriod = ReportPeriod()) -> HostTrail {
         var trail = HostTrail(host: "h")
+        func note(_ time: Double, startsDaemon: Bool = false) {
+            if let since = period.since, time < since {
+                trail.noteBeforePeriod(time: time, startsDaemon: startsDaemon)
+            } else {
+                trail.note(time: time, startsDaemon: startsDaemon)
+            }
+        }
+        func add(_ mark: (HostTrail.Mark.Kind, Double, String)) {
+            if mark.0 == .daemonStart { note(mark.1, startsDaemon: true) }
+            trail.add(HostTrail.Mark(kind: mark.0, time: mark.1, eventID: "\(mark.1):1", detail: mark.2))
+        }
         var pending = marks.sorted { $0.1 < $1.1 }
         for time in records.sorted() {
             while let mark = pending.first, mark.1 <= time {
-                trail.add(HostTrail.Mark(kind: mark.0, time: mark.1, eventID: "\(mark.1):1", detail: mark.2))
+                add(mark)
                 pending.removeFirst()
             }
-            trail.note(time: time)
+            note(time)
         }
-        for mark in pending { trail.add(HostTrail.Mark(kind: mark.0, time: mark.1, eventID: "\(mark.1):1", detail: mark.2)) }
+        pending.forEach(add)
         return trail
     }
 
@@ -34,7 +47,7 @@ struct AuditTrailTests {
     func earlierState() {
         let exit = "key audisp-lkm on the exit list"
         let before = trail([(.watchRemoved, 10, exit), (.daemonEnd, 20, "op=terminate"), (.daemonStart, 150, "op=start")],
-                           records: [5, 160, 190])
+                           records: [5, 160, 190], period: ReportPeriod(since: 100, until: 200))
         let gaps = before.gaps(in: ReportPeriod(since: 100, until: 200))
         #expect(gaps.contains { $0.partial && $0.from == 100 && $0.to == 200 }, "\(gaps)")
         #expect(gaps.contains { !$0.partial && $0.from == 100 && $0.to == 150 && $0.reason.hasPrefix("auditd stopped") }, "\(gaps)")
@@ -48,5 +61,19 @@ struct AuditTrailTests {
         let killed = trail([(.daemonStart, 50, "op=start")], records: [10, 20, 60])
         #expect(killed.gaps(in: ReportPeriod()).contains { $0.from == 20 && $0.to == 50 && $0.reason.hasPrefix(HostTrail.uncleanStop) })
         #expect(killed.lossNotices(in: ReportPeriod(), gaps: killed.gaps(in: ReportPeriod())) == 1)
+    }
+
+    @Test("auditd killed before --since and started after it: the silence from --since is an unclean stop, not logs not given")
+    func uncleanStopSpanningSince() {
+        let period = ReportPeriod(since: 100, until: 200)
+        let killed = trail([(.daemonStart, 150, "op=start")], records: [10, 90, 160, 199.5], period: period)
+        let gaps = killed.gaps(in: period)
+        #expect(gaps.count == 1, "\(gaps)")
+        #expect(gaps.first.map { $0.from == 100 && $0.to == 150 && $0.reason.hasPrefix(HostTrail.uncleanStop) } == true, "\(gaps)")
+        #expect(killed.lossNotices(in: period, gaps: gaps) == 1)
+        #expect(killed.firstRecord == 150 && killed.events == 3)
+        // With no record before --since, the same silence is older logs not given.
+        let rotated = trail([(.daemonStart, 150, "op=start")], records: [160, 199.5], period: period)
+        #expect(rotated.gaps(in: period).map(\.reason) == ["no records before the first one given: older logs rotated away or not given"])
     }
 }

@@ -121,6 +121,44 @@ struct ReportCommandTests {
         #expect(host["first_record"] as? String == iso(Self.eventID(Self.lines.first!)))
     }
 
+    @Test("auditd killed before --since and started after it: the silence from --since is an unclean stop, not logs not given")
+    func uncleanStopSpanningSince() throws {
+        let end = try #require(Self.lines.first { $0.hasPrefix("type=DAEMON_END") })
+        let start = try #require(Self.lines.first { $0.hasPrefix("type=DAEMON_START") })
+        let (stopped, started) = (Self.time(ofEvent: Self.eventID(end)), Self.time(ofEvent: Self.eventID(start)))
+        try #require(started - stopped > 1, "the recording's stop lasts over a second")
+        let formatter = ISO8601DateFormatter()
+        let since = formatter.string(from: Date(timeIntervalSince1970: (stopped + 1).rounded(.down)))
+        let iso = { (time: Double) in formatter.string(from: Date(timeIntervalSince1970: time.rounded(.down))) }
+        func gaps(_ logs: [String], since: String? = since) throws -> (gaps: [[String: Any]], losses: Int?) {
+            let period = since.map { ["--since", $0] } ?? []
+            let hosts = try #require(jsonField(try Self.report(period + logs).summary, "audisp_lkm.hosts") as? [[String: Any]])
+            return (try #require(hosts.first?["gaps"] as? [[String: Any]]), hosts.first?["loss_notices"] as? Int)
+        }
+        // As recorded: the stop before --since is marked, the start after it ends the gap.
+        let clean = try gaps(Self.logs)
+        #expect(clean.gaps.contains { $0["from"] as? String == since && $0["to"] as? String == iso(started)
+                && ($0["reason"] as? String)?.hasPrefix("auditd stopped until it started again") == true }, "\(clean.gaps)")
+        // The same log as an auditd killed at that moment leaves it: no DAEMON_END record
+        // (`kill -9` lets it write nothing; the records before and the start after are real).
+        try withTemporaryDirectory { directory in
+            let killed = directory.appendingPathComponent("killed.log").path
+            try Self.lines.filter { $0 != end }.joined(separator: "\n").appending("\n").write(toFile: killed, atomically: false, encoding: .utf8)
+            let unclean = try gaps([killed])
+            #expect(unclean.gaps.contains { $0["from"] as? String == since && $0["to"] as? String == iso(started)
+                    && ($0["reason"] as? String)?.hasPrefix("auditd stopped without an end record") == true }, "\(unclean.gaps)")
+            #expect(!unclean.gaps.contains { ($0["reason"] as? String)?.hasPrefix("no records before") == true }, "\(unclean.gaps)")
+            #expect(unclean.losses == (clean.losses ?? 0) + 1)
+            // The whole log: the gap runs from the last record auditd wrote before it died
+            // (the start's records are read after events that follow it in the log).
+            let index = try #require(Self.lines.firstIndex(of: end))
+            let lastBefore = Self.time(ofEvent: Self.eventID(Self.lines[index - 1]))
+            let whole = try gaps([killed], since: nil)
+            #expect(whole.gaps.contains { $0["from"] as? String == iso(lastBefore) && $0["to"] as? String == iso(started)
+                    && ($0["reason"] as? String)?.hasPrefix("auditd stopped without an end record") == true }, "\(whole.gaps)")
+        }
+    }
+
     @Test("a fleet log whose hosts reuse serials and inodes: each host keeps its own changes, none merged or lost")
     func fleet() throws {
         let single = try Self.report(Self.logs)
