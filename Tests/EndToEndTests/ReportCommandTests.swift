@@ -121,42 +121,45 @@ struct ReportCommandTests {
         #expect(host["first_record"] as? String == iso(Self.eventID(Self.lines.first!)))
     }
 
-    @Test("auditd killed before --since and started after it: the silence from --since is an unclean stop, not logs not given")
-    func uncleanStopSpanningSince() throws {
-        let end = try #require(Self.lines.first { $0.hasPrefix("type=DAEMON_END") })
-        let start = try #require(Self.lines.first { $0.hasPrefix("type=DAEMON_START") })
-        let (stopped, started) = (Self.time(ofEvent: Self.eventID(end)), Self.time(ofEvent: Self.eventID(start)))
-        try #require(started - stopped > 1, "the recording's stop lasts over a second")
+    @Test("auditd killed (kill -9, no end record): a gap from its last record to the next start; across --since, from --since, not 'logs not given'")
+    func uncleanStop() throws {
         let formatter = ISO8601DateFormatter()
-        let since = formatter.string(from: Date(timeIntervalSince1970: (stopped + 1).rounded(.down)))
         let iso = { (time: Double) in formatter.string(from: Date(timeIntervalSince1970: time.rounded(.down))) }
-        func gaps(_ logs: [String], since: String? = since) throws -> (gaps: [[String: Any]], losses: Int?) {
-            let period = since.map { ["--since", $0] } ?? []
-            let hosts = try #require(jsonField(try Self.report(period + logs).summary, "audisp_lkm.hosts") as? [[String: Any]])
+        func host(_ arguments: [String]) throws -> (gaps: [[String: Any]], losses: Int?) {
+            let hosts = try #require(jsonField(try Self.report(arguments).summary, "audisp_lkm.hosts") as? [[String: Any]])
             return (try #require(hosts.first?["gaps"] as? [[String: Any]]), hosts.first?["loss_notices"] as? Int)
         }
-        // As recorded: the stop before --since is marked, the start after it ends the gap.
-        let clean = try gaps(Self.logs)
-        #expect(clean.gaps.contains { $0["from"] as? String == since && $0["to"] as? String == iso(started)
-                && ($0["reason"] as? String)?.hasPrefix("auditd stopped until it started again") == true }, "\(clean.gaps)")
-        // The same log as an auditd killed at that moment leaves it: no DAEMON_END record
-        // (`kill -9` lets it write nothing; the records before and the start after are real).
-        try withTemporaryDirectory { directory in
-            let killed = directory.appendingPathComponent("killed.log").path
-            try Self.lines.filter { $0 != end }.joined(separator: "\n").appending("\n").write(toFile: killed, atomically: false, encoding: .utf8)
-            let unclean = try gaps([killed])
-            #expect(unclean.gaps.contains { $0["from"] as? String == since && $0["to"] as? String == iso(started)
-                    && ($0["reason"] as? String)?.hasPrefix("auditd stopped without an end record") == true }, "\(unclean.gaps)")
-            #expect(!unclean.gaps.contains { ($0["reason"] as? String)?.hasPrefix("no records before") == true }, "\(unclean.gaps)")
-            #expect(unclean.losses == (clean.losses ?? 0) + 1)
-            // The whole log: the gap runs from the last record auditd wrote before it died
-            // (the start's records are read after events that follow it in the log).
-            let index = try #require(Self.lines.firstIndex(of: end))
-            let lastBefore = Self.time(ofEvent: Self.eventID(Self.lines[index - 1]))
-            let whole = try gaps([killed], since: nil)
-            #expect(whole.gaps.contains { $0["from"] as? String == iso(lastBefore) && $0["to"] as? String == iso(started)
-                    && ($0["reason"] as? String)?.hasPrefix("auditd stopped without an end record") == true }, "\(whole.gaps)")
+        // Recorded by Tests/Fixtures/record-unclean-stop.sh: a marker, auditd killed, a
+        // marker the kernel dropped, auditd started, a marker.
+        let log = TestData.kernelFixture("unclean-stop/audit.log").path
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(!lines.contains { $0.hasPrefix("type=DAEMON_END") } && !lines.contains { $0.contains("lkm-unclean: while-down") })
+        let startIndex = try #require(lines.firstIndex { $0.hasPrefix("type=DAEMON_START") })
+        let started = Self.time(ofEvent: Self.eventID(lines[startIndex]))
+        let lastBefore = Self.time(ofEvent: Self.eventID(lines[startIndex - 1]))
+        try #require(started - lastBefore > 2, "the recording's stop lasts over two seconds")
+        func isUnclean(_ gap: [String: Any], from: String) -> Bool {
+            gap["from"] as? String == from && gap["to"] as? String == iso(started)
+                && (gap["reason"] as? String)?.hasPrefix("auditd stopped without an end record") == true
         }
+        let whole = try host([log])
+        #expect(whole.gaps.contains { isUnclean($0, from: iso(lastBefore)) }, "\(whole.gaps)")
+        #expect(whole.losses == 1)
+        // --since inside the stop: the logs hold a record before it, so the silence from
+        // --since is the stop's, not older logs missing.
+        let since = iso(lastBefore + 1)
+        let across = try host(["--since", since, log])
+        #expect(across.gaps.contains { isUnclean($0, from: since) }, "\(across.gaps)")
+        #expect(!across.gaps.contains { ($0["reason"] as? String)?.hasPrefix("no records before") == true }, "\(across.gaps)")
+        #expect(across.losses == 1)
+        // The report fixture's stop has its end record: across --since it is a stop, and no loss.
+        let end = try #require(Self.lines.first { $0.hasPrefix("type=DAEMON_END") })
+        let start = try #require(Self.lines.first { $0.hasPrefix("type=DAEMON_START") })
+        let cleanSince = iso(Self.time(ofEvent: Self.eventID(end)) + 1)
+        let clean = try host(["--since", cleanSince] + Self.logs)
+        #expect(clean.gaps.contains { $0["from"] as? String == cleanSince && $0["to"] as? String == iso(Self.time(ofEvent: Self.eventID(start)))
+                && ($0["reason"] as? String)?.hasPrefix("auditd stopped until it started again") == true }, "\(clean.gaps)")
+        #expect(clean.losses == 0)
     }
 
     @Test("a fleet log whose hosts reuse serials and inodes: each host keeps its own changes, none merged or lost")
