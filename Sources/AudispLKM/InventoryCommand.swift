@@ -24,7 +24,9 @@ struct InventoryCommand: ParsableCommand {
             name is read by its bytes, as kmod reads it, and shown with \\xNN for each byte \
             that is not printable UTF-8 (\\\\ for a backslash), in every format. On this \
             system (no --root), kmod's own reading (`modprobe --showconfig`) is compared \
-            with it, taken again if the files change meanwhile.
+            with it, taken again if the files change meanwhile. A file kmod reads but \
+            this cannot read whole (a FIFO, over 64 MiB, not readable by this user) is \
+            listed with why, and no control passes while it stands.
 
             --profile NAME|FILE evaluates a compliance profile: for each control, whether \
             its module is not loadable the way the document's audit checks (an install \

@@ -134,6 +134,11 @@ public struct ComplianceProfile: Sendable {
             if let load = configuration.load(of: control.module) {
                 findings.append("loaded at boot by \(load.file):\(load.line)")
             }
+            // What kmod reads but this could not may hold an earlier install: undecided is no pass.
+            for file in configuration.unreadableModprobeFiles {
+                passed = false
+                findings.append("cannot be decided: kmod reads \(file.path), which cannot be read here (\(file.readProblem ?? ""))")
+            }
             let fixes = [change, fix.isEmpty ? nil : "add to /etc/modprobe.d/\(control.module).conf: " + fix.joined(separator: "; ")]
             return Verdict(control: control, passed: passed, findings: findings,
                            fix: fixes.contains { $0 != nil } ? fixes.compactMap { $0 }.joined(separator: "; ") : nil)

@@ -81,7 +81,7 @@ public enum HostStateEvidence {
                   [entry.path + (entry.linkTarget.map { " -> \($0)" } ?? ""), entry.kind, "\(entry.owner):\(entry.group)",
                    String(entry.mode, radix: 8).leftPadded(to: 4), String(entry.size), isoTime(entry.modified), isoTime(entry.changed),
                    entry.package.package ?? "-", packageDetail(entry.package),
-                   entry.isRead.map { $0 ? "yes" : "no: " + (entry.unreadReason ?? "") } ?? "-"]
+                   entry.readProblem.map { "yes, but not here: " + $0 } ?? entry.isRead.map { $0 ? "yes" : "no: " + (entry.unreadReason ?? "") } ?? "-"]
               },
               note: "root \(inventory.root), \(inventory.packageDatabase) database; package states: matches, modified (differs from "
                 + "what the package installed), owned (no checksum), unowned (no package owns it)")
@@ -160,6 +160,7 @@ public enum HostStateEvidence {
                 if case .modified(_, let detail) = entry.package { writer.member("package_difference", detail) }
                 if let read = entry.isRead { writer.member("read", bool: read) }
                 writer.member("unread_reason", entry.unreadReason)
+                writer.member("read_problem", entry.readProblem)
                 writer.endObject()
             }
         }

@@ -24,6 +24,8 @@ public struct Inventory: Sendable {
         /// it (directories, other places).
         public var isRead: Bool?
         public var unreadReason: String?
+        /// For a file kmod or systemd reads: why it could not be read here.
+        public var readProblem: String?
     }
 
     /// `modprobe --showconfig` against the directives read here.
@@ -97,7 +99,8 @@ public struct Inventory: Sendable {
                          modified: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9,
                          changed: Double(status.st_ctim.tv_sec) + Double(status.st_ctim.tv_nsec) / 1e9,
                          package: packages[path] ?? .notPackaged,
-                         isRead: readState[path]?.isRead, unreadReason: readState[path]?.unreadReason)
+                         isRead: readState[path]?.isRead, unreadReason: readState[path]?.unreadReason,
+                         readProblem: readState[path]?.readProblem)
         }
         return Inventory(root: root, hostName: root == "/" ? LocalHost.name : root,
                          taken: Double(time(nil)), places: listed, entries: entries, configuration: configuration,

@@ -29,6 +29,9 @@ public struct ModprobeConfiguration: Sendable {
         public var isRead: Bool
         /// Why it is not read (hidden by which file, masked, not `.conf`).
         public var unreadReason: String?
+        /// For a file kmod or systemd reads: why it could not be read here
+        /// (`SmallFile.ReadProblem`); its directives are then unknown, and no verdict passes.
+        public var readProblem: String?
     }
 
     /// One directive, in the order read.
@@ -64,9 +67,13 @@ public struct ModprobeConfiguration: Sendable {
             configuration.parseModprobe(lines, file: path)
         }
         var loadFiles = configuration.read(directories: modulesLoadDirectories, root: root)
-        if let lines = Self.lines(of: RawPath(root + debianModules)) {
+        do {
+            let lines = try Self.lines(of: RawPath(root + debianModules))
             configuration.files.append(File(path: debianModules, isRead: true))
             loadFiles.append((debianModules, lines))
+        } catch .cannotOpen(errno: ENOENT) {
+        } catch {
+            configuration.files.append(File(path: debianModules, isRead: true, readProblem: error.description))
         }
         var loaded = Set<String>()
         for (path, lines) in loadFiles {
@@ -86,7 +93,7 @@ public struct ModprobeConfiguration: Sendable {
     /// Lists `directories` under `root` with their precedence; returns the read files'
     /// logical lines in read order.
     private mutating func read(directories: [String], root: String) -> [(String, [(Int, String)])] {
-        var winners: [RawPath: (path: String, system: RawPath)] = [:]
+        var winners: [RawPath: (path: String, system: RawPath, file: Int)] = [:]
         var masked = Set<RawPath>()
         var seenDirectories = Set<RawPath>()
         // kmod reads `*.conf` and the older `*.alias` (systemd's modules-load.d only
@@ -112,7 +119,7 @@ public struct ModprobeConfiguration: Sendable {
                     files.append(File(path: path, isRead: false, unreadReason: "hidden by \(winner.path)"))
                     continue
                 }
-                winners[name] = (path, system)
+                winners[name] = (path, system, files.count)
                 if Self.isMask(system) {
                     masked.insert(name)
                     files.append(File(path: path, isRead: false, unreadReason: "a link to /dev/null: masks the name"))
@@ -121,8 +128,19 @@ public struct ModprobeConfiguration: Sendable {
                 files.append(File(path: path, isRead: true))
             }
         }
-        return winners.filter { !masked.contains($0.key) }.sorted { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }
-            .compactMap { _, winner in Self.lines(of: winner.system).map { (winner.path, $0) } }
+        var read: [(String, [(Int, String)])] = []
+        for (_, winner) in winners.filter({ !masked.contains($0.key) }).sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
+            do { read.append((winner.path, try Self.lines(of: winner.system))) } catch { files[winner.file].readProblem = error.description }
+        }
+        return read
+    }
+
+    /// The files kmod reads for modprobe.d directives that could not be read here: no
+    /// verdict on what they may say can pass.
+    public var unreadableModprobeFiles: [File] {
+        files.filter { file in
+            file.readProblem != nil && Self.modprobeDirectories.contains { file.path.hasPrefix(DisplayText.of($0) + "/") }
+        }
     }
 
     private mutating func parseModprobe(_ lines: [(Int, String)], file: String) {
@@ -169,9 +187,10 @@ public struct ModprobeConfiguration: Sendable {
     static func isMask(_ path: RawPath) -> Bool { SmallFile.linkTarget(path) == RawPath("/dev/null") }
 
     /// A file's logical lines with their first line's number: a `\` at the end joins the
-    /// next line (kmod); at most 1 MiB is read.
-    static func lines(of path: RawPath) -> [(Int, String)]? {
-        guard let bytes = SmallFile.bytes(path, limit: 1 << 20) else { return nil }
+    /// next line (kmod). Read whole (kmod has no limit), or not at all: a directive after
+    /// the part read would otherwise go unseen.
+    static func lines(of path: RawPath) throws(SmallFile.ReadProblem) -> [(Int, String)] {
+        let bytes = try SmallFile.contents(path)
         var result: [(Int, String)] = []
         var pending = ""
         var start = 0

@@ -1,26 +1,47 @@
 import Glibc
 
 /// Reading the small files evidence is made of (configuration files, package checksums,
-/// /proc entries) without Foundation: whole, bounded, never blocking on a FIFO.
+/// /proc entries) without Foundation: whole or not at all, bounded, never blocking on a
+/// FIFO.
 public enum SmallFile {
-    /// The bytes of the regular file at `path` (at most `limit`); nil when it is missing,
-    /// unreadable or not a regular file.
-    public static func bytes(_ path: RawPath, limit: Int = 64 << 20) -> [UInt8]? {
+    /// Why a file's bytes could not be had whole.
+    public enum ReadProblem: Error, Equatable, CustomStringConvertible {
+        case cannotOpen(errno: Int32)
+        case notRegularFile
+        case largerThan(Int)
+
+        public var description: String {
+            switch self {
+            case .cannotOpen(let code): String(cString: strerror(code))
+            case .notRegularFile: "not a regular file"
+            case .largerThan(let limit): "larger than \(limit >> 20) MiB"
+            }
+        }
+    }
+
+    /// The whole content of the regular file at `path`, if it has at most `limit` bytes.
+    public static func contents(_ path: RawPath, limit: Int = 64 << 20) throws(ReadProblem) -> [UInt8] {
         let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { throw .cannotOpen(errno: errno) }
         defer { close(fd) }
         var status = stat()
-        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
-        while bytes.count < limit {
-            let count = read(fd, &chunk, min(chunk.count, limit - bytes.count))
+        // One byte past the limit tells a file of exactly `limit` bytes from a larger one.
+        while bytes.count <= limit {
+            let count = read(fd, &chunk, min(chunk.count, limit + 1 - bytes.count))
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             bytes += chunk[..<count]
         }
+        guard bytes.count <= limit else { throw .largerThan(limit) }
         return bytes
     }
+
+    /// The bytes of the regular file at `path`; nil when it is missing, unreadable, not a
+    /// regular file or larger than `limit`.
+    public static func bytes(_ path: RawPath, limit: Int = 64 << 20) -> [UInt8]? { try? contents(path, limit: limit) }
 
     public static func bytes(_ path: String, limit: Int = 64 << 20) -> [UInt8]? { bytes(RawPath(path), limit: limit) }
 

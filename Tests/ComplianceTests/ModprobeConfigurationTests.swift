@@ -57,6 +57,38 @@ struct ModprobeConfigurationTests {
         }
     }
 
+    @Test("a file kmod reads that cannot be read here whole (a FIFO, one over 64 MiB) says why, and no verdict passes")
+    func unreadableFiles() throws {
+        try withTemporaryDirectory { root in
+            let directory = root.appendingPathComponent("etc/modprobe.d")
+            try Self.writeFile(named: Array("usb_storage.conf".utf8), in: directory, "install usb-storage /bin/false\nblacklist usb-storage\n")
+            // Either could hold an earlier `install usb-storage` (kmod reads them whole).
+            #expect(mkfifo(directory.appendingPathComponent("a-fifo.conf").path, 0o644) == 0)
+            try Self.writeFile(named: Array("b-large.conf".utf8), in: directory, "install usb-storage /tmp/payload\n")
+            #expect(truncate(directory.appendingPathComponent("b-large.conf").path, (64 << 20) + 1) == 0)
+            let configuration = ModprobeConfiguration.load(root: root.path)
+            func problem(_ name: String) -> String? { configuration.files.first { $0.path == "/etc/modprobe.d/" + name }?.readProblem }
+            #expect(problem("a-fifo.conf") == "not a regular file")
+            #expect(problem("b-large.conf") == "larger than 64 MiB")
+            #expect(problem("usb_storage.conf") == nil)
+            #expect(configuration.unreadableModprobeFiles.map(\.path) == ["/etc/modprobe.d/a-fifo.conf", "/etc/modprobe.d/b-large.conf"])
+            let verdict = try ComplianceProfile.load("cis-debian-12").evaluate(configuration).first { $0.control.module == "usb-storage" }
+            #expect(verdict?.passed == false)
+            #expect(verdict?.findings.contains("cannot be decided: kmod reads /etc/modprobe.d/a-fifo.conf, which cannot be read here (not a regular file)") == true,
+                    "\(String(describing: verdict?.findings))")
+            // Without them the same directives pass.
+            try FileManager.default.removeItem(at: directory.appendingPathComponent("a-fifo.conf"))
+            try FileManager.default.removeItem(at: directory.appendingPathComponent("b-large.conf"))
+            let passing = try ComplianceProfile.load("cis-debian-12").evaluate(ModprobeConfiguration.load(root: root.path))
+            #expect(passing.first { $0.control.module == "usb-storage" }?.passed == true)
+            // The limit is exact: a file of the limit's size is read, one byte more is not.
+            let file = RawPath(directory.path + "/usb_storage.conf")
+            let size = "install usb-storage /bin/false\nblacklist usb-storage\n".utf8.count
+            #expect((try? SmallFile.contents(file, limit: size))?.count == size)
+            #expect(throws: SmallFile.ReadProblem.largerThan(size - 1)) { try SmallFile.contents(file, limit: size - 1) }
+        }
+    }
+
     @Test("/etc hides /usr/lib by name, a link to /dev/null masks, only *.conf is read, in name order; the first install wins")
     func precedence() throws {
         try withTemporaryDirectory { root in
