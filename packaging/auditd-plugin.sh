@@ -7,10 +7,11 @@
 state=${state:-/run/audisp-lkm.state}
 
 # The auditd the kernel sends to, if it still runs: an auditd killed without unregistering
-# stays the kernel's `pid` until the kernel next fails to send it a record.
+# stays the kernel's `pid` until the kernel next fails to send it a record (and, where
+# nothing reaps it, a zombie).
 auditd_pid() {
 	pid=$(auditctl -s 2>/dev/null | sed -n 's/^pid \([1-9][0-9]*\)$/\1/p')
-	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = auditd ] && echo "$pid"
+	running "$pid" auditd && echo "$pid"
 }
 auditd_running() { [ -n "$(auditd_pid)" ]; }
 # The plugin auditd runs now: not one that exited and lingers as a zombie (auditd stops

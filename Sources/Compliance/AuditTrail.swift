@@ -61,17 +61,16 @@ public struct HostTrail: Sendable {
 
     init(host: String) { self.host = host }
 
-    /// Whether the logs hold a record of this host from before the period: then the
-    /// period's start is covered, and its silence up to the first record is quiet or a
-    /// stop that the marks explain.
-    public private(set) var hasRecordBeforePeriod = false
+    /// The host's last record before the period, if the logs hold one.
+    public private(set) var lastBeforePeriod: Double?
 
-    /// The newest record noted so far, from before the period too.
-    private var newestNoted: Double?
-    /// For each auditd start (by time): the newest record noted before it, where a stop
-    /// without an end record began. Taken when the start's event is noted (events are
-    /// noted in the order the log has them), not when its records are read, which comes
-    /// later, after events that follow it.
+    /// The record noted last, in log order (from before the period too).
+    private var latestNoted: Double?
+    /// For each auditd start (by time): the record noted just before it, where a stop
+    /// without an end record began. Taken when the start's event is noted (in the order
+    /// the logs have them), not when its records are read, which comes later, after
+    /// events that follow it; and in log order, not the newest time seen, so that logs
+    /// given newest first cannot hide a stop.
     private var newestBeforeStart: [Double: Double] = [:]
 
     /// Notes one event of this host (`startsDaemon`: a `DAEMON_START`); `add` its mark,
@@ -87,14 +86,14 @@ public struct HostTrail: Sendable {
     /// one before a start with no end is where an unclean stop began.
     mutating func noteBeforePeriod(time: Double, startsDaemon: Bool = false) {
         noteInStream(time: time, startsDaemon: startsDaemon)
-        hasRecordBeforePeriod = true
+        if lastBeforePeriod.map({ time > $0 }) ?? true { lastBeforePeriod = time }
     }
 
     private mutating func noteInStream(time: Double, startsDaemon: Bool) {
-        if startsDaemon, let newest = newestNoted, newest < time, newestBeforeStart.count < Self.markCapacity {
-            newestBeforeStart[time] = newest
+        if startsDaemon, let latest = latestNoted, latest < time, newestBeforeStart.count < Self.markCapacity {
+            newestBeforeStart[time] = latest
         }
-        if newestNoted.map({ time > $0 }) ?? true { newestNoted = time }
+        latestNoted = time
     }
 
     mutating func add(_ mark: Mark) {
@@ -119,9 +118,9 @@ public struct HostTrail: Sendable {
 
     static let uncleanStop = "auditd stopped without an end record"
 
-    /// The stretches of `period` these logs cannot vouch for: before the first record (when
-    /// the logs hold none from before the period) and after the last one (when the period
-    /// says where it starts or ends), between auditd's
+    /// The stretches of `period` these logs cannot vouch for: before the first record and
+    /// after the last one (when the period says where it starts or ends, and no stop
+    /// explains the silence), between auditd's
     /// end (or abort) and its next start, before a start that followed no end (auditd was
     /// killed: from the last record before it), and, in part, while a watch was removed
     /// (counted per key and list: each removal needs its own re-add). Marks from before
@@ -164,8 +163,12 @@ public struct HostTrail: Sendable {
                 break
             }
         }
-        if let first = firstRecord, let since = period.since, first > since + 1, !hasRecordBeforePeriod {
-            gaps.append(Gap(from: since, to: first, reason: "no records before the first one given: older logs rotated away or not given"))
+        // Silence from --since to the first record, unless a stop already explains it.
+        if let first = firstRecord, let since = period.since, first > since + 1,
+           !gaps.contains(where: { !$0.partial && $0.from <= since + 1 && $0.to >= first - 1 }) {
+            gaps.append(Gap(from: since, to: first, reason: lastBeforePeriod.map {
+                "no records from the period's start to its first one (the last before it: \(isoTime($0))): quiet, or logs not given"
+            } ?? "no records before the first one given: older logs rotated away or not given"))
         }
         let end = period.until ?? lastRecord ?? stoppedAt ?? 0
         if let stop = stoppedAt {

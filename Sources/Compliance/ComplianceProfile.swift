@@ -98,23 +98,34 @@ public struct ComplianceProfile: Sendable {
         public var fix: String?
     }
 
+    /// How to make `line` the install that wins over `install`: the first install read
+    /// wins, and files are read in name order whichever directory holds them. In /etc the
+    /// directive is changed where it is; elsewhere (a package's file, which an upgrade
+    /// would restore) a file in /etc/modprobe.d named to be read before it.
+    static func replacing(_ install: ModprobeConfiguration.Directive, with line: String, module: String) -> String {
+        let name = RawPath(displayText: install.file).bytes.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? []
+        let earlier = "00-\(module).conf"
+        if !install.file.hasPrefix("/etc/"), Array(earlier.utf8).lexicographicallyPrecedes(name) {
+            return "add /etc/modprobe.d/\(earlier) (read before \(install.file), so its install wins): \(line)"
+        }
+        return "change the directive at \(install.file):\(install.line) to: \(line)"
+    }
+
     public func evaluate(_ configuration: ModprobeConfiguration) -> [Verdict] {
         controls.map { control in
             var findings: [String] = []
             var passed = true
             var fix: [String] = []
-            // The first install wins (kmod): a wrong one is changed where it is, since a
-            // new file would add a second one that never takes effect.
             var change: String?
             if control.requirements.contains("install-disabled") {
                 if let install = configuration.install(for: control.module) {
-                    let command = install.arguments.split(separator: " ").first.map(String.init) ?? ""
-                    if installCommands.contains(command) {
+                    // kmod hands the whole command to the shell: `/bin/true && /tmp/x` runs x.
+                    if installCommands.contains(install.arguments) {
                         findings.append("install \(install.module) \(install.arguments) (\(install.file):\(install.line))")
                     } else {
                         passed = false
                         findings.append("install runs \(install.arguments), not \(installCommands.joined(separator: " or ")) (\(install.file):\(install.line))")
-                        change = "change \(install.file) line \(install.line) to: install \(control.module) \(installCommands[0])"
+                        change = Self.replacing(install, with: "install \(control.module) \(installCommands[0])", module: control.module)
                     }
                 } else {
                     passed = false

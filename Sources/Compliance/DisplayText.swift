@@ -1,6 +1,8 @@
 /// Text for people from bytes that may not be UTF-8 or printable: each byte that is not
 /// part of valid printable UTF-8 becomes `\xNN` (and `\` itself `\\`), so that no name can
-/// forge a line or a cell and the exact bytes can be read back (`bytes(of:)`).
+/// forge a line or a cell and the exact bytes can be read back (`bytes(of:)`). Invisible
+/// format characters (a right-to-left override, a zero-width space) and Unicode's line
+/// and paragraph separators count as not printable: they would reorder or break a row.
 public enum DisplayText {
     public static func of(_ bytes: [UInt8]?) -> String {
         guard let bytes else { return "-" }
@@ -10,7 +12,8 @@ public enum DisplayText {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\\") { out += "\\\\"; index += 1; continue }
             if byte >= 0x20 && byte < 0x7F { out.unicodeScalars.append(Unicode.Scalar(byte)); index += 1; continue }
-            if byte >= 0xC2, let (scalar, length) = decode(bytes, at: index), scalar.value >= 0xA0 {
+            if byte >= 0xC2, let (scalar, length) = decode(bytes, at: index), scalar.value >= 0xA0,
+               ![.format, .lineSeparator, .paragraphSeparator].contains(scalar.properties.generalCategory) {
                 out.unicodeScalars.append(scalar)
                 index += length
                 continue

@@ -62,38 +62,48 @@ public struct Inventory: Sendable {
         let (configuration, kmod) = root == "/"
             ? readBeside(load: { ModprobeConfiguration.load(root: "/") }, compare: compareWithKmod)
             : (ModprobeConfiguration.load(root: root), .unavailable("--root given: kmod reads this system"))
-        let readState = Dictionary(configuration.files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        // Keyed by bytes: two names that differ only in their bytes are two files.
+        let readState = Dictionary(configuration.files.map { (RawPath(displayText: $0.path), $0) }, uniquingKeysWith: { first, _ in first })
         var seen = Set<RawPath>()
-        // (path as display text, status, link target); the file system is asked by bytes.
-        var found: [(String, stat, String?)] = []
+        // (path, status, link target), as the system names them; the root prefixed only to ask.
+        var found: [(path: RawPath, status: stat, target: RawPath?)] = []
         var listed: [String] = []
         for place in places {
-            let system = RawPath(prefix + place)
+            let path = RawPath(place), system = RawPath(prefix) + path
             // /lib/modprobe.d on a merged-/usr system is /usr/lib/modprobe.d: once.
             if let real = SmallFile.realPath(system), !seen.insert(real).inserted { continue }
-            guard let status = system.status() else { listed.append(DisplayText.of(place) + " (missing)"); continue }
-            listed.append(DisplayText.of(place))
-            if status.st_mode & S_IFMT == S_IFDIR {
-                for name in SmallFile.names(in: system) {
-                    let entry = system + RawPath("/") + name
-                    // An entry gone meanwhile is listed all the same, with a zero status:
-                    // never silently left out.
-                    found.append((DisplayText.of(place) + "/" + name.text, entry.status() ?? stat(), SmallFile.linkTarget(entry)?.text))
-                }
-            } else {
-                found.append((DisplayText.of(place), status, SmallFile.linkTarget(system)?.text))
+            let status: stat
+            do { status = try system.status() } catch {
+                listed.append(path.text + (error.isAbsence ? " (missing)" : " (cannot be examined here: \(error))"))
+                continue
+            }
+            guard status.st_mode & S_IFMT == S_IFDIR else {
+                listed.append(path.text)
+                found.append((path, status, SmallFile.linkTarget(system)))
+                continue
+            }
+            let names: [RawPath]
+            do { names = try SmallFile.listing(of: system) } catch {
+                listed.append(path.text + " (cannot be listed here: \(error))")
+                continue
+            }
+            listed.append(path.text)
+            for name in names {
+                let entry = path + RawPath("/") + name
+                // An entry gone meanwhile is listed all the same, with a zero status:
+                // never silently left out.
+                found.append((entry, (try? (RawPath(prefix) + entry).status()) ?? stat(), SmallFile.linkTarget(RawPath(prefix) + entry)))
             }
         }
-        let packaged = found.filter { $0.1.st_mode & S_IFMT == S_IFREG || $0.1.st_mode & S_IFMT == S_IFLNK }
+        let packaged = found.filter { $0.status.st_mode & S_IFMT == S_IFREG || $0.status.st_mode & S_IFMT == S_IFLNK }
         let database = PackageDatabase(root: root)
-        let packages = database.states(of: packaged.map(\.0),
-                                                          links: Set(packaged.filter { $0.1.st_mode & S_IFMT == S_IFLNK }.map(\.0)))
+        let packages = database.states(of: packaged.map(\.path), links: Set(packaged.filter { $0.status.st_mode & S_IFMT == S_IFLNK }.map(\.path)))
         let entries = found.map { path, status, target in
             let format = status.st_mode & S_IFMT
-            return Entry(path: path,
+            return Entry(path: path.text,
                          kind: format == S_IFREG ? "file" : format == S_IFLNK ? "link" : format == S_IFDIR ? "directory"
                              : format == 0 ? "unreadable" : "other",
-                         linkTarget: target, uid: status.st_uid, gid: status.st_gid,
+                         linkTarget: target?.text, uid: status.st_uid, gid: status.st_gid,
                          owner: users.name(status.st_uid), group: groups.name(status.st_gid),
                          mode: status.st_mode & 0o7777, size: Int64(status.st_size),
                          modified: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9,
@@ -138,7 +148,7 @@ public struct Inventory: Sendable {
             if line.hasPrefix("# End of configuration files") { break }
             let words = line.split(separator: " ", maxSplits: 2).map(String.init)
             guard let command = words.first, compared.contains(command), words.count >= 2 else { continue }
-            theirs.append(([command, ModprobeConfiguration.normalize(words[1])] + words.dropFirst(2)).joined(separator: " "))
+            theirs.append(([command, ModprobeConfiguration.normalizePattern(words[1]) ?? words[1]] + words.dropFirst(2)).joined(separator: " "))
         }
         let ours = configuration.directives.filter { compared.contains($0.command) }.map {
             ([$0.command, $0.module] + ($0.arguments.isEmpty ? [] : [$0.arguments])).joined(separator: " ")

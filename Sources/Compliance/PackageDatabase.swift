@@ -71,12 +71,13 @@ public struct PackageDatabase: Sendable {
     }
 
     /// The state of each path (as the system sees it, not prefixed with the root); `links`
-    /// are symbolic links, for which no content is compared.
-    public func states(of paths: [String], links: Set<String> = []) -> [String: State] {
+    /// are symbolic links, for which no content is compared. Paths are bytes throughout:
+    /// two names that differ only in their bytes (`é` composed or not) are two files.
+    public func states(of paths: [RawPath], links: Set<RawPath> = []) -> [RawPath: State] {
         switch kind {
         case .dpkg: dpkgStates(of: paths, links: links)
         case .rpm: rpmStates(of: paths, links: links)
-        case .none: Dictionary(uniqueKeysWithValues: paths.map { ($0, .noDatabase) })
+        case .none: Dictionary(paths.map { ($0, .noDatabase) }, uniquingKeysWith: { first, _ in first })
         }
     }
 
@@ -84,31 +85,34 @@ public struct PackageDatabase: Sendable {
 
     /// On a merged-/usr system dpkg may list `/lib/x` for `/usr/lib/x`: both spellings are
     /// asked.
-    private func dpkgStates(of paths: [String], links: Set<String>) -> [String: State] {
+    private func dpkgStates(of paths: [RawPath], links: Set<RawPath>) -> [RawPath: State] {
         let adminDirectory = prefix + "/var/lib/dpkg"
-        var spellings: [String: String] = [:]   // what dpkg may list -> the path asked
+        var spellings: [RawPath: RawPath] = [:]   // what dpkg may list -> the path asked
         for path in paths {
             spellings[path] = path
             for (merged, split) in [("/usr/lib/", "/lib/"), ("/usr/bin/", "/bin/"), ("/usr/sbin/", "/sbin/")] {
-                if path.hasPrefix(merged) { spellings[split + path.dropFirst(merged.count)] = path }
-                else if path.hasPrefix(split) { spellings[merged + path.dropFirst(split.count)] = path }
+                if path.hasPrefix(merged) { spellings[RawPath(split) + RawPath(bytes: Array(path.bytes.dropFirst(merged.utf8.count)))] = path }
+                else if path.hasPrefix(split) { spellings[RawPath(merged) + RawPath(bytes: Array(path.bytes.dropFirst(split.utf8.count)))] = path }
             }
         }
-        var owners: [String: String] = [:]
-        // `dpkg-query -S` takes glob patterns: a name with glob characters is asked as is.
-        // Paths are display text (`DisplayText`): dpkg is asked, and answers, in bytes.
-        if let (output, _) = runProgram(Self.dpkgQuery, [RawPath("--admindir=\(adminDirectory)"), RawPath("-S")]
-                                        + spellings.keys.sorted().map(RawPath.init(displayText:))) {
+        var owners: [RawPath: String] = [:]
+        // `dpkg-query -S` takes glob patterns (`*`, `?`, `[` and `\` escaping): each is
+        // escaped, so a name is asked as itself.
+        let patterns = spellings.keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }.map { path in
+            RawPath(bytes: path.bytes.flatMap { Array("*?[\\".utf8).contains($0) ? [UInt8(ascii: "\\"), $0] : [$0] })
+        }
+        if let (output, _) = runProgram(Self.dpkgQuery, [RawPath("--admindir=\(adminDirectory)"), RawPath("-S")] + patterns) {
             for line in output.split(separator: 0x0A) {
-                // "pkg1, pkg2: /path" (diversions: "diversion by ...", skipped).
-                guard let separator = line.firstRange(of: Array(": /".utf8)), !line.starts(with: "diversion ".utf8) else { continue }
-                let listed = DisplayText.of(Array(line[(separator.lowerBound + 2)...]))
-                guard let asked = spellings[listed] else { continue }
+                // "pkg1, pkg2: /path"; diversions ("diversion by PKG from: /path", "local
+                // diversion to: /path") name no owner.
+                guard let separator = line.firstRange(of: Array(": /".utf8)),
+                      !line.starts(with: "diversion ".utf8), !line.starts(with: "local diversion ".utf8) else { continue }
+                guard let asked = spellings[RawPath(bytes: Array(line[(separator.lowerBound + 2)...]))] else { continue }
                 owners[asked] = String(decoding: line[..<separator.lowerBound], as: UTF8.self).split(separator: ",").first.map { $0.trimmed(" ") }
             }
         }
         let sums = dpkgChecksums(of: Set(owners.values), adminDirectory: adminDirectory, spellings: spellings)
-        var result: [String: State] = [:]
+        var result: [RawPath: State] = [:]
         for path in paths {
             guard let package = owners[path] else { result[path] = .unowned; continue }
             if links.contains(path) {
@@ -119,7 +123,7 @@ public struct PackageDatabase: Sendable {
                 result[path] = .owned(package: package, note: "the package records no checksum for it")
                 continue
             }
-            guard let bytes = SmallFile.bytes(RawPath(prefix) + RawPath(displayText: path)) else {
+            guard let bytes = SmallFile.bytes(RawPath(prefix) + path) else {
                 result[path] = .owned(package: package, note: "cannot be read to compare")
                 continue
             }
@@ -132,15 +136,15 @@ public struct PackageDatabase: Sendable {
 
     /// The checksums `packages` record, keyed by the path asked: conffiles from the
     /// status database, other files from the package's `md5sums`.
-    private func dpkgChecksums(of packages: Set<String>, adminDirectory: String, spellings: [String: String]) -> [String: String] {
-        var sums: [String: String] = [:]
+    private func dpkgChecksums(of packages: Set<String>, adminDirectory: String, spellings: [RawPath: RawPath]) -> [RawPath: String] {
+        var sums: [RawPath: String] = [:]
         guard !packages.isEmpty else { return sums }
         if let (output, _) = runProgram(Self.dpkgQuery, ["--admindir=\(adminDirectory)", "-W", "-f", "${Conffiles}\n"]
                                         + packages.sorted()) {
             for line in output.split(separator: 0x0A) {
                 // " /etc/modprobe.d/x.conf 0123...abcd [obsolete]"
                 let words = line.split(separator: 0x20)
-                if words.count >= 2, let asked = spellings[DisplayText.of(Array(words[0]))] {
+                if words.count >= 2, let asked = spellings[RawPath(bytes: Array(words[0]))] {
                     sums[asked] = String(decoding: words[1], as: UTF8.self)
                 }
             }
@@ -151,8 +155,9 @@ public struct PackageDatabase: Sendable {
                   status == 0 else { continue }
             for line in output.split(separator: 0x0A) {
                 guard let space = line.firstIndex(of: 0x20), let start = line[space...].firstIndex(where: { $0 != 0x20 }) else { continue }
-                let path = "/" + DisplayText.of(Array(line[start...]))
-                if let asked = spellings[path], sums[asked] == nil { sums[asked] = String(decoding: line[..<space], as: UTF8.self) }
+                if let asked = spellings[RawPath("/") + RawPath(bytes: Array(line[start...]))], sums[asked] == nil {
+                    sums[asked] = String(decoding: line[..<space], as: UTF8.self)
+                }
             }
         }
         return sums
@@ -160,27 +165,26 @@ public struct PackageDatabase: Sendable {
 
     // MARK: RPM
 
-    private func rpmStates(of paths: [String], links: Set<String>) -> [String: State] {
-        var owners: [String: String] = [:]
+    private func rpmStates(of paths: [RawPath], links: Set<RawPath>) -> [RawPath: State] {
+        var owners: [RawPath: String] = [:]
         for path in paths {
             // "NAME", or "file PATH is not owned by any package".
-            guard let (output, status) = runProgram(Self.rpm, ["--root", root, "-qf", "--qf", "%{NAME}\n"].map { RawPath($0) }
-                                                                  + [RawPath(displayText: path)]), status == 0,
-                  let first = String(decoding: output, as: UTF8.self).split(separator: "\n").first else { continue }
-            owners[path] = String(first)
+            guard let (output, status) = runProgram(Self.rpm, ["--root", root, "-qf", "--qf", "%{NAME}\n"].map { RawPath($0) } + [path]),
+                  status == 0, let first = output.split(separator: 0x0A).first else { continue }
+            owners[path] = String(decoding: first, as: UTF8.self)
         }
         // rpm -V prints one line per file that differs: flags (S size, 5 digest, M mode,
-        // U user, G group, T time ...; `.` for the same), a `c` for config files, the path.
-        var differences: [String: String] = [:]
+        // U user, G group, T time ...; `.` for the same; or `missing`), an attribute
+        // marker (`c` for config files ...), then the path, which may hold spaces.
+        var differences: [RawPath: String] = [:]
         for package in Set(owners.values).sorted() {
             guard let (output, _) = runProgram(Self.rpm, ["--root", root, "-V", package]) else { continue }
             for line in output.split(separator: 0x0A) {
-                let words = line.split(separator: 0x20)
-                guard let flags = words.first, let path = words.last, path.first == UInt8(ascii: "/") else { continue }
-                differences[DisplayText.of(Array(path))] = String(decoding: flags, as: UTF8.self)
+                guard let flags = line.split(separator: 0x20).first, let path = line.firstRange(of: Array(" /".utf8)) else { continue }
+                differences[RawPath(bytes: Array(line[(path.lowerBound + 1)...]))] = String(decoding: flags, as: UTF8.self)
             }
         }
-        var result: [String: State] = [:]
+        var result: [RawPath: State] = [:]
         for path in paths {
             guard let package = owners[path] else { result[path] = .unowned; continue }
             if links.contains(path) {

@@ -30,10 +30,11 @@ public struct RawPath: Hashable, Sendable {
         }
     }
 
-    /// `lstat(2)` (`followingLinks`: `stat(2)`); nil when the path cannot be examined.
-    public func status(followingLinks: Bool = false) -> stat? {
+    /// `lstat(2)` (`followingLinks`: `stat(2)`).
+    public func status(followingLinks: Bool = false) throws(SmallFile.ReadProblem) -> stat {
         var status = stat()
         let result = withCString { followingLinks ? stat($0, &status) : lstat($0, &status) }
-        return result == 0 ? status : nil
+        guard result == 0 else { throw .failed(errno: errno) }
+        return status
     }
 }

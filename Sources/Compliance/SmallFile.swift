@@ -4,34 +4,41 @@ import Glibc
 /// /proc entries) without Foundation: whole or not at all, bounded, never blocking on a
 /// FIFO.
 public enum SmallFile {
-    /// Why a file's bytes could not be had whole.
+    /// Why a file's bytes (or a directory's names) could not be had whole.
     public enum ReadProblem: Error, Equatable, CustomStringConvertible {
-        case cannotOpen(errno: Int32)
+        /// A system call failed (`open`, `fstat`, `read`, `opendir`, `readdir`, `stat`).
+        case failed(errno: Int32)
         case notRegularFile
         case largerThan(Int)
 
         public var description: String {
             switch self {
-            case .cannotOpen(let code): String(cString: strerror(code))
+            case .failed(let code): String(cString: strerror(code))
             case .notRegularFile: "not a regular file"
             case .largerThan(let limit): "larger than \(limit >> 20) MiB"
             }
         }
+
+        /// The path is not there (or a link to nothing): no error, an absence.
+        public var isAbsence: Bool { [.failed(errno: ENOENT), .failed(errno: ENOTDIR), .failed(errno: ELOOP)].contains(self) }
     }
 
     /// The whole content of the regular file at `path`, if it has at most `limit` bytes.
+    /// A read error is an error, never the end of the file.
     public static func contents(_ path: RawPath, limit: Int = 64 << 20) throws(ReadProblem) -> [UInt8] {
         let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-        guard fd >= 0 else { throw .cannotOpen(errno: errno) }
+        guard fd >= 0 else { throw .failed(errno: errno) }
         defer { close(fd) }
         var status = stat()
-        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile }
+        guard fstat(fd, &status) == 0 else { throw .failed(errno: errno) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         // One byte past the limit tells a file of exactly `limit` bytes from a larger one.
         while bytes.count <= limit {
             let count = read(fd, &chunk, min(chunk.count, limit + 1 - bytes.count))
             if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw .failed(errno: errno) }
             guard count > 0 else { break }
             bytes += chunk[..<count]
         }
@@ -45,7 +52,7 @@ public enum SmallFile {
 
     public static func bytes(_ path: String, limit: Int = 64 << 20) -> [UInt8]? { bytes(RawPath(path), limit: limit) }
 
-    public static func text(_ path: String, limit: Int = 1 << 20) -> String? {
+    public static func text(_ path: String, limit: Int = 64 << 20) -> String? {
         bytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -78,21 +85,26 @@ public enum SmallFile {
         return RawPath(bytes: buffer[..<count].map { UInt8(bitPattern: $0) })
     }
 
-    /// The names in a directory (not `.` and `..`) in byte order; none when it is
-    /// missing or unreadable.
-    public static func names(in directory: RawPath) -> [RawPath] {
-        guard let stream = directory.withCString({ opendir($0) }) else { return [] }
+    /// The names in a directory (not `.` and `..`) in byte order.
+    public static func listing(of directory: RawPath) throws(ReadProblem) -> [RawPath] {
+        guard let stream = directory.withCString({ opendir($0) }) else { throw .failed(errno: errno) }
         defer { closedir(stream) }
         var names: [RawPath] = []
-        while let entry = readdir(stream) {
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                if errno != 0 { throw .failed(errno: errno) }
+                break
+            }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { RawPath(bytes: Array($0.prefix { $0 != 0 })) }
             if name.bytes != [0x2E] && name.bytes != [0x2E, 0x2E] { names.append(name) }
         }
         return names.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
     }
 
-    /// The names in a directory as display text (`DisplayText`), in byte order.
-    public static func names(in directory: String) -> [String] { names(in: RawPath(directory)).map(\.text) }
+    /// The names in a directory as display text (`DisplayText`), in byte order; none when
+    /// it cannot be listed.
+    public static func names(in directory: String) -> [String] { ((try? listing(of: RawPath(directory))) ?? []).map(\.text) }
 }
 
 /// This machine's host name (what a live report names the host whose records carry no

@@ -72,6 +72,9 @@ struct AuditTrailTests {
         #expect(gaps.first.map { $0.from == 100 && $0.to == 150 && $0.reason.hasPrefix(HostTrail.uncleanStop) } == true, "\(gaps)")
         #expect(killed.lossNotices(in: period, gaps: gaps) == 1)
         #expect(killed.firstRecord == 150 && killed.events == 3)
+        // A record before --since and no stop: the silence is still a gap, not vouched for.
+        let quiet = trail([], records: [10, 90, 160, 199.5], period: period)
+        #expect(quiet.gaps(in: period).map(\.reason) == ["no records from the period's start to its first one (the last before it: \(isoTime(90))): quiet, or logs not given"])
         // With no record before --since, the same silence is older logs not given.
         let rotated = trail([(.daemonStart, 150, "op=start")], records: [160, 199.5], period: period)
         #expect(rotated.gaps(in: period).map(\.reason) == ["no records before the first one given: older logs rotated away or not given"])

@@ -51,6 +51,8 @@ struct EvidenceTextTests {
         #expect(DisplayText.of(Array("/etc/modprobe.d/é.conf".utf8)) == "/etc/modprobe.d/é.conf")
         #expect(DisplayText.of([0x2F, 0x61, 0x0A, 0xFF, 0x5C]) == "/a\\x0a\\xff\\\\")
         #expect(DisplayText.of([0xE2, 0x80]) == "\\xe2\\x80")
+        // A right-to-left override, a zero-width space, a line separator: invisible, escaped.
+        #expect(DisplayText.of("a\u{202E}b\u{200B}c\u{2028}d") == "a\\xe2\\x80\\xaeb\\xe2\\x80\\x8bc\\xe2\\x80\\xa8d")
         #expect(Table.csvRow(["a,b", "say \"hi\"", "plain"]) == "\"a,b\",\"say \"\"hi\"\"\",plain\r\n")
         #expect(Table.htmlRow(["<script>&", "alert"]) == "<tr><td>&lt;script&gt;&amp;</td><td class=\"v-alert\">alert</td></tr>\n")
         // A prepended-concatenation mark joins the `<` after it into one Character: escaping

@@ -23,6 +23,9 @@ struct InventoryTests {
         try "/etc/modprobe.d/lkm-fixture.conf\n".write(to: package.appendingPathComponent("DEBIAN/conffiles"), atomically: false, encoding: .utf8)
         try "install cramfs /bin/false\n".write(to: package.appendingPathComponent("etc/modprobe.d/lkm-fixture.conf"), atomically: false, encoding: .utf8)
         try "blacklist cramfs\n".write(to: package.appendingPathComponent("usr/lib/modprobe.d/lkm-fixture-lib.conf"), atomically: false, encoding: .utf8)
+        // Glob characters, which dpkg-query -S would read as a pattern, and a file diverted later.
+        try "blacklist tipc\n".write(to: package.appendingPathComponent("usr/lib/modprobe.d/lkm[1]*.conf"), atomically: false, encoding: .utf8)
+        try "blacklist rds\n".write(to: package.appendingPathComponent("etc/modprobe.d/lkm-diverted.conf"), atomically: false, encoding: .utf8)
         // A name that is not UTF-8: dpkg lists it by its bytes.
         try ModprobeConfigurationTests.writeFile(named: Array("lkm-".utf8) + [0xFE] + Array(".conf".utf8),
                                                  in: package.appendingPathComponent("usr/lib/modprobe.d"), "blacklist dccp\n")
@@ -52,9 +55,13 @@ struct InventoryTests {
                 "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
                 "/etc/group": "root:x:0:\n",
             ])
+            // dpkg-query -S then prints "local diversion from: PATH" and "... to: PATH" lines too.
+            _ = try runCommand("/usr/bin/dpkg-divert", ["--root=\(root.path)", "--local", "--add", "/etc/modprobe.d/lkm-diverted.conf"])
             let profile = try ComplianceProfile.load("cis-debian-12")
             let inventory = Inventory.take(root: root.path, locations: DetectionRule.defaultRule().locations, profile: profile)
             func entry(_ path: String) -> Inventory.Entry? { inventory.entries.first { $0.path == path } }
+            #expect(entry("/usr/lib/modprobe.d/lkm[1]*.conf")?.package == .matches(package: "lkm-fixture"))
+            #expect(entry("/etc/modprobe.d/lkm-diverted.conf")?.package == .matches(package: "lkm-fixture"))
             #expect(entry("/etc/modprobe.d/lkm-fixture.conf")?.package == .matches(package: "lkm-fixture"))
             guard case .modified(let package, let detail)? = entry("/usr/lib/modprobe.d/lkm-fixture-lib.conf")?.package else {
                 Issue.record("the changed file is not modified: \(String(describing: entry("/usr/lib/modprobe.d/lkm-fixture-lib.conf")?.package))")
@@ -104,9 +111,11 @@ struct InventoryTests {
                 mkdir -p %{buildroot}/etc/modprobe.d %{buildroot}/usr/lib/modprobe.d
                 echo "install cramfs /bin/false" > %{buildroot}/etc/modprobe.d/lkm-fixture.conf
                 echo "blacklist cramfs" > %{buildroot}/usr/lib/modprobe.d/lkm-fixture-lib.conf
+                echo "blacklist sctp" > "%{buildroot}/usr/lib/modprobe.d/lkm spaced.conf"
                 %files
                 %config(noreplace) /etc/modprobe.d/lkm-fixture.conf
                 /usr/lib/modprobe.d/lkm-fixture-lib.conf
+                "/usr/lib/modprobe.d/lkm spaced.conf"
 
                 """.write(toFile: spec, atomically: false, encoding: .utf8)
             let top = work.appendingPathComponent("rpmbuild").path
@@ -120,6 +129,9 @@ struct InventoryTests {
                                                                  atomically: false, encoding: .utf8)
             try "install usb-storage /bin/true\n".write(to: root.appendingPathComponent("etc/modprobe.d/planted.conf"),
                                                         atomically: false, encoding: .utf8)
+            // rpm -V names it after its flags and a space: the path is what follows, spaces and all.
+            try "install sctp /tmp/payload\n".write(to: root.appendingPathComponent("usr/lib/modprobe.d/lkm spaced.conf"),
+                                                    atomically: false, encoding: .utf8)
             let inventory = Inventory.take(root: root.path, locations: DetectionRule.defaultRule().locations, profile: nil)
             #expect(inventory.packageDatabase == "rpm")
             func state(_ path: String) -> PackageDatabase.State? { inventory.entries.first { $0.path == path }?.package }
@@ -130,6 +142,11 @@ struct InventoryTests {
             }
             #expect(owner == "lkm-fixture" && detail.hasPrefix("rpm -V: S.5"), "\(detail)")
             #expect(state("/etc/modprobe.d/planted.conf") == .unowned)
+            guard case .modified(_, let spacedDetail)? = state("/usr/lib/modprobe.d/lkm spaced.conf") else {
+                Issue.record("the changed file with a space is not modified: \(String(describing: state("/usr/lib/modprobe.d/lkm spaced.conf")))")
+                return
+            }
+            #expect(spacedDetail.hasPrefix("rpm -V: S.5"), "\(spacedDetail)")
         }
     }
 

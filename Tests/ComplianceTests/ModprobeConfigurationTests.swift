@@ -45,7 +45,7 @@ struct ModprobeConfigurationTests {
             let verdict = try ComplianceProfile.load("cis-debian-12").evaluate(configuration).first { $0.control.module == "usb-storage" }
             #expect(verdict?.passed == false)
             #expect(verdict?.findings.contains { $0.contains("/tmp/payload") } == true, "\(String(describing: verdict?.findings))")
-            #expect(verdict?.fix == "change /etc/modprobe.d/a\\xff.conf line 1 to: install usb-storage /bin/false")
+            #expect(verdict?.fix == "change the directive at /etc/modprobe.d/a\\xff.conf:1 to: install usb-storage /bin/false")
             // kmod itself, given the same directory, reads both files in the same order.
             let modprobe = ["/usr/sbin/modprobe", "/sbin/modprobe"].first { FileManager.default.isExecutableFile(atPath: $0) }
             if let modprobe {
@@ -86,6 +86,62 @@ struct ModprobeConfigurationTests {
             let size = "install usb-storage /bin/false\nblacklist usb-storage\n".utf8.count
             #expect((try? SmallFile.contents(file, limit: size))?.count == size)
             #expect(throws: SmallFile.ReadProblem.largerThan(size - 1)) { try SmallFile.contents(file, limit: size - 1) }
+        }
+    }
+
+    @Test("as kmod 30: install lines are patterns, read first wins; a dash in brackets stays; a compound command is no pass; a link to nothing hides its name; a mask however spelt")
+    func kmodPatternsAndLinks() throws {
+        try withTemporaryDirectory { root in
+            try Self.tree(root, files: [
+                "/etc/modprobe.d/a-pattern.conf": "install usb* /tmp/payload\n",
+                "/etc/modprobe.d/b-exact.conf": "install usb-storage /bin/false\nblacklist usb-storage\n",
+                "/etc/modprobe.d/c-range.conf": "install cram[a-z]s /bin/false\ninstall bad]name /bin/false\n",
+                "/etc/modprobe.d/d-compound.conf": "install dccp /bin/true && /tmp/payload\nblacklist dccp\n",
+                "/usr/lib/modprobe.d/e-hidden.conf": "install sctp /bin/false\nblacklist sctp\n",
+                "/usr/lib/modprobe.d/f-masked.conf": "blacklist masked_module\n",
+                "/usr/lib/modprobe.d/50-rds.conf": "install rds /tmp/rds-payload\n",
+            ], links: [
+                "/etc/modprobe.d/e-hidden.conf": "/nonexistent/e-hidden.conf",
+                // Relative, enough `..` to reach / from any temporary directory.
+                "/etc/modprobe.d/f-masked.conf": String(repeating: "../", count: 40) + "dev/null",
+                "/etc/modprobe.d/g-eio.conf": "/proc/self/mem",
+            ])
+            let configuration = ModprobeConfiguration.load(root: root.path)
+            let installs = configuration.directives.filter { $0.command == "install" }
+            // In name order, whichever directory: 50-rds.conf first.
+            #expect(installs.map(\.module) == ["rds", "usb*", "usb_storage", "cram[a-z]s", "dccp"])
+            #expect(installs.map(\.effective) == [true, true, false, true, true])
+            #expect(configuration.install(for: "usb-storage")?.file == "/etc/modprobe.d/a-pattern.conf")
+            #expect(configuration.install(for: "cramfs")?.file == "/etc/modprobe.d/c-range.conf")
+            #expect(configuration.unknownLines.map(\.text) == ["install bad]name /bin/false"])
+            func file(_ path: String) -> ModprobeConfiguration.File? { configuration.files.first { $0.path == path } }
+            #expect(file("/etc/modprobe.d/e-hidden.conf")?.unreadReason == "a link to nothing: adds nothing, but hides the name (kmod before 34)")
+            #expect(file("/usr/lib/modprobe.d/e-hidden.conf")?.unreadReason == "hidden by /etc/modprobe.d/e-hidden.conf")
+            #expect(configuration.install(for: "sctp") == nil)
+            #expect(file("/etc/modprobe.d/f-masked.conf")?.unreadReason == "a link to /dev/null: masks the name")
+            #expect(configuration.blacklist(of: "masked_module") == nil)
+            // kmod reads nothing from it (its read fails): here it is said, and decides nothing.
+            #expect(file("/etc/modprobe.d/g-eio.conf")?.readProblem == "Input/output error")
+
+            let verdicts = try ComplianceProfile.load("cis-debian-12").evaluate(configuration)
+            func verdict(_ module: String) -> ComplianceProfile.Verdict? { verdicts.first { $0.control.module == module } }
+            #expect(verdict("usb-storage")?.findings.contains { $0.hasPrefix("install runs /tmp/payload") && $0.contains("a-pattern.conf:1") } == true)
+            #expect(verdict("usb-storage")?.fix == "change the directive at /etc/modprobe.d/a-pattern.conf:1 to: install usb-storage /bin/false")
+            #expect(verdict("dccp")?.findings.contains { $0.hasPrefix("install runs /bin/true && /tmp/payload") } == true)
+            #expect(verdict("rds")?.fix?.hasPrefix("add /etc/modprobe.d/00-rds.conf (read before /usr/lib/modprobe.d/50-rds.conf, so its install wins): install rds /bin/false") == true,
+                    "\(String(describing: verdict("rds")?.fix))")
+            #expect(verdicts.allSatisfy { !$0.passed && $0.findings.contains { $0.contains("g-eio.conf, which cannot be read here (Input/output error)") } })
+
+            // kmod itself, on the same /etc/modprobe.d: the same install lines, the bad one skipped.
+            let modprobe = ["/usr/sbin/modprobe", "/sbin/modprobe"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            if let modprobe {
+                let shown = try runCommand(modprobe, ["-C", root.appendingPathComponent("etc/modprobe.d").path, "--showconfig"])
+                    .split(separator: "\n").filter { $0.hasPrefix("install ") }.map(String.init)
+                let ours = installs.filter { $0.file.hasPrefix("/etc/") }.map { "install \($0.module) \($0.arguments)" }
+                #expect(shown == ours)
+            } else if TestData.mandatory {
+                Issue.record("kmod is not installed: .ci/run installs it")
+            }
         }
     }
 
@@ -195,7 +251,7 @@ struct ModprobeConfigurationTests {
             #expect(verdicts[1].fix == "add to /etc/modprobe.d/usb_storage.conf: blacklist usb_storage")
             #expect(verdicts[2].findings.contains { $0.hasPrefix("install runs /bin/sh -c true, not /bin/false") })
             // The first install wins: the wrong one is to be changed, not outvoted by a new file.
-            #expect(verdicts[2].fix == "change /etc/modprobe.d/cis.conf line 4 to: install dccp /bin/false")
+            #expect(verdicts[2].fix == "change the directive at /etc/modprobe.d/cis.conf:4 to: install dccp /bin/false")
             #expect(verdicts[2].findings.contains { $0.hasPrefix("loaded at boot by /etc/modules:1") })
             #expect(verdicts[3].fix == "add to /etc/modprobe.d/sctp.conf: blacklist sctp")
         }

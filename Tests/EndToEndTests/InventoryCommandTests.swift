@@ -45,6 +45,18 @@ struct InventoryCommandTests {
             #expect((usb["findings"] as? [String])?.contains(
                 "cannot be decided: kmod reads /etc/modprobe.d/a-secret.conf, which cannot be read here (Permission denied)") == true, "\(usb)")
 
+            // A directory nobody may list, with the compliant lines in /usr/lib: what /etc
+            // says is unknown, so no control passes either.
+            let library = directory.appendingPathComponent("root/usr/lib/modprobe.d")
+            try FileManager.default.createDirectory(at: library, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            try FileManager.default.moveItem(at: places.appendingPathComponent("usb_storage.conf"), to: library.appendingPathComponent("usb_storage.conf"))
+            #expect(chmod(secret, 0o644) == 0 && chmod(places.path, 0o700) == 0)
+            let hidden = try inventory(as: ["--reuid=65534", "--regid=65534", "--clear-groups"])
+            let hiddenUSB = try #require(hidden.first { $0["module"] as? String == "usb-storage" })
+            #expect(hiddenUSB["verdict"] as? String == "fail")
+            #expect((hiddenUSB["findings"] as? [String])?.contains(
+                "cannot be decided: kmod reads /etc/modprobe.d, which cannot be read here (cannot be listed: Permission denied)") == true, "\(hiddenUSB)")
+
             // Root reads it: the install that wins is the payload, named where it is.
             let asRoot = try inventory(as: [])
             let rootUSB = try #require(asRoot.first { $0["module"] as? String == "usb-storage" })

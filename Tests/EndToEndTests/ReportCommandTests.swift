@@ -145,6 +145,14 @@ struct ReportCommandTests {
         let whole = try host([log])
         #expect(whole.gaps.contains { isUnclean($0, from: iso(lastBefore)) }, "\(whole.gaps)")
         #expect(whole.losses == 1)
+        // Logs given newest first (here a copy of the last record, as a later file): the
+        // stop is still dated from the record before the start in its own log.
+        try withTemporaryDirectory { directory in
+            let later = directory.appendingPathComponent("later.log").path
+            try (lines.last! + "\n").write(toFile: later, atomically: false, encoding: .utf8)
+            let reordered = try host([later, log])
+            #expect(reordered.gaps.contains { isUnclean($0, from: iso(lastBefore)) }, "\(reordered.gaps)")
+        }
         // --since inside the stop: the logs hold a record before it, so the silence from
         // --since is the stop's, not older logs missing.
         let since = iso(lastBefore + 1)
