@@ -150,6 +150,23 @@ struct InventoryTests {
         }
     }
 
+    @Test("two names that differ only in their bytes (é composed and decomposed) are two files, each read")
+    func canonicallyEquivalentNames() throws {
+        try withTemporaryDirectory { root in
+            let directory = root.appendingPathComponent("etc/modprobe.d")
+            let composed = Array("\u{E9}.conf".utf8), decomposed = Array("e\u{301}.conf".utf8)
+            try ModprobeConfigurationTests.writeFile(named: composed, in: directory, "blacklist cramfs\n")
+            try ModprobeConfigurationTests.writeFile(named: decomposed, in: directory, "blacklist udf\n")
+            // Swift's String equality is canonical: as text the two names are equal.
+            #expect(String(decoding: composed, as: UTF8.self) == String(decoding: decomposed, as: UTF8.self))
+            let inventory = Inventory.take(root: root.path, locations: DetectionRule.defaultRule().locations, profile: nil)
+            let files = inventory.entries.filter { $0.kind == "file" }
+            #expect(Set(files.map { Array($0.path.utf8) }) == [Array("/etc/modprobe.d/".utf8) + composed, Array("/etc/modprobe.d/".utf8) + decomposed])
+            #expect(files.allSatisfy { $0.isRead == true && $0.package == .noDatabase }, "\(files)")
+            #expect(Set(inventory.configuration.directives.map(\.module)) == ["cramfs", "udf"])
+        }
+    }
+
     @Test("a file written while kmod reads is no difference: the pair is taken again; a configuration that keeps changing is said to")
     func kmodBesideAChange() throws {
         try withTemporaryDirectory { root in
