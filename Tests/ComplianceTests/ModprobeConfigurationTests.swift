@@ -20,6 +20,17 @@ struct ModprobeConfigurationTests {
         }
     }
 
+    /// The `install` lines kmod's own `modprobe -C DIRECTORY --showconfig` reads, in its
+    /// order; nil where kmod is not installed (which `.ci/run` makes an issue).
+    static func kmodInstallLines(in directory: URL) throws -> [String]? {
+        guard let modprobe = ["/usr/sbin/modprobe", "/sbin/modprobe"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            if TestData.mandatory { Issue.record("kmod is not installed: .ci/run installs it") }
+            return nil
+        }
+        return try runCommand(modprobe, ["-C", directory.path, "--showconfig"]).split(separator: "\n")
+            .filter { $0.hasPrefix("install ") }.map(String.init)
+    }
+
     /// Writes `content` to a file whose name is `bytes` (need not be UTF-8) in `directory`.
     static func writeFile(named bytes: [UInt8], in directory: URL, _ content: String) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -47,12 +58,8 @@ struct ModprobeConfigurationTests {
             #expect(verdict?.findings.contains { $0.contains("/tmp/payload") } == true, "\(String(describing: verdict?.findings))")
             #expect(verdict?.fix == "change the directive at /etc/modprobe.d/a\\xff.conf:1 to: install usb-storage /bin/false")
             // kmod itself, given the same directory, reads both files in the same order.
-            let modprobe = ["/usr/sbin/modprobe", "/sbin/modprobe"].first { FileManager.default.isExecutableFile(atPath: $0) }
-            if let modprobe {
-                let shown = try runCommand(modprobe, ["-C", directory.path, "--showconfig"]).split(separator: "\n").filter { $0.hasPrefix("install ") }
+            if let shown = try Self.kmodInstallLines(in: directory) {
                 #expect(shown == ["install usb_storage /tmp/payload", "install usb_storage /bin/false"])
-            } else if TestData.mandatory {
-                Issue.record("kmod is not installed: .ci/run installs it")
             }
         }
     }
@@ -133,14 +140,8 @@ struct ModprobeConfigurationTests {
             #expect(verdicts.allSatisfy { !$0.passed && $0.findings.contains { $0.contains("g-eio.conf, which cannot be read here (Input/output error)") } })
 
             // kmod itself, on the same /etc/modprobe.d: the same install lines, the bad one skipped.
-            let modprobe = ["/usr/sbin/modprobe", "/sbin/modprobe"].first { FileManager.default.isExecutableFile(atPath: $0) }
-            if let modprobe {
-                let shown = try runCommand(modprobe, ["-C", root.appendingPathComponent("etc/modprobe.d").path, "--showconfig"])
-                    .split(separator: "\n").filter { $0.hasPrefix("install ") }.map(String.init)
-                let ours = installs.filter { $0.file.hasPrefix("/etc/") }.map { "install \($0.module) \($0.arguments)" }
-                #expect(shown == ours)
-            } else if TestData.mandatory {
-                Issue.record("kmod is not installed: .ci/run installs it")
+            if let shown = try Self.kmodInstallLines(in: root.appendingPathComponent("etc/modprobe.d")) {
+                #expect(shown == installs.filter { $0.file.hasPrefix("/etc/") }.map { "install \($0.module) \($0.arguments)" })
             }
         }
     }
