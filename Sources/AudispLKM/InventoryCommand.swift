@@ -20,18 +20,21 @@ struct InventoryCommand: ParsableCommand {
             remove; and the modules loaded at boot) after modprobe.d(5)'s precedence: a \
             file in /etc hides the same name in /run, /usr/local/lib and /usr/lib; only \
             *.conf files (for kmod also *.alias) are read, in name order; a link to \
-            /dev/null masks a name; for install and remove the first directive wins. A \
-            name is read by its bytes, as kmod reads it, and shown with \\xNN for each byte \
-            that is not printable UTF-8 (\\\\ for a backslash), in every format. On this \
-            system (no --root), kmod's own reading (`modprobe --showconfig`) is compared \
-            with it, taken again if the files change meanwhile. A file kmod reads but \
-            this cannot read whole (a FIFO, over 64 MiB, not readable by this user) is \
-            listed with why, and no control passes while it stands.
+            /dev/null masks a name; for install and remove the first directive whose \
+            module, a pattern (fnmatch), matches wins. Files are read as kmod 30 reads \
+            them, byte for byte (its line joining, its words, its `-` and `_`); a name is \
+            read by its bytes and shown with \\xNN for each byte that is not printable \
+            UTF-8 (\\\\ for a backslash), in every format. On this system (no --root), \
+            kmod's own reading (`modprobe --showconfig`) is compared with it, taken again \
+            if the files change meanwhile. What kmod reads but this cannot read whole (a \
+            FIFO, a file over 64 MiB, a file or directory this user may not read, a link \
+            to nothing, a place that is a file) is listed with why, and no control passes \
+            while it stands.
 
             --profile NAME|FILE evaluates a compliance profile: for each control, whether \
             its module is not loadable the way the document's audit checks (an install \
-            line running /bin/false or /bin/true, and/or a blacklist line), and if not, the \
-            lines that fix it. Built in: \(ComplianceProfile.builtInNames.joined(separator: ", ")). \
+            line whose command is exactly /bin/false or /bin/true, and/or a blacklist \
+            line), and if not, the lines that fix it. Built in: \(ComplianceProfile.builtInNames.joined(separator: ", ")). \
             A profile file has the same TOML shape (see README.md).
 
             Read-only; runs unprivileged wherever the files are readable. --root DIR reads \

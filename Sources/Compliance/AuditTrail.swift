@@ -69,8 +69,9 @@ public struct HostTrail: Sendable {
     /// For each auditd start (by time): the record noted just before it, where a stop
     /// without an end record began. Taken when the start's event is noted (in the order
     /// the logs have them), not when its records are read, which comes later, after
-    /// events that follow it; and in log order, not the newest time seen, so that logs
-    /// given newest first cannot hide a stop.
+    /// events that follow it; and in log order, not the newest time seen, so that a later
+    /// file given first does not hide a stop whose start follows records in its own file
+    /// (a start that opens a file given after a later one is still hidden).
     private var newestBeforeStart: [Double: Double] = [:]
 
     /// Notes one event of this host (`startsDaemon`: a `DAEMON_START`); `add` its mark,

@@ -99,13 +99,15 @@ public struct ComplianceProfile: Sendable {
     }
 
     /// How to make `line` the install that wins over `install`: the first install read
-    /// wins, and files are read in name order whichever directory holds them. In /etc the
-    /// directive is changed where it is; elsewhere (a package's file, which an upgrade
-    /// would restore) a file in /etc/modprobe.d named to be read before it.
+    /// wins, and files are read in name order whichever directory holds them. A plain
+    /// line in /etc is changed where it is. A package's file (an upgrade restores it) or a
+    /// pattern line (it covers other modules too) is outvoted by a file in
+    /// /etc/modprobe.d named to be read before it, where a name can be.
     static func replacing(_ install: ModprobeConfiguration.Directive, with line: String, module: String) -> String {
         let name = RawPath(displayText: install.file).bytes.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? []
         let earlier = "00-\(module).conf"
-        if !install.file.hasPrefix("/etc/"), Array(earlier.utf8).lexicographicallyPrecedes(name) {
+        let isPattern = install.module.contains { "*?[".contains($0) }
+        if !install.file.hasPrefix("/etc/") || isPattern, Array(earlier.utf8).lexicographicallyPrecedes(name) {
             return "add /etc/modprobe.d/\(earlier) (read before \(install.file), so its install wins): \(line)"
         }
         return "change the directive at \(install.file):\(install.line) to: \(line)"
@@ -118,16 +120,19 @@ public struct ComplianceProfile: Sendable {
             var fix: [String] = []
             var change: String?
             if control.requirements.contains("install-disabled") {
-                if let install = configuration.install(for: control.module) {
+                let installs = configuration.installs(for: control.module)
+                for install in installs {
                     // kmod hands the whole command to the shell: `/bin/true && /tmp/x` runs x.
-                    if installCommands.contains(install.arguments) {
+                    let words = install.arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                    if words.count == 1, installCommands.contains(words[0]) {
                         findings.append("install \(install.module) \(install.arguments) (\(install.file):\(install.line))")
                     } else {
                         passed = false
                         findings.append("install runs \(install.arguments), not \(installCommands.joined(separator: " or ")) (\(install.file):\(install.line))")
-                        change = Self.replacing(install, with: "install \(control.module) \(installCommands[0])", module: control.module)
+                        change = change ?? Self.replacing(install, with: "install \(control.module) \(installCommands[0])", module: control.module)
                     }
-                } else {
+                }
+                if installs.isEmpty {
                     passed = false
                     findings.append("no install line")
                     fix.append("install \(control.module) \(installCommands[0])")

@@ -144,11 +144,14 @@ public struct Inventory: Sendable {
         }
         let compared: Set<String> = ["install", "remove", "blacklist", "options"]
         var theirs: [String] = []
-        for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
-            if line.hasPrefix("# End of configuration files") { break }
-            let words = line.split(separator: " ", maxSplits: 2).map(String.init)
-            guard let command = words.first, compared.contains(command), words.count >= 2 else { continue }
-            theirs.append(([command, ModprobeConfiguration.normalizePattern(words[1]) ?? words[1]] + words.dropFirst(2)).joined(separator: " "))
+        // "COMMAND MODULE REST", one space each, as bytes; shown as ours are (display text).
+        for line in output.split(separator: 0x0A).map(Array.init) {
+            if line.starts(with: "# End of configuration files".utf8) { break }
+            var index = 0
+            guard let command = ModprobeConfiguration.token(line, &index).map({ String(decoding: $0, as: UTF8.self) }),
+                  compared.contains(command), let module = ModprobeConfiguration.token(line, &index) else { continue }
+            let rest = index < line.count ? [DisplayText.of(Array(line[index...]))] : []
+            theirs.append(([command, DisplayText.of(module)] + rest).joined(separator: " "))
         }
         let ours = configuration.directives.filter { compared.contains($0.command) }.map {
             ([$0.command, $0.module] + ($0.arguments.isEmpty ? [] : [$0.arguments])).joined(separator: " ")

@@ -53,6 +53,8 @@ public struct ModprobeConfiguration: Sendable {
         /// Whether it takes effect (an `install` or `remove` after the first for a module
         /// does not).
         public var effective = true
+        /// The module as kmod keeps it, bytes (`module` is its display text).
+        var pattern: [UInt8] = []
     }
 
     public private(set) var files: [File] = []
@@ -68,22 +70,26 @@ public struct ModprobeConfiguration: Sendable {
     /// Reads the configuration under `root` (`/` for this system).
     public static func load(root: String) -> ModprobeConfiguration {
         var configuration = ModprobeConfiguration()
-        for (path, lines) in configuration.read(directories: modprobeDirectories, kind: .modprobe, root: root) {
-            configuration.parseModprobe(lines, file: path)
+        for (path, bytes) in configuration.read(directories: modprobeDirectories, kind: .modprobe, root: root) {
+            configuration.parseModprobe(Self.kmodLines(bytes), file: path)
         }
         var loadFiles = configuration.read(directories: modulesLoadDirectories, kind: .modulesLoad, root: root)
         do {
-            let lines = try Self.lines(of: RawPath(root + debianModules))
+            let bytes = try SmallFile.contents(RawPath(root + debianModules))
             configuration.files.append(File(path: debianModules, isRead: true, kind: .modulesLoad))
-            loadFiles.append((debianModules, lines))
+            loadFiles.append((debianModules, bytes))
         } catch where !error.isAbsence {
             configuration.files.append(File(path: debianModules, isRead: true, readProblem: error.description, kind: .modulesLoad))
         } catch {}
         var loaded = Set<String>()
-        for (path, lines) in loadFiles {
-            for (number, text) in lines {
+        for (path, bytes) in loadFiles {
+            // systemd's modules-load.d and Debian's /etc/modules: a module per line (its first
+            // word), `#` and `;` comments, no continuation lines.
+            for (index, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+                let text = String(decoding: line, as: UTF8.self)
                 let word = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
                 guard !word.isEmpty, !word.hasPrefix("#"), !word.hasPrefix(";") else { continue }
+                let number = index + 1
                 let module = normalize(word)
                 // /etc/modules-load.d/modules.conf is often a link to /etc/modules: one load.
                 let effective = loaded.insert(module).inserted
@@ -95,10 +101,10 @@ public struct ModprobeConfiguration: Sendable {
     }
 
     /// Lists `directories` under `root` with their precedence; returns the read files'
-    /// logical lines in read order.
-    private mutating func read(directories: [String], kind: File.Kind, root: String) -> [(String, [(Int, String)])] {
+    /// bytes in read order.
+    private mutating func read(directories: [String], kind: File.Kind, root: String) -> [(String, [UInt8])] {
         var winners: [RawPath: (path: String, system: RawPath, file: Int)] = [:]
-        var unread = Set<RawPath>()   // names taken by a mask or a link to nothing
+        var unread = Set<RawPath>()   // names a mask takes
         var seenDirectories = Set<RawPath>()
         // kmod reads `*.conf` and the older `*.alias` (systemd's modules-load.d only
         // `*.conf`), never a name starting with `.`. A name is bytes: kmod reads
@@ -110,8 +116,10 @@ public struct ModprobeConfiguration: Sendable {
             if let real = SmallFile.realPath(systemDirectory), !seenDirectories.insert(real).inserted { continue }
             let names: [RawPath]
             do { names = try SmallFile.listing(of: systemDirectory) } catch {
-                if !error.isAbsence {
-                    files.append(File(path: DisplayText.of(directory), isRead: true, readProblem: "cannot be listed: \(error)", kind: kind))
+                // kmod reads a place that is a file as one more file: not decided here.
+                if error == .failed(errno: ENOTDIR) || !error.isAbsence {
+                    let problem = error == .failed(errno: ENOTDIR) ? "not a directory: kmod reads it as a file" : "cannot be listed: \(error)"
+                    files.append(File(path: DisplayText.of(directory), isRead: true, readProblem: problem, kind: kind))
                 }
                 continue
             }
@@ -123,14 +131,17 @@ public struct ModprobeConfiguration: Sendable {
                     continue
                 }
                 // kmod drops directories before it weighs names: never read, they hide
-                // nothing. A link to nothing it keeps until kmod 34 (its stat is not
-                // checked before): it hides the name and, not opening, adds nothing.
-                let status: stat?
-                do { status = try system.status(followingLinks: true) } catch where error.isAbsence { status = nil } catch {
-                    files.append(File(path: path, isRead: true, readProblem: "cannot be examined: \(error)", kind: kind))
+                // nothing. What it cannot stat (a link to nothing) kmod 30 to 33 judge by
+                // the previous entry's stat (unchecked): it may hide the name or not, so
+                // nothing can be decided while it stands (kmod 34 drops it).
+                let status: stat
+                do { status = try system.status(followingLinks: true) } catch {
+                    files.append(File(path: path, isRead: true, readProblem: error.isAbsence
+                                          ? "a link to nothing: kmod 30 to 33 may let it hide the name or not"
+                                          : "cannot be examined: \(error)", kind: kind))
                     continue
                 }
-                if let status, status.st_mode & S_IFMT == S_IFDIR {
+                if status.st_mode & S_IFMT == S_IFDIR {
                     files.append(File(path: path, isRead: false, unreadReason: "a directory: never read, hides nothing", kind: kind))
                     continue
                 }
@@ -139,12 +150,6 @@ public struct ModprobeConfiguration: Sendable {
                     continue
                 }
                 winners[name] = (path, system, files.count)
-                guard let status else {
-                    unread.insert(name)
-                    files.append(File(path: path, isRead: false,
-                                      unreadReason: "a link to nothing: adds nothing, but hides the name (kmod before 34)", kind: kind))
-                    continue
-                }
                 if Self.isMask(system, status) {
                     unread.insert(name)
                     files.append(File(path: path, isRead: false, unreadReason: "a link to /dev/null: masks the name", kind: kind))
@@ -153,9 +158,11 @@ public struct ModprobeConfiguration: Sendable {
                 files.append(File(path: path, isRead: true, kind: kind))
             }
         }
-        var read: [(String, [(Int, String)])] = []
+        var read: [(String, [UInt8])] = []
+        // Whole (kmod has no limit), or not at all: a directive after the part read would
+        // otherwise go unseen.
         for (_, winner) in winners.filter({ !unread.contains($0.key) }).sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
-            do { read.append((winner.path, try Self.lines(of: winner.system))) } catch { files[winner.file].readProblem = error.description }
+            do { read.append((winner.path, try SmallFile.contents(winner.system))) } catch { files[winner.file].readProblem = error.description }
         }
         return read
     }
@@ -166,62 +173,94 @@ public struct ModprobeConfiguration: Sendable {
         files.filter { $0.readProblem != nil && $0.kind == .modprobe }
     }
 
-    private mutating func parseModprobe(_ lines: [(Int, String)], file: String) {
-        for (number, text) in lines {
-            let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            guard let command = words.first, !command.hasPrefix("#") else { continue }
-            // kmod's parser: a command without its arguments is a syntax error, skipped.
-            let minimumWords = ["install": 3, "remove": 3, "alias": 3, "softdep": 3, "weakdep": 3, "options": 2, "blacklist": 2]
-            guard let minimum = minimumWords[command], words.count >= minimum else {
-                unknownLines.append((file, number, text))
+    /// kmod 30's parser (`kmod_config_parse`), on bytes: a line starting with `#` is a
+    /// comment; words are separated by spaces and tabs (`strtok_r`), the module is the
+    /// second and the rest of the line (after the one separator that ends the module)
+    /// is the command or options; a module kmod's `underscores` refuses, or a missing
+    /// part, is a syntax error kmod skips the line for.
+    private mutating func parseModprobe(_ lines: [(number: Int, bytes: [UInt8])], file: String) {
+        for (number, line) in lines where line.first.map({ $0 != UInt8(ascii: "#") }) ?? false {
+            var index = 0
+            guard let commandBytes = Self.token(line, &index) else { continue }
+            let command = String(decoding: commandBytes, as: UTF8.self)
+            let moduleToken = Self.token(line, &index)
+            let takesRest = ["options", "install", "remove", "softdep", "weakdep"].contains(command)
+            let rest: [UInt8]? = command == "alias" ? Self.token(line, &index).flatMap(Self.underscores)
+                : takesRest ? (index < line.count ? Array(line[index...]) : nil) : []
+            guard ["alias", "blacklist"].contains(command) || takesRest,
+                  let pattern = moduleToken.flatMap(Self.underscores), let rest else {
+                unknownLines.append((file, number, DisplayText.of(line)))
                 continue
             }
-            guard let module = command == "alias" ? words[1] : Self.normalizePattern(words[1]) else {
-                unknownLines.append((file, number, text))
-                continue
-            }
-            var directive = Directive(command: command, module: module, arguments: words.dropFirst(2).joined(separator: " "),
-                                      file: file, line: number)
+            var directive = Directive(command: command, module: DisplayText.of(pattern), arguments: DisplayText.of(rest),
+                                      file: file, line: number, pattern: pattern)
             if command == "install" || command == "remove" {
-                directive.effective = !directives.contains { $0.command == command && Self.matches($0.module, module) }
+                directive.effective = !directives.contains { $0.command == command && Self.matches($0.pattern, pattern) }
             }
             directives.append(directive)
         }
     }
 
-    /// The `install` command that takes effect for `module`, if any: the first whose
-    /// module, a pattern, matches it (kmod's `fnmatch`: `install usb* CMD` read first
-    /// wins over `install usb-storage /bin/false`).
-    public func install(for module: String) -> Directive? {
-        let name = Self.normalize(module)
-        return directives.first { $0.command == "install" && Self.matches($0.module, name) }
+    /// `strtok_r(3)` with `"\t "`: the next word, after any separators; `index` is left
+    /// past the one separator that ends it (kmod's NUL there).
+    static func token(_ line: [UInt8], _ index: inout Int) -> [UInt8]? {
+        func isSeparator(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        while index < line.count, isSeparator(line[index]) { index += 1 }
+        guard index < line.count else { return nil }
+        let start = index
+        while index < line.count, !isSeparator(line[index]) { index += 1 }
+        defer { if index < line.count { index += 1 } }
+        return Array(line[start ..< index])
     }
 
-    /// Whether the module pattern of a directive matches `name` (fnmatch(3), as kmod).
-    static func matches(_ pattern: String, _ name: String) -> Bool { fnmatch(pattern, name, 0) == 0 }
+    /// The `install` directives kmod may run for `module`: the first whose module, a
+    /// pattern, matches it (fnmatch: kmod's rule for a module in modules.dep, so
+    /// `install usb* CMD` read first wins) and the first naming it exactly (the rule for
+    /// a module not there, or built in); one when they are the same.
+    public func installs(for module: String) -> [Directive] {
+        let name = Array(Self.normalize(module).utf8)
+        let byPattern = directives.first { $0.command == "install" && Self.matches($0.pattern, name) }
+        let byName = directives.first { $0.command == "install" && $0.pattern == name }
+        return byPattern == byName ? [byPattern].compactMap { $0 } : [byPattern, byName].compactMap { $0 }
+    }
 
-    /// A directive's module as kmod keeps it (its `underscores`): `-` as `_`, but not
-    /// inside a `[...]` bracket expression; nil for a `]` without its `[` or an unclosed
-    /// `[`, a syntax error kmod skips the line for.
-    static func normalizePattern(_ text: String) -> String? {
-        var out = ""
-        var inBrackets = false
-        for character in text {
-            switch character {
-            case "[" where !inBrackets: inBrackets = true
-            case "]" where inBrackets: inBrackets = false
-            case "]": return nil
+    /// The `install` kmod runs for `module` when it is in modules.dep, if any.
+    public func install(for module: String) -> Directive? { installs(for: module).first }
+
+    /// Whether a directive's module pattern matches `name` (fnmatch(3) on bytes, as kmod).
+    static func matches(_ pattern: [UInt8], _ name: [UInt8]) -> Bool {
+        (pattern + [0]).withUnsafeBufferPointer { pattern in
+            (name + [0]).withUnsafeBufferPointer { name in
+                pattern.withMemoryRebound(to: CChar.self) { pattern in
+                    name.withMemoryRebound(to: CChar.self) { fnmatch(pattern.baseAddress!, $0.baseAddress!, 0) == 0 }
+                }
+            }
+        }
+    }
+
+    /// kmod's `underscores`, on bytes: `-` as `_`, except inside a `[...]` bracket
+    /// expression (skipped to its `]`); nil for a `]` outside one or an unclosed `[`.
+    static func underscores(_ bytes: [UInt8]) -> [UInt8]? {
+        var out = bytes
+        var index = 0
+        while index < out.count {
+            switch out[index] {
+            case UInt8(ascii: "-"): out[index] = UInt8(ascii: "_")
+            case UInt8(ascii: "]"): return nil
+            case UInt8(ascii: "["):
+                guard let close = out[index...].firstIndex(of: UInt8(ascii: "]")) else { return nil }
+                index = close
             default: break
             }
-            out.append(character == "-" && !inBrackets ? "_" : character)
+            index += 1
         }
-        return inBrackets ? nil : out
+        return out
     }
 
-    /// The first `blacklist` of `module`, if any.
+    /// The first `blacklist` of `module`, if any (kmod compares the name exactly).
     public func blacklist(of module: String) -> Directive? {
-        let name = Self.normalize(module)
-        return directives.first { $0.command == "blacklist" && $0.module == name }
+        let name = Array(Self.normalize(module).utf8)
+        return directives.first { $0.command == "blacklist" && $0.pattern == name }
     }
 
     /// Where `module` is loaded at boot (modules-load.d, /etc/modules), if it is.
@@ -240,26 +279,39 @@ public struct ModprobeConfiguration: Sendable {
             || status.st_mode & S_IFMT == S_IFCHR && status.st_rdev == 0x103
     }
 
-    /// A file's logical lines with their first line's number: a `\` at the end joins the
-    /// next line (kmod). Read whole (kmod has no limit), or not at all: a directive after
-    /// the part read would otherwise go unseen.
-    static func lines(of path: RawPath) throws(SmallFile.ReadProblem) -> [(Int, String)] {
-        let bytes = try SmallFile.contents(path)
-        var result: [(Int, String)] = []
-        var pending = ""
-        var start = 0
-        for (index, raw) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-            var text = String(decoding: raw, as: UTF8.self)
-            if pending.isEmpty { start = index + 1 }
-            if text.hasSuffix("\\") {
-                text.removeLast()
-                pending += text
-                continue
+    /// kmod's `freadline_wrapped`, byte for byte: a `\` and a newline join two lines; a
+    /// `\` and any other byte leave that byte alone; a `\` at the end of the file leaves
+    /// 0xFF; a NUL ends the line (kmod reads it as a C string). Each line comes with the
+    /// number of its first physical line.
+    static func kmodLines(_ bytes: [UInt8]) -> [(number: Int, bytes: [UInt8])] {
+        var lines: [(number: Int, bytes: [UInt8])] = []
+        var current: [UInt8] = []
+        var physical = 1, start = 1
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case 0x0A:
+                lines.append((start, current))
+                current = []
+                physical += 1
+                start = physical
+            case UInt8(ascii: "\\"):
+                if index == bytes.count {
+                    current.append(0xFF)   // getc's EOF, stored as a char
+                } else if bytes[index] == 0x0A {
+                    physical += 1
+                    index += 1
+                } else {
+                    current.append(bytes[index])
+                    index += 1
+                }
+            default:
+                current.append(byte)
             }
-            result.append((start, pending + text))
-            pending = ""
         }
-        if !pending.isEmpty { result.append((start, pending)) }
-        return result
+        if !current.isEmpty { lines.append((start, current)) }
+        return lines.map { ($0.number, Array($0.bytes.prefix { $0 != 0 })) }
     }
 }
