@@ -58,9 +58,8 @@ trap 'echo "record-fixtures: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
 [ "$(id -u)" = 0 ] || { echo "record-fixtures: needs root" >&2; exit 1; }
 # The kernel's pid must be a live auditd: one killed without unregistering stays listed.
-pid=$(auditctl -s | sed -n 's/^pid \([1-9][0-9]*\)$/\1/p')
-[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = auditd ] ||
-	{ echo "record-fixtures: auditd is not running" >&2; exit 1; }
+. "$here/../../packaging/auditd-plugin.sh"
+auditd_running || { echo "record-fixtures: auditd is not running" >&2; exit 1; }
 
 # Copies the raw records of this run to $out, waiting (10 s at most) until `$1` (a grep
 # pattern, or `count:N:PATTERN` for N matching records) shows auditd wrote the last step.

@@ -65,52 +65,8 @@ L=/etc/modules-load.d
 say() { echo "record-report: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-# The auditd the kernel sends to, if it still runs (as install.sh): an auditd killed
-# without unregistering stays the kernel's `pid`; a zombie is not running either.
-auditd_pid() {
-	local pid
-	pid=$(auditctl -s 2>/dev/null | sed -n 's/^pid \([1-9][0-9]*\)$/\1/p')
-	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = auditd ] &&
-		[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ] && echo "$pid"
-}
-# Whether any auditd process (not a zombie) runs, whatever the kernel thinks.
-any_auditd() { ps -C auditd -o stat= 2>/dev/null | grep -qv '^Z'; }
-
-# Starts auditd and waits (10 s at most) until the kernel sends to it and it has written
-# its DAEMON_START record. auditd keeps every descriptor it inherits (and passes those
-# above 23 to its plugins): it is started with none but the standard three, pointed at
-# /dev/null, so it does not hold this script's lock (descriptor 9) after the script ends.
-start_auditd() {
-	local from pid
-	from=$(stat -c %s "$log" 2>/dev/null || echo 0)
-	(
-		for fd in /proc/self/fd/*; do
-			fd=${fd##*/}
-			[ "$fd" -gt 2 ] && eval "exec $fd>&-" || true
-		done 2>/dev/null
-		exec auditd </dev/null >/dev/null 2>&1
-	)
-	for _ in $(seq 100); do
-		pid=$(auditd_pid) || true
-		if [ -n "$pid" ] && tail -c +$((from + 1)) "$log" 2>/dev/null |
-			grep -q "^type=DAEMON_START .* pid=$pid "; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	die "auditd did not start (or wrote no DAEMON_START) within 10 s"
-}
-
-# Stops auditd (SIGTERM through auditctl, which signals the kernel's auditd) and waits
-# (10 s at most) until no auditd process runs.
-stop_auditd() {
-	auditctl --signal TERM >/dev/null
-	for _ in $(seq 100); do
-		any_auditd || return 0
-		sleep 0.1
-	done
-	die "auditd still runs 10 s after SIGTERM"
-}
+# auditd_pid, any_auditd, start_auditd, stop_auditd, wait_auditd_stopped.
+. "$here/auditd-recording.sh"
 
 # The size of $1 at a moment it ends with a whole line (auditd writes a record with more
 # than one write only if it is long, but a slice must never start mid-line).
@@ -304,8 +260,7 @@ sleep 1.2
 #    the log (with no audit=1 on the kernel's command line the kernel keeps no hold queue
 #    for records made while no auditd listens). The rules stay loaded in the kernel.
 run h auditctl --signal TERM
-for _ in $(seq 100); do any_auditd || break; sleep 0.1; done
-any_auditd && die "auditd still runs 10 s after SIGTERM"
+wait_auditd_stopped
 run h sh -c 'echo x > /etc/modprobe.d/lkmrep-unseen.conf'
 sleep 2
 start_auditd

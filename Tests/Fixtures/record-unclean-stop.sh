@@ -28,8 +28,8 @@ lock=/run/lock/audisp-lkm-tests.lock
 
 say() { echo "record-unclean-stop: $*" >&2; }
 die() { say "$*"; exit 1; }
-# auditd_pid, auditd_running, start_daemon, running: as install.sh uses them.
-. "$here/../../packaging/auditd-plugin.sh"
+# auditd_pid, auditd_running, running, start_auditd, stop_auditd.
+. "$here/auditd-recording.sh"
 
 # Waits (10 s at most) until the log has a line matching the grep pattern $1 after byte $2.
 # (grep -q stops reading at the first match: tail's SIGPIPE then is no failure.)
@@ -41,24 +41,13 @@ wait_log() {
 	die "no record matching '$1' within 10 s"
 }
 
-# Starts auditd and waits until the kernel sends to it and its DAEMON_START is written.
-start_auditd() {
-	local from
-	from=$(stat -c %s "$log" 2>/dev/null || echo 0)
-	start_daemon auditd
-	for _ in $(seq 100); do auditd_running && break; sleep 0.1; done
-	auditd_running || die "auditd did not start within 10 s"
-	wait_log "^type=DAEMON_START .* pid=$(auditd_pid) " "$from"
-}
-
 was_running=false
 cleanup() {
 	set +e
 	if $was_running && ! auditd_running; then
 		start_auditd
 	elif ! $was_running && auditd_running; then
-		auditctl --signal TERM >/dev/null
-		for _ in $(seq 100); do pgrep -x auditd >/dev/null || break; sleep 0.1; done
+		stop_auditd
 	fi
 }
 trap cleanup EXIT
