@@ -89,10 +89,10 @@ public struct Inventory: Sendable {
             }
             listed.append(path.text)
             for name in names {
-                let entry = path + RawPath("/") + name
+                let entry = path + RawPath("/") + name, systemEntry = system + RawPath("/") + name
                 // An entry gone meanwhile is listed all the same, with a zero status:
                 // never silently left out.
-                found.append((entry, (try? (RawPath(prefix) + entry).status()) ?? stat(), SmallFile.linkTarget(RawPath(prefix) + entry)))
+                found.append((entry, (try? systemEntry.status()) ?? stat(), SmallFile.linkTarget(systemEntry)))
             }
         }
         let packaged = found.filter { $0.status.st_mode & S_IFMT == S_IFREG || $0.status.st_mode & S_IFMT == S_IFLNK }
