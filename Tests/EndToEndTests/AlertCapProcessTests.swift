@@ -8,10 +8,10 @@ import TestSupport
 /// names (`creationRecords`).
 @Suite("The plugin's alert cap: a flood never hides another program's alert", .serialized)
 struct AlertCapProcessTests {
-    /// The JSON lines of the alert file once `done` holds of them (10 s at most).
-    func documents(_ url: URL, until done: ([[String: Any]]) -> Bool) -> [[String: Any]] {
+    /// The JSON lines of the alert file once `done` holds of them (`seconds` at most).
+    func documents(_ url: URL, seconds: Double, until done: ([[String: Any]]) -> Bool) -> [[String: Any]] {
         var lines: [[String: Any]] = []
-        _ = eventually(seconds: 10) {
+        _ = eventually(seconds: seconds) {
             lines = ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n")
                 .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             return done(lines)
@@ -25,7 +25,7 @@ struct AlertCapProcessTests {
         ((document["audisp_lkm"] as? [String: Any])?["withheld"] as? [String: Any]) ?? [:]
     }
 
-    func run(_ settings: String, _ feed: (PluginProcess) throws -> Void,
+    func run(_ settings: String, _ feed: (PluginProcess) throws -> Void, seconds: Double = 10,
              until done: ([[String: Any]]) -> Bool) throws -> (documents: [[String: Any]], state: [String: String]) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audisp-lkm-cap-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -40,7 +40,7 @@ struct AlertCapProcessTests {
             """))
         #expect(eventually { plugin.standardError.contains("started") })
         try feed(plugin)
-        let found = documents(alerts, until: done)
+        let found = documents(alerts, seconds: seconds, until: done)
         kill(plugin.process.processIdentifier, SIGUSR1)
         let state = directory.appendingPathComponent("state")
         _ = eventually { stateReport(state)["alerts"] != nil }
@@ -65,8 +65,9 @@ struct AlertCapProcessTests {
             }
         }
         let started = Date()
+        // Waits past one summary interval: see below.
         let (documents, state) = try run("max_alerts = 5\nalert_ceiling = unlimited\nsummary_interval = 60",
-                                         { try $0.write(records) }) { documents in
+                                         { try $0.write(records) }, seconds: 75) { documents in
             documents.filter { self.action($0) == "alerts-withheld" }.compactMap { self.withheld($0)["count"] as? Int }
                 .reduce(0, +) == 995
         }
