@@ -160,7 +160,7 @@ struct Replay: ParsableCommand {
             if !printEvents {
                 for change in AuditRuleChange.all(in: event) where watchRemoval.matches(change) {
                     watchesRemoved += 1
-                    output.write(formatter.alert(change, rule: watchRemoval.metadata))
+                    output.write(formatter.alert(change, rule: WatchRemovalRule.metadata))
                 }
             }
             normalizer.normalize(event, emit: handle)

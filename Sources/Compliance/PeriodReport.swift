@@ -115,7 +115,7 @@ public struct PeriodReport: Sendable {
             }
             if inPeriod && watchRemoval.matches(change) {
                 let alert = ReportedChange(subject: .rules(change),
-                                           decision: .alert(rule: watchRemoval.metadata.name, undecided: false),
+                                           decision: .alert(rule: WatchRemovalRule.metadata.name, undecided: false),
                                            place: change.path.map { String(decoding: $0, as: UTF8.self) } ?? "(audit rules)")
                 tampering.append(alert)
             }

@@ -11,7 +11,6 @@ public final class ReportWriter {
     public let format: EvidenceFormat
     private let output: EvidenceOutput
     private let rule: DetectionRule
-    private let watchRemovalRule = WatchRemovalRule(keys: []).metadata
     private var pendingRows: UnsafeMutablePointer<FILE>?
     /// A change row could not be kept for the page (disk full): the page is refused.
     private var pendingFailed = false
@@ -118,7 +117,7 @@ public final class ReportWriter {
         writer.beginObject()
         switch change.subject {
         case .file(let event): FileEventDocument.writeMembers(of: event, kind: "event", into: &writer)
-        case .rules(let rules): AlertDocument.writeMembers(of: rules, rule: watchRemovalRule, into: &writer)
+        case .rules(let rules): AlertDocument.writeMembers(of: rules, rule: WatchRemovalRule.metadata, into: &writer)
         }
         writer.beginObject("audisp_lkm")
         writer.member("decision", change.decision.name)

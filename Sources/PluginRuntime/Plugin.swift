@@ -169,7 +169,7 @@ public final class Plugin {
             if watchRemoval.matches(change) {
                 watchRemovals += 1
                 hostCounts.update(change.node) { $0.alerts += 1 }
-                dispatcher.offer(formatter.alert(change, rule: watchRemoval.metadata))
+                dispatcher.offer(formatter.alert(change, rule: WatchRemovalRule.metadata))
                 if configuration.manageWatches { rearmDue = Self.monotonicSeconds() + 1 }
             } else if rearmDue != nil {
                 // Rules still changing (auditctl -R after its -D): wait until they settle, so

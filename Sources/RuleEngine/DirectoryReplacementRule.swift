@@ -6,9 +6,10 @@
 public enum DirectoryReplacementRule {
     /// Its MITRE entry (Persistence, T1547.006) is the default rule's first: taken from it,
     /// not written a second time (the default rule's other, T1014 rootkits, is not this).
+    /// Its metadata only: compiling its query here would be wasted.
     public static let metadata: DetectionRule = {
         var rule = DetectionRule.embedded(toml)
-        rule.threats = DetectionRule.defaultRule().threats.filter { $0.tactic.id == "TA0003" }
+        rule.threats = DetectionRule.embedded(DefaultRule.toml).threats.filter { $0.tactic.id == "TA0003" }
         return rule
     }()
 

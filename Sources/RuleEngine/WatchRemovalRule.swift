@@ -6,14 +6,14 @@ import FileEvents
 /// CONFIG_CHANGE records: `op=remove_rule`, `res=1` and a key among the detector's watch
 /// keys; or `audit_enabled=0`, `res=1`. Adding rules is not an alert.
 public struct WatchRemovalRule: Sendable {
-    /// The rule's metadata, in the same form as detection rules, for the alert documents.
-    public let metadata: DetectionRule
+    /// The rule's metadata, in the same form as detection rules, for the alert documents
+    /// (the same whatever the keys).
+    public static let metadata = DetectionRule.embedded(toml)
     /// The keys of the detector's watches (`-k audisp-lkm`).
     public let keys: Set<[UInt8]>
 
     public init(keys: [String]) {
         self.keys = Set(keys.map { Array($0.utf8) })
-        metadata = DetectionRule.embedded(Self.toml)
     }
 
     /// Whether `change` removed one of the detector's watches.

@@ -37,7 +37,7 @@ struct SeedRuleTests {
         #expect(replaced.threats.map(\.tactic.id) == ["TA0003"])
         #expect(replaced.threats.flatMap(\.techniques).map(\.entry.id) == ["T1547"])
         #expect(replaced.threats[0].techniques[0].subtechniques.map(\.id) == ["T1547.006"])
-        let removed = WatchRemovalRule(keys: []).metadata
+        let removed = WatchRemovalRule.metadata
         #expect(removed.threats.map(\.tactic.id) == ["TA0005"])
         #expect(removed.threats[0].techniques[0].subtechniques.map(\.id) == ["T1562.012"])
     }
