@@ -68,10 +68,7 @@ struct Watches: ParsableCommand {
         let watchKey = key ?? configuration.watchKey
         var summary = WatchLoader.apply(adding: action == .add, paths: paths, key: watchKey, lists: lists)
         if !allLists {
-            let trees = WatchLoader.applyTrees(adding: action == .add, paths: paths, key: watchKey)
-            summary.changed += trees.changed
-            summary.unchanged += trees.unchanged
-            summary.failures += trees.failures
+            summary.add(WatchLoader.applyTrees(adding: action == .add, paths: paths, key: watchKey))
         }
         print("\(action == .add ? "added" : "removed") \(summary.changed), unchanged \(summary.unchanged) "
               + "(\(lists.map(\.description).joined(separator: ", "))\(allLists ? "" : ", directory trees"))")

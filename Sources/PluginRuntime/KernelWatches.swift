@@ -15,16 +15,12 @@ public struct KernelWatches: Sendable {
         public var list: Int
         /// `arch=`: the system-call table (`b64`, `b32`, ...) it applies to; nil for all.
         public var architecture: String?
-        /// `perm=`: the permission classes it matches (`wa`); nil for every call.
-        public var permissions: String?
 
-        public init(path: String, isTree: Bool, list: Int = Int(AUDIT_FILTER_EXIT), architecture: String? = nil,
-                    permissions: String? = nil) {
+        public init(path: String, isTree: Bool, list: Int = Int(AUDIT_FILTER_EXIT), architecture: String? = nil) {
             self.path = path
             self.isTree = isTree
             self.list = list
             self.architecture = architecture
-            self.permissions = permissions
         }
     }
 
@@ -81,19 +77,15 @@ public struct KernelWatches: Sendable {
         var offset = 0
         let list = Int(rule.pointee.flags & ~UInt32(AUDIT_FILTER_PREPEND))
         var architecture: String?
-        var permissions: String?
         for index in 0 ..< Int(min(rule.pointee.field_count, UInt32(AUDIT_MAX_FIELDS))) {
             let field = raw.loadUnaligned(fromByteOffset: fieldsOffset + index * 4, as: UInt32.self)
             let value = raw.loadUnaligned(fromByteOffset: valuesOffset + index * 4, as: UInt32.self)
             if field == UInt32(AUDIT_ARCH) {
                 // AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64.
                 architecture = switch value { case 0xC000_003E, 0xC000_00B7: "b64"; case 0x4000_0003: "b32"; default: String(value, radix: 16) }
-            } else if field == UInt32(AUDIT_PERM) {
-                // AUDIT_PERM_EXEC 1, WRITE 2, READ 4, ATTR 8.
-                permissions = [(4, "r"), (2, "w"), (1, "x"), (8, "a")].filter { value & $0.0 != 0 }.map(\.1).joined()
             }
             guard stringFields.contains(field) else { continue }
-            let length = Int(raw.loadUnaligned(fromByteOffset: valuesOffset + index * 4, as: UInt32.self))
+            let length = Int(value)
             guard offset + length <= Int(rule.pointee.buflen) else { break }
             if field == UInt32(AUDIT_WATCH) || field == UInt32(AUDIT_DIR) {
                 let path = String(decoding: UnsafeRawBufferPointer(start: text + offset, count: length), as: UTF8.self)
@@ -101,9 +93,10 @@ public struct KernelWatches: Sendable {
             }
             offset += length
         }
+        // `arch=` may come after the path among the fields.
         return found.map {
             var watch = $0
-            (watch.architecture, watch.permissions) = (architecture, permissions)
+            watch.architecture = architecture
             return watch
         }
     }

@@ -42,6 +42,13 @@ public enum WatchLoader {
         public var unchanged = 0
         /// One line per watch that failed: the list, the path and the reason.
         public var failures: [String] = []
+
+        /// Counts `other`'s watches in this summary too.
+        public mutating func add(_ other: Summary) {
+            changed += other.changed
+            unchanged += other.unchanged
+            failures += other.failures
+        }
     }
 
     /// What a rule watches: a path (for writes), the files of an existing directory
@@ -81,10 +88,11 @@ public enum WatchLoader {
     /// on each system-call list the mount rule of every path and the `io_uring_setup` rule.
     public static func apply(adding: Bool, paths: [String], key: String, lists: [List]) -> Summary {
         var summary = Summary()
+        let trees = existingDirectories(paths).map(Target.tree)
         for list in lists {
             var targets = paths.map(Target.path)
             if list != .ioUring {
-                targets += existingDirectories(paths).map(Target.tree) + paths.map(Target.mounts) + [.syscall("io_uring_setup")]
+                targets += trees + paths.map(Target.mounts) + [.syscall("io_uring_setup")]
             }
             apply(adding: adding, targets, key: key, list: list, into: &summary)
         }
@@ -95,8 +103,9 @@ public enum WatchLoader {
     /// system-call tables: what a rules file cannot hold (see `existingDirectories`).
     public static func applyTrees(adding: Bool, paths: [String], key: String) -> Summary {
         var summary = Summary()
+        let trees = existingDirectories(paths).map(Target.tree)
         for list in List.all where list != .ioUring {
-            apply(adding: adding, existingDirectories(paths).map(Target.tree), key: key, list: list, into: &summary)
+            apply(adding: adding, trees, key: key, list: list, into: &summary)
         }
         return summary
     }
