@@ -81,12 +81,10 @@ struct InventoryCommand: ParsableCommand {
 
     func run() throws {
         let detectionRule = try DetectionRule.selected(rule)
-        let loadedProfile: ComplianceProfile?
-        do { loadedProfile = try profile.map { try ComplianceProfile.load($0) } } catch { throw ValidationError("\(error)") }
+        let loadedProfile = try ComplianceProfile.selected(profile)
         let root = self.root.count > 1 && self.root.hasSuffix("/") ? String(self.root.dropLast()) : self.root
         let inventory = Inventory.take(root: root, locations: detectionRule.locations, profile: loadedProfile)
-        let destination: EvidenceOutput
-        do { destination = try output.map { try EvidenceOutput(path: $0) } ?? EvidenceOutput() } catch { throw ValidationError("\(error)") }
+        let destination = try EvidenceOutput.selected(output)
         let tables = HostStateEvidence.inventoryTables(inventory)
         switch format {
         case .text:

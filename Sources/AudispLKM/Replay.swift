@@ -181,15 +181,6 @@ struct Replay: ParsableCommand {
     }
 }
 
-extension DetectionRule {
-    /// `--rule FILE`, or the built-in rule; a file that does not load is an unusable
-    /// argument (status 2).
-    static func selected(_ file: String?) throws -> DetectionRule {
-        guard let file else { return DetectionRule.defaultRule() }
-        do { return try DetectionRule(contentsOf: file) } catch { throw ValidationError(error.description) }
-    }
-}
-
 /// The inputs of `replay` and `report`: opened in rotation order, read with progress.
 enum ReplayInputs {
     /// Opens `files` (none: standard input), a rotation set oldest first.

@@ -3,6 +3,7 @@ import AuditReading
 import Compliance
 import FileEvents
 import Glibc
+import PluginRuntime
 import RuleEngine
 
 /// `audisp-lkm report`: the period's evidence from audit logs.
@@ -91,7 +92,7 @@ struct Report: ParsableCommand {
     var watchKeys: [String] = ["audisp-lkm"]
 
     @Option(help: ArgumentHelp("With --host-state: the plugin's configuration file, for check.", valueName: "file"))
-    var config: String = "/etc/audit/audisp-lkm.conf"
+    var config: String = PluginConfiguration.defaultPath
 
     @Flag(name: .customLong("split-usr"), help: "The logs come from a system where /bin, /sbin and /lib* are not links into /usr.")
     var splitUsr = false
@@ -112,8 +113,7 @@ struct Report: ParsableCommand {
             throw ValidationError("--until (\(isoTime(until))) is not after --since (\(isoTime(since)))")
         }
         let detectionRule = try DetectionRule.selected(rule)
-        let loadedProfile: ComplianceProfile?
-        do { loadedProfile = try profile.map { try ComplianceProfile.load($0) } } catch { throw ValidationError("\(error)") }
+        let loadedProfile = try ComplianceProfile.selected(profile)
         let inputs = try ReplayInputs.open(files)
         // This host's checks and inventory, taken before the logs are read (a bad plugin
         // configuration is refused before anything is written).
@@ -122,8 +122,7 @@ struct Report: ParsableCommand {
             let checks = try Check.results(config: config)
             state = HostState(checks: checks, inventory: Inventory.take(root: "/", locations: detectionRule.locations, profile: loadedProfile))
         }
-        let destination: EvidenceOutput
-        do { destination = try output.map { try EvidenceOutput(path: $0) } ?? EvidenceOutput() } catch { throw ValidationError("\(error)") }
+        let destination = try EvidenceOutput.selected(output)
 
         let usrMerge = UsrMerge(isMerged: !splitUsr)
         var engine = RuleEngine(rule: detectionRule)
