@@ -122,7 +122,7 @@ public enum AlertDocument {
         Timestamp.appendISO8601(seconds: seconds, milliseconds: milliseconds, to: &output)
     }
 
-    public static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
+    private static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
         writer.beginObject("rule")
         writer.member("name", rule.name)
         writer.member("id", rule.ruleID)

@@ -128,7 +128,7 @@ public enum FileEventDocument {
         writer.endObject()
     }
 
-    public static func hex(_ bytes: [UInt8]) -> String {
+    static func hex(_ bytes: [UInt8]) -> String {
         var text = [UInt8]()
         text.reserveCapacity(bytes.count * 2)
         for byte in bytes { text.appendHex(byte) }

@@ -91,7 +91,6 @@ public struct JSONWriter {
 
     public mutating func member(_ name: StaticString, _ value: String?) { member(name, value?.utf8) }
 
-    /// Adds `"name":true` when `flag` is set (absent otherwise, as ECS omits false flags).
     /// `"name":true` or `"name":false`.
     public mutating func member(_ name: StaticString, bool value: Bool) {
         key(name)
@@ -99,11 +98,10 @@ public struct JSONWriter {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    /// Adds `"name":true` when `flag` is set (absent otherwise, as ECS omits false flags).
     public mutating func member(_ name: StaticString, flag: Bool) {
         guard flag else { return }
-        key(name)
-        separate()
-        bytes.append(contentsOf: "true".utf8)
+        member(name, bool: true)
     }
 
     public mutating func member<Number: BinaryInteger>(_ name: StaticString, number value: Number?) {

@@ -8,7 +8,7 @@ public enum Timestamp {
     }
 
     /// Appends the timestamp's text to `output`.
-    public static func appendISO8601(seconds: Int, milliseconds: Int, to output: inout [UInt8]) {
+    static func appendISO8601(seconds: Int, milliseconds: Int, to output: inout [UInt8]) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)
