@@ -168,7 +168,7 @@ struct Report: ParsableCommand {
         let reader = AuditLogReader(selector: { summary in
             report.note(summary)
             if summary.firstType?.isDaemonRecord == true { return .parse }
-            return FileEventNormalizer.changeDisposition(summary)
+            return FileEventNormalizer.disposition(summary, changes: true)
         }) { event in
             for var change in report.noteRecords(of: event) {
                 if case .rules(var rules) = change.subject, rules.node == nil {

@@ -170,7 +170,7 @@ public struct EventRegrouper {
             (summary.seconds, summary.milliseconds) = (id.seconds, id.milliseconds)
             summary.node = id.node == EventID.noNode ? nil : nodes.name(id.node)
         }
-        let key = summary.pid.map { ProcessKey(node: openBySlot[slot].id.node, pid: $0) }
+        let key = summary.pid.map { ProcessKey(node: id.node, pid: $0) }
         switch selector?(summary) ?? .parse {
         case .skip:
             break

@@ -47,18 +47,9 @@ public struct FileEventNormalizer: Sendable {
     /// operation that made a new name, a directory change (its identities teach the path
     /// resolver), a ring set-up and a change to the audit rules are parsed; a successful
     /// exec is held, to be parsed only if that process later makes a file (most never
-    /// do); everything else is skipped.
-    public static func disposition(_ summary: EventSummary) -> EventDisposition {
-        disposition(summary, changes: false)
-    }
-
-    /// `disposition(_:)` for a normaliser that `reportsChanges`: the calls that change
-    /// existing names are parsed too.
-    public static func changeDisposition(_ summary: EventSummary) -> EventDisposition {
-        disposition(summary, changes: true)
-    }
-
-    private static func disposition(_ summary: EventSummary, changes: Bool) -> EventDisposition {
+    /// do); everything else is skipped. With `changes`, for a normaliser that
+    /// `reportsChanges`, the calls that change existing names are parsed too.
+    public static func disposition(_ summary: EventSummary, changes: Bool = false) -> EventDisposition {
         if summary.isConfigChange { return .parse }
         guard summary.success == true else { return .skip }
         let syscall: FileSyscall?
