@@ -1,3 +1,4 @@
+import FileEvents
 import Glibc
 import RuleEngine
 
@@ -79,12 +80,13 @@ public struct ComplianceProfile: Sendable {
                                     note: table.string("note")))
         }
         guard !controls.isEmpty else { throw LoadError(description: "\(source): no [[control]]") }
-        if let commands = profile.strings("install_commands"), commands.isEmpty || commands.contains(where: { !$0.hasPrefix("/") }) {
+        let installCommands = profile.strings("install_commands")
+        if let commands = installCommands, commands.isEmpty || commands.contains(where: { !$0.hasPrefix("/") }) {
             throw LoadError(description: "\(source): install_commands must list absolute commands (or be left out)")
         }
         return ComplianceProfile(name: name, title: title, version: version, published: profile.string("published"),
                                  reference: profile.string("reference"),
-                                 installCommands: profile.strings("install_commands") ?? defaultInstallCommands,
+                                 installCommands: installCommands ?? defaultInstallCommands,
                                  controls: controls)
     }
 
@@ -104,7 +106,7 @@ public struct ComplianceProfile: Sendable {
     /// pattern line (it covers other modules too) is outvoted by a file in
     /// /etc/modprobe.d named to be read before it, where a name can be.
     static func replacing(_ install: ModprobeConfiguration.Directive, with line: String, module: String) -> String {
-        let name = RawPath(displayText: install.file).bytes.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? []
+        let name = PathText.basename(of: RawPath(displayText: install.file).bytes)
         let earlier = "00-\(module).conf"
         let isPattern = install.module.contains { "*?[".contains($0) }
         if !install.file.hasPrefix("/etc/") || isPattern, Array(earlier.utf8).lexicographicallyPrecedes(name) {
@@ -156,8 +158,9 @@ public struct ComplianceProfile: Sendable {
                 findings.append("cannot be decided: kmod reads \(file.path), which cannot be read here (\(file.readProblem ?? ""))")
             }
             let fixes = [change, fix.isEmpty ? nil : "add to /etc/modprobe.d/\(control.module).conf: " + fix.joined(separator: "; ")]
+                .compactMap { $0 }
             return Verdict(control: control, passed: passed, findings: findings,
-                           fix: fixes.contains { $0 != nil } ? fixes.compactMap { $0 }.joined(separator: "; ") : nil)
+                           fix: fixes.isEmpty ? nil : fixes.joined(separator: "; "))
         }
     }
 }

@@ -1,3 +1,4 @@
+import AuditReading
 import Glibc
 
 /// MD5 (RFC 1321), for comparing files with the checksums dpkg records (`md5sums`,
@@ -43,14 +44,9 @@ public enum MD5 {
             }
             a0 = a0 &+ a; b0 = b0 &+ b; c0 = c0 &+ c; d0 = d0 &+ d
         }
-        let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         for word in [a0, b0, c0, d0] {
-            for shift in stride(from: 0, to: 32, by: 8) {
-                let byte = UInt8(truncatingIfNeeded: word >> UInt32(shift))
-                text.append(digits[Int(byte >> 4)])
-                text.append(digits[Int(byte & 0x0F)])
-            }
+            for shift in stride(from: 0, to: 32, by: 8) { text.appendHex(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
         }
         return String(decoding: text, as: UTF8.self)
     }

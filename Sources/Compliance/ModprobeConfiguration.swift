@@ -104,7 +104,6 @@ public struct ModprobeConfiguration: Sendable {
     /// bytes in read order.
     private mutating func read(directories: [String], kind: File.Kind, root: String) -> [(String, [UInt8])] {
         var winners: [RawPath: (path: String, system: RawPath, file: Int)] = [:]
-        var unread = Set<RawPath>()   // names a mask takes
         var seenDirectories = Set<RawPath>()
         // kmod reads `*.conf` and the older `*.alias` (systemd's modules-load.d only
         // `*.conf`), never a name starting with `.`. A name is bytes: kmod reads
@@ -151,7 +150,6 @@ public struct ModprobeConfiguration: Sendable {
                 }
                 winners[name] = (path, system, files.count)
                 if Self.isMask(system, status) {
-                    unread.insert(name)
                     files.append(File(path: path, isRead: false, unreadReason: "a link to /dev/null: masks the name", kind: kind))
                     continue
                 }
@@ -160,8 +158,8 @@ public struct ModprobeConfiguration: Sendable {
         }
         var read: [(String, [UInt8])] = []
         // Whole (kmod has no limit), or not at all: a directive after the part read would
-        // otherwise go unseen.
-        for (_, winner) in winners.filter({ !unread.contains($0.key) }).sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
+        // otherwise go unseen. A mask wins its name and is not read.
+        for (_, winner) in winners.filter({ files[$0.value.file].isRead }).sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
             do { read.append((winner.path, try SmallFile.contents(winner.system))) } catch { files[winner.file].readProblem = error.description }
         }
         return read
@@ -229,13 +227,8 @@ public struct ModprobeConfiguration: Sendable {
 
     /// Whether a directive's module pattern matches `name` (fnmatch(3) on bytes, as kmod).
     static func matches(_ pattern: [UInt8], _ name: [UInt8]) -> Bool {
-        (pattern + [0]).withUnsafeBufferPointer { pattern in
-            (name + [0]).withUnsafeBufferPointer { name in
-                pattern.withMemoryRebound(to: CChar.self) { pattern in
-                    name.withMemoryRebound(to: CChar.self) { fnmatch(pattern.baseAddress!, $0.baseAddress!, 0) == 0 }
-                }
-            }
-        }
+        // RawPath only for its C string of bytes.
+        RawPath(bytes: pattern).withCString { pattern in RawPath(bytes: name).withCString { fnmatch(pattern, $0, 0) == 0 } }
     }
 
     /// kmod's `underscores`, on bytes: `-` as `_`, except inside a `[...]` bracket
