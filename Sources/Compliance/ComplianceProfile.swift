@@ -53,8 +53,9 @@ public struct ComplianceProfile: Sendable {
             throw LoadError(description: "no profile named \(nameOrPath): built in are \(builtInNames.joined(separator: ", ")); or give a file")
         }
         // As written: TOML's own line-ending backslash is not modprobe.d's continuation.
-        guard let text = SmallFile.text(nameOrPath) else {
-            throw LoadError(description: "\(nameOrPath): cannot be read (\(String(cString: strerror(errno))))")
+        let text: String
+        do { text = String(decoding: try SmallFile.contents(RawPath(nameOrPath)), as: UTF8.self) } catch {
+            throw LoadError(description: "\(nameOrPath): cannot be read (\(error))")
         }
         return try parse(text, source: nameOrPath)
     }

@@ -336,5 +336,14 @@ struct ModprobeConfigurationTests {
                 #expect("\(error)".contains("unknown requirement \"unload\""))
             }
         }
+        // A profile path that cannot be read says why (a directory opens: errno says nothing).
+        try withTemporaryDirectory { directory in
+            for (name, reason) in [("a-directory.toml", "not a regular file"), ("missing.toml", "No such file or directory")] {
+                let path = directory.appendingPathComponent(name).path
+                if name == "a-directory.toml" { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }
+                #expect(throws: ComplianceProfile.LoadError.self) { try ComplianceProfile.load(path) }
+                do { _ = try ComplianceProfile.load(path) } catch { #expect("\(error)" == "\(path): cannot be read (\(reason))") }
+            }
+        }
     }
 }
