@@ -34,7 +34,7 @@ struct InventoryTests {
         for directory in ["var/lib/dpkg/info", "var/lib/dpkg/updates"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
         }
-        FileManager.default.createFile(atPath: root.appendingPathComponent("var/lib/dpkg/status").path, contents: Data())
+        try Data().write(to: root.appendingPathComponent("var/lib/dpkg/status"))
         _ = try runCommand("/usr/bin/dpkg", ["--root=\(root.path)", "--force-script-chrootless", "--force-not-root", "-i", deb])
     }
 
