@@ -283,16 +283,19 @@ struct InstalledPluginTests {
         // History: the payload appended to and its mode changed, seen through the dir= watches.
         try runCommand("/bin/sh", ["-c", "echo 'blacklist usb-storage' >> '\(payload)'; chmod 0600 '\(payload)'"])
         let page = work.appendingPathComponent("evidence.html").path
+        // Every file of the rotation set: auditd may rotate audit.log meanwhile (max_log_file).
+        func logs() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: "/var/log/audit").filter { $0.hasPrefix("audit.log") }
+                .map { "/var/log/audit/" + $0 }
+        }
         #expect(eventually(seconds: 10) {
-            let run = try? audispLKM(["report", "--format", "json", "--since", "recent", "/var/log/audit/audit.log"], executable: binary)
+            let run = try? audispLKM(["report", "--format", "json", "--since", "recent"] + logs(), executable: binary)
             let actions = run?.out.split(separator: "\n").filter { $0.contains(payload) }.compactMap { line in
                 ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]).flatMap { ($0["event"] as? [String: Any])?["action"] as? String }
             } ?? []
             return Set(actions).isSuperset(of: ["creation", "modification", "attributes"])
         }, "the report lacks the payload's creation, modification or mode change")
-        let logs = try FileManager.default.contentsOfDirectory(atPath: "/var/log/audit").filter { $0.hasPrefix("audit.log") }
-            .map { "/var/log/audit/" + $0 }
-        let bundle = try audispLKM(["report", "--host-state", "--profile", "cis-debian-12", "--format", "html", "-o", page] + logs,
+        let bundle = try audispLKM(["report", "--host-state", "--profile", "cis-debian-12", "--format", "html", "-o", page] + logs(),
                                    executable: binary)
         #expect(bundle.status == 0, "\(bundle.err)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
