@@ -33,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 say() { echo "audisp-lkm install: $*"; }
 die() { echo "audisp-lkm install: $*" >&2; exit 1; }
 . "$here/packaging/auditd-plugin.sh"
-
+. "$here/packaging/release-build.sh"
 
 # Copies $1 to $2 with mode $3, owned by root, only when the content differs. A changed
 # file is replaced by rename, so a running plugin's binary is never rewritten in place.
@@ -81,11 +81,7 @@ while [ $# -gt 0 ]; do
 done
 command -v augenrules >/dev/null || die "auditd is not installed (apt-get install auditd)"
 
-if [ -z "$binary" ]; then
-	say "building the release binary (swift build -c release --static-swift-stdlib)"
-	(cd "$here" && swift build -c release --static-swift-stdlib --product audisp-lkm --scratch-path .build-release)
-	binary="$here/.build-release/release/audisp-lkm"
-fi
+if [ -z "$binary" ]; then build_release; fi
 [ -x "$binary" ] || die "$binary is not an executable"
 # auditd runs plugins with no environment at all: prove the binary starts that way.
 env -i "$binary" --help >/dev/null || die "$binary does not run with an empty environment"

@@ -41,16 +41,15 @@ while [ $# -gt 0 ]; do
 	shift
 done
 say() { echo "build-deb: $*" >&2; }
+. "$here/packaging/release-build.sh"
 
 changelog="$here/packaging/debian/changelog"
-[ -n "$version" ] || version=$(dpkg-parsechangelog -l "$changelog" -S Version)
+changelog_version=$(dpkg-parsechangelog -l "$changelog" -S Version)
+[ -n "$version" ] || version=$changelog_version
 arch=$(dpkg --print-architecture)
 
-if [ -z "$binary" ]; then
-	say "building the release binary (swift build -c release --static-swift-stdlib)"
-	(cd "$here" && swift build -c release --static-swift-stdlib --product audisp-lkm --scratch-path .build-release) >&2
-	binary="$here/.build-release/release/audisp-lkm"
-fi
+# Standard output is the package's path alone: the build's output goes to standard error.
+if [ -z "$binary" ]; then build_release >&2; fi
 env -i "$binary" --help >/dev/null || { echo "build-deb: $binary does not run with an empty environment" >&2; exit 1; }
 
 stage=$(mktemp -d)
@@ -76,7 +75,7 @@ install -m 0644 "$here/packaging/debian/copyright" "$doc/copyright"
 install -m 0644 "$here/audit-rules/52-audisp-lkm-io_uring.rules" "$here/audit-rules/55-audisp-lkm-exec.rules" "$doc/examples/"
 gzip -9n < "$here/README.md" > "$doc/README.md.gz"
 {
-	if [ "$version" != "$(dpkg-parsechangelog -l "$changelog" -S Version)" ]; then
+	if [ "$version" != "$changelog_version" ]; then
 		printf 'audisp-lkm (%s) unstable; urgency=medium\n\n  * Rebuilt.\n\n -- %s  %s\n\n' \
 			"$version" "$(dpkg-parsechangelog -l "$changelog" -S Maintainer)" "$(date -R)"
 	fi
