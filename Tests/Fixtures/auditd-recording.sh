@@ -1,10 +1,24 @@
 # auditd-recording.sh: what the fixture recorders share, sourced by them. It brings in
 # packaging/auditd-plugin.sh (auditd_pid, auditd_running, start_daemon, running: as
-# install.sh uses them) and starts and stops auditd for a recording, waiting for its
-# records in $log. Expects `die` (report and exit) and, for start_auditd, `log`.
+# install.sh uses them), takes the tests' lock and starts and stops auditd for a
+# recording, waiting for its records in $log. Expects `die` (report and exit) and, for
+# start_auditd and require_log_file, `log`.
 # bash.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../../packaging/auditd-plugin.sh"
+
+# Takes the lock the project's tests hold while they change audit state (30 min at most),
+# on descriptor 9, for as long as the recorder runs.
+take_tests_lock() {
+	local lock=/run/lock/audisp-lkm-tests.lock
+	exec 9>>"$lock"
+	flock -w 1800 9 || die "could not take $lock within 30 minutes"
+}
+
+# Fails unless auditd writes its log to $log.
+require_log_file() {
+	[ "$(sed -n 's/^log_file *= *//p' /etc/audit/auditd.conf)" = "$log" ] || die "auditd does not log to $log"
+}
 
 # Whether any auditd process (not a zombie) runs, whatever the kernel thinks.
 any_auditd() { ps -C auditd -o stat= 2>/dev/null | grep -qv '^Z'; }

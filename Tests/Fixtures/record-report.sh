@@ -57,7 +57,6 @@ for f in "$rules_dir/55-audisp-lkm-exec.rules" "$rules_dir/51-audisp-lkm-exec.ru
 	[ -f "$f" ] && { exec_rules=$f; break; }
 done
 log=/var/log/audit/audit.log
-lock=/run/lock/audisp-lkm-tests.lock
 ci_log=${CI_LOG-}
 M=/etc/modprobe.d
 L=/etc/modules-load.d
@@ -140,13 +139,12 @@ if [ -n "$ci_log" ]; then
 fi
 
 # Everything below touches audit state: under the project's tests' lock (30 min at most).
-exec 9>>"$lock"
-flock -w 1800 9 || die "could not take $lock within 30 minutes"
+take_tests_lock
 
 # The fixture is in auditd's ENRICHED format (the \x1d-separated translated fields).
 format=$(sed -n 's/^log_format *= *//p' /etc/audit/auditd.conf)
 [ "$format" = ENRICHED ] || die "log_format is '${format:-unset}' in /etc/audit/auditd.conf, not ENRICHED"
-[ "$(sed -n 's/^log_file *= *//p' /etc/audit/auditd.conf)" = "$log" ] || die "auditd does not log to $log"
+require_log_file
 [ "$(uname -m)" = x86_64 ] || die "step l's expectations are for x86_64"
 # Rules of these keys loaded by someone else would be removed at the end: refuse.
 ! auditctl -l | grep -q 'key=audisp-lkm' || die "rules with key audisp-lkm* are loaded already"

@@ -24,7 +24,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="${1:-$here/kernel}/unclean-stop"
 log=/var/log/audit/audit.log
-lock=/run/lock/audisp-lkm-tests.lock
 
 say() { echo "record-unclean-stop: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -55,9 +54,8 @@ trap cleanup EXIT
 [ "$(id -u)" = 0 ] || die "needs root"
 # systemd's auditd.service restarts a killed auditd itself (Restart=on-failure).
 [ -d /run/systemd/system ] && die "systemd runs here: it would restart the killed auditd; record where auditd runs on its own"
-[ "$(sed -n 's/^log_file *= *//p' /etc/audit/auditd.conf)" = "$log" ] || die "auditd does not log to $log"
-exec 9>>"$lock"
-flock -w 1800 9 || die "could not take $lock within 30 minutes"
+require_log_file
+take_tests_lock
 
 auditd_running && was_running=true || start_auditd
 from=$(stat -c %s "$log")
