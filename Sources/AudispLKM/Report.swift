@@ -140,10 +140,10 @@ struct Report: ParsableCommand {
         let replacementRule = DirectoryReplacementRule.metadata.name
 
         /// Lists a change once (a duplicate is counted instead) and counts it.
-        func list(_ change: ReportedChange, process: String) {
+        func list(_ change: ReportedChange) {
             guard report.admit(change) else { return }
             writer.write(change)
-            report.count(change, process: process)
+            report.count(change)
         }
         func handle(_ event: FileEvent) {
             var event = event
@@ -162,8 +162,7 @@ struct Report: ParsableCommand {
                 case .duplicate: report.countDuplicate(); return
                 }
             }
-            list(ReportedChange(subject: .file(event), decision: decision, place: place),
-                 process: event.process.executable.map(DisplayText.of) ?? "(unknown)")
+            list(ReportedChange(subject: .file(event), decision: decision, place: place))
         }
         let reader = AuditLogReader(selector: { summary in
             report.note(summary)
@@ -175,7 +174,7 @@ struct Report: ParsableCommand {
                     rules.node = knownHost
                     change.subject = .rules(rules)
                 }
-                list(change, process: "(audit rules)")
+                list(change)
             }
             normalizer.normalize(event, emit: handle)
         }

@@ -148,9 +148,9 @@ public struct PeriodReport: Sendable {
     }
 
     /// Counts a change listed in the report.
-    public mutating func count(_ change: ReportedChange, process: String) {
+    public mutating func count(_ change: ReportedChange) {
         let name = host(change.host)
-        totals.add(change, host: name, process: process)
+        totals.add(change, host: name)
         if timeline[name, default: []].count < Self.timelineCapacity {
             timeline[name, default: []].append((change.time, change.decision.name))
         }
@@ -196,12 +196,12 @@ public struct ReportTotals: Sendable {
     public private(set) var byAction = Tally()
     public private(set) var byDecision = Tally()
 
-    mutating func add(_ change: ReportedChange, host: String, process: String) {
+    mutating func add(_ change: ReportedChange, host: String) {
         changes += 1
         byHost.add(host)
         byPlace.add(change.place)
         byLoginUser.add(change.loginUser)
-        byProcess.add(process)
+        byProcess.add(change.process)
         byAction.add(change.action)
         byDecision.add(change.decision.name)
     }

@@ -76,6 +76,15 @@ public struct ReportedChange: Sendable {
         }
     }
 
+    /// The process the totals count it under: the executable (`(unknown)` without one),
+    /// or `(audit rules)` for a rules change.
+    public var process: String {
+        switch subject {
+        case .file(let event): event.process.executable.map(DisplayText.of) ?? "(unknown)"
+        case .rules: "(audit rules)"
+        }
+    }
+
     static func user(_ name: String?, _ id: UInt64?) -> String {
         guard let id else { return "-" }
         // 4294967295 is (uid_t)-1: no login user (daemons, boot).
