@@ -48,7 +48,7 @@ struct ReportCommandTests {
 
     @Test("each step of the recording has its action and decision: creations alert or are excluded with their clause, changes are none")
     func decisions() throws {
-        let (changes, _, _) = try Self.report(Self.logs)
+        let (changes, summary, _) = try Self.report(Self.logs)
         struct Step { var name: String; var nameType: String; var syscall: String; var path: String; var action: String; var decision: String; var count: Int }
         let m = "/etc/modprobe.d", l = "/etc/modules-load.d"
         let steps = [
@@ -95,6 +95,16 @@ struct ReportCommandTests {
         #expect(!removals.isEmpty)
         #expect(Set(tampering.compactMap { jsonField($0, "event.id") as? String }) == Set(removals.map(Self.eventID)))
         #expect(tampering.allSatisfy { jsonField($0, "audisp_lkm.decision") as? String == "alert" })
+        // The process totals: each change under its executable, a rules change under "(audit rules)".
+        var processes: [String: Int] = [:]
+        for change in changes {
+            let rules = (jsonField(change, "event.category") as? [String]) == ["configuration"]
+            processes[rules ? "(audit rules)" : jsonField(change, "process.executable") as? String ?? "(unknown)", default: 0] += 1
+        }
+        let byProcess = try #require(jsonField(summary, "audisp_lkm.totals.process") as? [[String: Any]])
+        #expect(Dictionary(uniqueKeysWithValues: byProcess.compactMap { entry in (entry["value"] as? String).map { ($0, entry["count"] as? Int ?? 0) } })
+                == processes)
+        #expect(processes["(audit rules)"] ?? 0 >= tampering.count && processes.count > 2)
     }
 
     @Test("evidence completeness: auditd's stop and start is a gap, the rotation and the watch removals are marked")
