@@ -38,7 +38,7 @@ public struct PeriodReport: Sendable {
     /// A host seen only outside the period gets a trail too: its silence in the period is
     /// a gap.
     public mutating func note(_ summary: EventSummary) {
-        let time = Double(summary.seconds) + Double(summary.milliseconds) / 1000
+        let time = ReportPeriod.time(seconds: summary.seconds, milliseconds: summary.milliseconds)
         let name = host(summary.node.map { String(decoding: $0, as: UTF8.self) })
         let startsDaemon = summary.firstType == .daemonStart
         guard period.contains(time) else {
@@ -60,7 +60,7 @@ public struct PeriodReport: Sendable {
     /// earlier is still missing in it); the tampering alerts only within it.
     public mutating func noteRecords(of event: AuditEvent) -> [ReportedChange] {
         let stamp = event.timestamp
-        let time = Double(stamp.seconds) + Double(stamp.milliseconds) / 1000
+        let time = ReportPeriod.time(seconds: stamp.seconds, milliseconds: stamp.milliseconds)
         if let until = period.until, time >= until { return [] }
         let inPeriod = period.contains(time)
         let name = host(stamp.node)
@@ -127,7 +127,7 @@ public struct PeriodReport: Sendable {
     /// is not in one or is outside the period. A file whose name the records do not give
     /// counts when its directory is a place, or it was logged for a detector's watch.
     public func place(of event: FileEvent) -> String? {
-        guard period.contains(Double(event.seconds) + Double(event.milliseconds) / 1000) else { return nil }
+        guard period.contains(ReportPeriod.time(seconds: event.seconds, milliseconds: event.milliseconds)) else { return nil }
         if event.action == .directoryReplacement { return event.file.path.map { String(decoding: $0, as: UTF8.self) } }
         for file in [event.file, event.original].compactMap({ $0 }) {
             if let path = file.path ?? file.directory.map({ $0 + [UInt8(ascii: "/")] }), let found = place(containing: path) {

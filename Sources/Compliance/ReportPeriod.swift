@@ -15,6 +15,13 @@ public struct ReportPeriod: Sendable, Equatable {
         (since.map { time >= $0 } ?? true) && (until.map { time < $0 } ?? true)
     }
 
+    /// A record's time on the period's scale, from its header's seconds and milliseconds.
+    /// One formula for every record, and `parse` reads `.187` to the same number, so an
+    /// end given to the millisecond is that record's time exactly.
+    public static func time(seconds: some BinaryInteger, milliseconds: some BinaryInteger) -> Double {
+        Double(seconds) + Double(milliseconds) / 1000
+    }
+
     /// The error for a time `parse(_:now:)` cannot read.
     public struct ParseError: Error, CustomStringConvertible {
         public var text: String

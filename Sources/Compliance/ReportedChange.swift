@@ -39,8 +39,8 @@ public struct ReportedChange: Sendable {
 
     public var time: Double {
         switch subject {
-        case .file(let event): Double(event.seconds) + Double(event.milliseconds) / 1000
-        case .rules(let change): Double(change.seconds) + Double(change.milliseconds) / 1000
+        case .file(let event): ReportPeriod.time(seconds: event.seconds, milliseconds: event.milliseconds)
+        case .rules(let change): ReportPeriod.time(seconds: change.seconds, milliseconds: change.milliseconds)
         }
     }
 
