@@ -13,6 +13,8 @@ public struct PeriodReport: Sendable {
     /// The places the rule covers, canonical: directories (a change of an entry counts)
     /// and files (`/etc/modules`).
     public let places: [RuleLocation]
+    /// Their paths as bytes, as file events carry theirs (made once, not per event).
+    private let placePaths: [[UInt8]]
     public let watchRemoval: WatchRemovalRule
     public private(set) var trails: [String: HostTrail] = [:]
     public private(set) var totals = ReportTotals()
@@ -27,6 +29,7 @@ public struct PeriodReport: Sendable {
     public init(period: ReportPeriod, places: [RuleLocation], watchKeys: [String], unnamedHost: String) {
         self.period = period
         self.places = places
+        placePaths = places.map { Array($0.path.utf8) }
         self.unnamedHost = unnamedHost
         watchRemoval = WatchRemovalRule(keys: watchKeys)
     }
@@ -140,8 +143,7 @@ public struct PeriodReport: Sendable {
 
     private func place(containing path: [UInt8]) -> String? {
         let directory = PathResolver.directory(of: path)
-        for location in places {
-            let text = Array(location.path.utf8)
+        for (location, text) in zip(places, placePaths) {
             if location.isDirectory ? directory == text : path == text { return location.description }
         }
         return nil
