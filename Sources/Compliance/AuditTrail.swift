@@ -48,6 +48,8 @@ public struct HostTrail: Sendable {
         public var to: Double
         public var reason: String
         public var partial = false
+        /// auditd stopped without an end record: records may have been lost.
+        public var uncleanStop = false
     }
 
     public var host: String
@@ -114,10 +116,8 @@ public struct HostTrail: Sendable {
     /// errors, and stops without an end record (killed, crashed, or the host went down).
     public func lossNotices(in period: ReportPeriod, gaps: [Gap]) -> Int {
         marks(in: period).filter { $0.kind == .daemonAbort || $0.kind == .daemonError }.count
-            + gaps.filter { $0.reason.hasPrefix(Self.uncleanStop) }.count
+            + gaps.filter(\.uncleanStop).count
     }
-
-    static let uncleanStop = "auditd stopped without an end record"
 
     /// The stretches of `period` these logs cannot vouch for: before the first record and
     /// after the last one (when the period says where it starts or ends, and no stop
@@ -129,18 +129,26 @@ public struct HostTrail: Sendable {
     public func gaps(in period: ReportPeriod) -> [Gap] {
         var gaps: [Gap] = []
         var stoppedAt: Double?
-        var stoppedBy = ""
+        var stoppedBy = Mark.Kind.daemonEnd
+        var stoppedText: String {
+            switch stoppedBy {
+            case .daemonAbort: "auditd aborted"
+            case .auditingDisabled: "auditing disabled (auditctl -e 0)"
+            default: "auditd stopped"
+            }
+        }
         var removed: [String: (from: Double, count: Int)] = [:]
         for mark in marks.sorted(by: { $0.time < $1.time }) {
             if let until = period.until, mark.time >= until { break }
             switch mark.kind {
             case .daemonEnd, .daemonAbort:
-                if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, mark.kind == .daemonEnd ? "auditd stopped" : "auditd aborted") }
+                if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, mark.kind) }
             case .daemonStart:
                 if let stop = stoppedAt {
-                    gaps.append(Gap(from: stop, to: mark.time, reason: "\(stoppedBy) until it started again: nothing was recorded"))
+                    gaps.append(Gap(from: stop, to: mark.time, reason: "\(stoppedText) until it started again: nothing was recorded"))
                 } else if let before = mark.previousRecord, before < mark.time {
-                    gaps.append(Gap(from: before, to: mark.time, reason: "\(Self.uncleanStop) (killed, crashed or the host went down): nothing after the last record was recorded"))
+                    gaps.append(Gap(from: before, to: mark.time, reason: "auditd stopped without an end record (killed, crashed or the host went "
+                                    + "down): nothing after the last record was recorded", uncleanStop: true))
                 }
                 stoppedAt = nil
             case .watchRemoved:
@@ -154,9 +162,9 @@ public struct HostTrail: Sendable {
                     gaps.append(Gap(from: open.from, to: mark.time, reason: "watch removed: \(mark.detail)", partial: true))
                 }
             case .auditingDisabled:
-                if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, "auditing disabled (auditctl -e 0)") }
+                if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, mark.kind) }
             case .auditingEnabled:
-                if let stop = stoppedAt, stoppedBy.hasPrefix("auditing disabled") {
+                if let stop = stoppedAt, stoppedBy == .auditingDisabled {
                     gaps.append(Gap(from: stop, to: mark.time, reason: "auditing disabled until enabled again"))
                     stoppedAt = nil
                 }
@@ -173,7 +181,7 @@ public struct HostTrail: Sendable {
         }
         let end = period.until ?? lastRecord ?? stoppedAt ?? 0
         if let stop = stoppedAt {
-            gaps.append(Gap(from: stop, to: max(stop, end), reason: "\(stoppedBy); no start after it in the logs given"))
+            gaps.append(Gap(from: stop, to: max(stop, end), reason: "\(stoppedText); no start after it in the logs given"))
         } else if let last = lastRecord, let until = period.until, last + 1 < until {
             gaps.append(Gap(from: last, to: until, reason: "no records after the last one given: quiet, or later logs not given"))
         } else if firstRecord == nil, let since = period.since, let until = period.until {

@@ -59,7 +59,7 @@ struct AuditTrailTests {
         let silent = trail([], records: [])
         #expect(silent.gaps(in: ReportPeriod(since: 0, until: 10)).map(\.reason) == ["no records at all for this host in the period"])
         let killed = trail([(.daemonStart, 50, "op=start")], records: [10, 20, 60])
-        #expect(killed.gaps(in: ReportPeriod()).contains { $0.from == 20 && $0.to == 50 && $0.reason.hasPrefix(HostTrail.uncleanStop) })
+        #expect(killed.gaps(in: ReportPeriod()).contains { $0.from == 20 && $0.to == 50 && $0.uncleanStop && $0.reason.hasPrefix("auditd stopped without an end record") })
         #expect(killed.lossNotices(in: ReportPeriod(), gaps: killed.gaps(in: ReportPeriod())) == 1)
     }
 
@@ -69,7 +69,7 @@ struct AuditTrailTests {
         let killed = trail([(.daemonStart, 150, "op=start")], records: [10, 90, 160, 199.5], period: period)
         let gaps = killed.gaps(in: period)
         #expect(gaps.count == 1, "\(gaps)")
-        #expect(gaps.first.map { $0.from == 100 && $0.to == 150 && $0.reason.hasPrefix(HostTrail.uncleanStop) } == true, "\(gaps)")
+        #expect(gaps.first.map { $0.from == 100 && $0.to == 150 && $0.uncleanStop && $0.reason.hasPrefix("auditd stopped without an end record") } == true, "\(gaps)")
         #expect(killed.lossNotices(in: period, gaps: gaps) == 1)
         #expect(killed.firstRecord == 150 && killed.events == 3)
         // A record before --since and no stop: the silence is still a gap, not vouched for.
