@@ -16,9 +16,11 @@ enum HostChecks {
                        CheckResult(.pass, "rule", "\(rule.name), version \(rule.version.map(String.init) ?? "-")"
                                    + (configuration.rule.map { " (\($0))" } ?? " (built in)"))]
         let status = KernelStatus.load()
-        results += auditd(status)
+        // Asked once (/proc): both checks judge the same auditd.
+        let liveAuditd = (try? status.get()).flatMap { $0.auditdIsAlive ? $0.pid : nil }
+        results += auditd(status, liveAuditd: liveAuditd)
         results += watches(rule: rule, usrMerge: configuration.usrMerge)
-        results += plugin(configuration: configuration, auditd: (try? status.get()).flatMap { $0.auditdIsAlive ? $0.pid : nil })
+        results += plugin(configuration: configuration, auditd: liveAuditd)
         results.append(output(configuration))
         results += auditdSettings()
         return results
@@ -26,7 +28,7 @@ enum HostChecks {
 
     // MARK: auditd and the kernel
 
-    static func auditd(_ loaded: Result<KernelStatus, WatchListError>) -> [CheckResult] {
+    static func auditd(_ loaded: Result<KernelStatus, WatchListError>, liveAuditd: UInt32?) -> [CheckResult] {
         guard case .success(let status) = loaded else {
             if case .failure(let error) = loaded {
                 return [CheckResult(.fail, "auditd", "the kernel's audit status cannot be read: \(error)", fix: "run check as root")]
@@ -34,7 +36,7 @@ enum HostChecks {
             return []
         }
         var results: [CheckResult] = []
-        if status.auditdIsAlive {
+        if liveAuditd != nil {
             results.append(CheckResult(.pass, "auditd", "running (pid \(status.pid))"))
         } else {
             results.append(CheckResult(.fail, "auditd", status.pid == 0 ? "not running: the kernel has no audit daemon"
