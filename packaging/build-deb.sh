@@ -104,6 +104,7 @@ deb="$output/audisp-lkm_${version}_${arch}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >&2
 if [ "$run_lintian" = yes ]; then
 	say "lintian $deb"
-	lintian --fail-on error "$deb" >&2
+	# lintian leaves its MLDBM caches in TMPDIR: the stage, removed on exit.
+	TMPDIR="$stage" lintian --fail-on error "$deb" >&2
 fi
 echo "$deb"
