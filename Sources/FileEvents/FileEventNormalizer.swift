@@ -33,8 +33,9 @@ public struct FileEventNormalizer: Sendable {
     public var waitsForDirectories = true
     /// Whether modifications, deletions and attribute changes are file events too.
     public var reportsChanges = false
-    /// File events waiting, oldest first; the oldest leaves unresolved beyond the bound.
-    private var waiting: [FileEvent] = []
+    /// File events waiting for a directory, by that directory; the oldest leaves
+    /// unresolved beyond `waitingCapacity`.
+    private var waiting = WaitingEvents(capacity: waitingCapacity)
     public static let waitingCapacity = 4096
     public private(set) var statistics = NormalizerStatistics()
 
@@ -152,8 +153,7 @@ public struct FileEventNormalizer: Sendable {
             if process.executable == nil && decoded.uringOperation != nil { statistics.uringEventsWithoutProcess += 1 }
             let event = fileEvent(decoded.syscall.kind == .rename ? .rename : .creation, file, original)
             if waitsForDirectories && (file.awaitedDirectory != nil || original?.awaitedDirectory != nil) {
-                if waiting.count >= Self.waitingCapacity { send(waiting.removeFirst(), emit: emit) }
-                waiting.append(event)
+                if let evicted = waiting.add(event) { send(evicted, emit: emit) }
             } else {
                 send(event, emit: emit)
             }
@@ -230,33 +230,17 @@ public struct FileEventNormalizer: Sendable {
 
     /// Emits the waiting file events whose directories `named` names, with their paths.
     private mutating func release(_ named: [(key: DirectoryKey, path: [UInt8])], emit: (FileEvent) -> Void) {
-        var still: [FileEvent] = []
-        for var event in waiting {
-            var placed = false
-            if let key = event.file.awaitedDirectory, let found = named.first(where: { $0.key == key }) {
-                paths.place(&event.file, in: found.path)
-                placed = true
-            }
-            if let key = event.original?.awaitedDirectory, let found = named.first(where: { $0.key == key }) {
-                paths.place(&event.original!, in: found.path)
-                placed = true
-            }
-            if placed && event.file.awaitedDirectory == nil && event.original?.awaitedDirectory == nil {
-                statistics.resolvedLater += 1
-                send(event, emit: emit)
-            } else {
-                still.append(event)
-            }
+        let resolver = paths
+        for event in waiting.release(named, place: { resolver.place(&$0, in: $1) }) {
+            statistics.resolvedLater += 1
+            send(event, emit: emit)
         }
-        waiting = still
     }
 
     /// Emits the file events still waiting, unresolved: the stream never named their
     /// directories (end of input).
     public mutating func finish(emit: (FileEvent) -> Void) {
-        let left = waiting
-        waiting = []
-        for event in left { send(event, emit: emit) }
+        for event in waiting.removeAll() { send(event, emit: emit) }
     }
 
     private mutating func send(_ event: FileEvent, emit: (FileEvent) -> Void) {
