@@ -26,15 +26,17 @@ let package = Package(
         .target(name: "AuditReading", dependencies: ["CAudit"]),
         .target(name: "FileEvents", dependencies: ["AuditReading"]),
         .target(name: "RuleEngine", dependencies: ["FileEvents"]),
+        // The one pipeline from audit events to findings (select, normalise, evaluate, cap).
+        .target(name: "Detection", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
         .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
         // Compliance evidence: the period report, the inventory, the profiles (data files).
-        .target(name: "Compliance", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs"],
+        .target(name: "Compliance", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs"],
                 resources: [.embedInCode("Profiles")]),
-        .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs", "CCapNG"]),
+        .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs", "CCapNG"]),
         .executableTarget(
             name: "AudispLKM",
             dependencies: [
-                "AuditReading", "FileEvents", "RuleEngine", "Outputs", "PluginRuntime", "Compliance",
+                "AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs", "PluginRuntime", "Compliance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "AuditReadingTests", dependencies: ["AuditReading", "TestSupport"]),
         .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading", "RuleEngine", "TestSupport"]),
         .testTarget(name: "RuleEngineTests", dependencies: ["RuleEngine", "FileEvents", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "AuditReading", "FileEvents", "RuleEngine", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents", "RuleEngine", "TestSupport"]),
         .testTarget(name: "PluginRuntimeTests", dependencies: ["PluginRuntime", "RuleEngine", "FileEvents", "TestSupport"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "RuleEngine", "TestSupport"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditReading
 import Compliance
+import Detection
 import FileEvents
 import Glibc
 import Outputs
@@ -113,70 +114,42 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let inputs = try ReplayInputs.open(files)
-        var engine = RuleEngine(rule: try DetectionRule.selected(rule))
-        let watchRemoval = WatchRemovalRule(keys: watchKeys)
-        var watchesRemoved = 0
-        var replacements = 0
-        let usrMerge = UsrMerge(isMerged: !splitUsr)
-        // Alerts only: file events the rule cannot match need not be parsed.
-        let alertSelector = events ? nil : AlertSelector(rule: engine.rule, usrMerge: usrMerge, watchKeys: watchKeys)
-        var cap = maximumAlerts.map {
-            AlertCap(settings: AlertCap.Settings(allowance: $0, window: window, ceiling: ceiling, summaryInterval: summaryInterval))
+        let rule = try DetectionRule.selected(rule)
+        let cap = maximumAlerts.map {
+            AlertCap.Settings(allowance: $0, window: window, ceiling: ceiling, summaryInterval: summaryInterval)
         }
+        let detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: watchKeys, usrMerge: UsrMerge(isMerged: !splitUsr),
+                                                            purpose: events ? .fileEvents : .alerts, cap: cap))
         var output = StandardOutput()
-        var normalizer = FileEventNormalizer(rule: engine.rule, usrMerge: usrMerge, watchKeys: watchKeys)
         var formatter = LineFormatter(format: format)
         let (printEvents, explain) = (events, self.explain)
-        func handle(_ fileEvent: FileEvent) {
-            if printEvents {
-                output.write(formatter.event(fileEvent))
-                return
+        func handle(_ finding: Finding) {
+            switch finding {
+            case .file(let event, _, _) where printEvents, .directoryReplacement(let event) where printEvents:
+                output.write(formatter.event(event))
+            case .file(let event, let verdict, let withheld):
+                if explain, let line = Explanation.line(for: event, verdict: verdict, detector: detector) { output.write(line) }
+                if verdict.raisesAlert && !withheld { output.write(formatter.alert(event, rule: rule)) }
+            case .directoryReplacement(let event):
+                output.write(formatter.alert(event, rule: DirectoryReplacementRule.metadata))
+            case .ruleChange(let change, let removesWatch):
+                if removesWatch && !printEvents { output.write(formatter.alert(change, rule: WatchRemovalRule.metadata)) }
+            case .capSummary(let summary):
+                output.write(formatter.summary(summary, rule: rule))
+            case .notice(let message):
+                output.write(formatter.notice(message))
             }
-            if fileEvent.action == .directoryReplacement {
-                // Not through the cap: rare, and its groups and summaries are the file rule's.
-                replacements += 1
-                output.write(formatter.alert(fileEvent, rule: DirectoryReplacementRule.metadata))
-                return
-            } else {
-                let verdict = engine.evaluate(fileEvent)
-                if explain, let line = Explanation.line(for: fileEvent, verdict: verdict, engine: engine) {
-                    output.write(line)
-                }
-                guard verdict.raisesAlert else { return }
-            }
-            let time = Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
-            if var current = cap {
-                // Summaries fall due by log time, as alerts arrive.
-                for summary in current.dueSummaries(at: time) { output.write(formatter.summary(summary, rule: engine.rule)) }
-                let admitted = current.admit(fileEvent, at: time) { output.write(formatter.notice($0)) }
-                cap = current
-                guard admitted else { return }
-            }
-            output.write(formatter.alert(fileEvent, rule: engine.rule))
         }
-        let reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: { summary in
-            alertSelector?.disposition(summary) ?? FileEventNormalizer.disposition(summary)
-        }) { event in
-            if !printEvents {
-                for change in AuditRuleChange.all(in: event) where watchRemoval.matches(change) {
-                    watchesRemoved += 1
-                    output.write(formatter.alert(change, rule: WatchRemovalRule.metadata))
-                }
-            }
-            normalizer.normalize(event, emit: handle)
-        }
+        let reader = detector.reader(endOfEventTimeout: endOfEventTimeout, emit: handle)
         let complete = try ReplayInputs.read(inputs, with: reader)
         reader.finish()
-        normalizer.finish(emit: handle)
-        if var current = cap {
-            for summary in current.flush() { output.write(formatter.summary(summary, rule: engine.rule)) }
-            cap = current
-        }
+        detector.finish(emit: handle)
         output.flush()
-        Summary.print(reading: reader.statistics, normalizing: normalizer.statistics,
-                      rule: events ? nil : engine.statistics,
-                      withheld: cap.map { $0.statistics.withheldByGroup + $0.statistics.withheldByCeiling } ?? 0,
-                      watchesRemoved: watchesRemoved, replacements: replacements, inputs: inputs.count)
+        let capStatistics = detector.capStatistics
+        Summary.print(reading: reader.statistics, normalizing: detector.normalizing,
+                      rule: events ? nil : detector.ruleStatistics,
+                      withheld: capStatistics.withheldByGroup + capStatistics.withheldByCeiling,
+                      watchesRemoved: detector.watchRemovals, replacements: detector.directoryReplacements, inputs: inputs.count)
         if !complete { throw ExitCode(2) }
     }
 }
@@ -325,7 +298,7 @@ enum Summary {
 
 /// `--explain` lines: what decided each candidate event.
 enum Explanation {
-    static func line(for event: FileEvent, verdict: RuleEngine.Verdict, engine: RuleEngine) -> [UInt8]? {
+    static func line(for event: FileEvent, verdict: RuleEngine.Verdict, detector: Detector) -> [UInt8]? {
         var line = KeyValueLine()
         line.add("explain", event.eventID)
         line.add("path", event.file.path)
@@ -334,14 +307,14 @@ enum Explanation {
             return nil
         case .alert:
             line.add("verdict", "alert")
-            line.add("matched", engine.explanation(of: verdict, for: event).joined(separator: " and "))
+            line.add("matched", detector.explanation(of: verdict, for: event).joined(separator: " and "))
         case .undecided:
             line.add("verdict", "undecided")
             line.add("directory", event.file.directory)
-            line.add("because", engine.explanation(of: verdict, for: event).joined(separator: " and "))
+            line.add("because", detector.explanation(of: verdict, for: event).joined(separator: " and "))
         case .excluded:
             line.add("verdict", "excluded")
-            line.add("by", engine.explanation(of: verdict, for: event).joined(separator: " and "))
+            line.add("by", detector.explanation(of: verdict, for: event).joined(separator: " and "))
         case .duplicate:
             line.add("verdict", "duplicate")
         }

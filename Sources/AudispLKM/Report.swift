@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuditReading
 import Compliance
+import Detection
 import FileEvents
 import Glibc
 import PluginRuntime
@@ -124,14 +125,12 @@ struct Report: ParsableCommand {
         }
         let destination = try EvidenceOutput.selected(output)
 
-        let usrMerge = UsrMerge(isMerged: !splitUsr)
-        var engine = RuleEngine(rule: detectionRule)
+        let detector = Detector(settings: Detector.Settings(rule: detectionRule, watchKeys: watchKeys,
+                                                            usrMerge: UsrMerge(isMerged: !splitUsr), purpose: .changes))
         // Records without node= name their host only when it is known: --host, or this host.
         let knownHost = host ?? (hostState ? LocalHost.name : nil)
         let unnamedHost = knownHost ?? "(unnamed)"
         var report = PeriodReport(period: period, places: detectionRule.locations, watchKeys: watchKeys, unnamedHost: unnamedHost)
-        var normalizer = FileEventNormalizer(rule: detectionRule, usrMerge: usrMerge, watchKeys: watchKeys)
-        normalizer.reportsChanges = true
         let writer: ReportWriter
         do { writer = try ReportWriter(format: format, output: destination, rule: detectionRule, unnamedHost: unnamedHost) } catch {
             destination.discard()
@@ -145,30 +144,33 @@ struct Report: ParsableCommand {
             writer.write(change)
             report.count(change)
         }
-        func handle(_ event: FileEvent) {
-            var event = event
-            if event.node == nil { event.node = knownHost }
-            guard let place = report.place(of: event) else { return }
+        func handle(_ finding: Finding) {
+            var event: FileEvent
             let decision: ReportedChange.Decision
-            if event.action == .directoryReplacement {
+            switch finding {
+            case .directoryReplacement(let replacement):
+                event = replacement
                 decision = .alert(rule: replacementRule, undecided: false)
-            } else {
-                let verdict = engine.evaluate(event)
+            case .file(let fileEvent, let verdict, _):
+                event = fileEvent
                 switch verdict {
                 case .alert: decision = .alert(rule: detectionRule.name, undecided: false)
                 case .undecided: decision = .alert(rule: detectionRule.name, undecided: true)
-                case .excluded: decision = .excluded(clause: engine.explanation(of: verdict, for: event).joined(separator: " and "))
+                case .excluded: decision = .excluded(clause: detector.explanation(of: verdict, for: event).joined(separator: " and "))
                 case .notCandidate: decision = .none
-                case .duplicate: report.countDuplicate(); return
+                case .duplicate:
+                    if report.place(of: event) != nil { report.countDuplicate() }
+                    return
                 }
+            case .ruleChange, .capSummary, .notice:
+                // Rule changes are read with auditd's own records (`noteRecords`); no cap.
+                return
             }
+            if event.node == nil { event.node = knownHost }
+            guard let place = report.place(of: event) else { return }
             list(ReportedChange(subject: .file(event), decision: decision, place: place))
         }
-        let reader = AuditLogReader(selector: { summary in
-            report.note(summary)
-            if summary.firstType?.isDaemonRecord == true { return .parse }
-            return FileEventNormalizer.disposition(summary, changes: true)
-        }) { event in
+        let reader = detector.reader(observe: { report.note($0) }, before: { event in
             for var change in report.noteRecords(of: event) {
                 if case .rules(var rules) = change.subject, rules.node == nil {
                     rules.node = knownHost
@@ -176,15 +178,14 @@ struct Report: ParsableCommand {
                 }
                 list(change)
             }
-            normalizer.normalize(event, emit: handle)
-        }
+        }, emit: handle)
         let complete: Bool
         do { complete = try ReplayInputs.read(inputs, with: reader) } catch {
             destination.discard()
             throw error
         }
         reader.finish()
-        normalizer.finish(emit: handle)
+        detector.finish(emit: handle)
 
         do {
             try writer.finish(report, inputs: inputs.map(\.name), generated: now, hostState: state)

@@ -167,7 +167,7 @@ public struct EventRegrouper {
         var summary = openBySlot[slot].summary
         let id = openBySlot[slot].id
         if selector != nil {
-            (summary.seconds, summary.milliseconds) = (id.seconds, id.milliseconds)
+            (summary.seconds, summary.milliseconds, summary.serial) = (id.seconds, id.milliseconds, id.serial)
             summary.node = id.node == EventID.noNode ? nil : nodes.name(id.node)
         }
         let key = summary.pid.map { ProcessKey(node: id.node, pid: $0) }

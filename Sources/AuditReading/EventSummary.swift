@@ -37,15 +37,30 @@ public struct EventSummary: Sendable {
     public var hasCreatedName = false
     /// Whether a PATH record names a removed directory entry (`nametype=DELETE`).
     public var hasDeletedName = false
-    /// Every PATH record's `name=` value, as logged (quoted, hex or `(null)`).
-    public var pathNames: [[UInt8]] = []
+    /// Every PATH record's item, as logged.
+    public var pathItems: [PathItem] = []
     /// Whether a PATH record had no `name=` value to read.
     public var hasUnreadableName = false
+
+    /// What a PATH record says of its item, read without libauparse.
+    public struct PathItem: Sendable {
+        /// `name=` as logged (quoted, hex or `(null)`); nil when there is none to read.
+        public var name: [UInt8]?
+        /// `nametype=` (`objtype=` on kernels before 3.x): PARENT, CREATE, DELETE ...
+        public var isParent = false
+        /// `mode=` says a directory (`040...`).
+        public var isDirectory = false
+        /// `dev=` as logged (`fe:00`) and `inode=`: the item's identity.
+        public var device: String?
+        public var inode: UInt64?
+    }
     /// The type of the event's first record (`DAEMON_START`, `SYSCALL`, ...).
     public var firstType: MessageType?
-    /// The event's time, `SECONDS.MILLI`, and its `node=` name (nil when absent).
+    /// The event's identity: its time, `SECONDS.MILLI`, serial and `node=` name (nil when
+    /// absent).
     public var seconds: UInt64 = 0
     public var milliseconds: UInt32 = 0
+    public var serial: UInt64 = 0
     public var node: [UInt8]?
 
     public init() {}
@@ -71,13 +86,9 @@ public struct EventSummary: Sendable {
                 }
             }
         } else if type == .path {
-            if !hasCreatedName {
-                hasCreatedName = line.contains("nametype=CREATE") || line.contains("objtype=CREATE")
-            }
-            if !hasDeletedName {
-                hasDeletedName = line.contains("nametype=DELETE") || line.contains("objtype=DELETE")
-            }
-            if let name = Self.nameValue(line) { pathNames.append(name) } else { hasUnreadableName = true }
+            let item = pathItem(line)
+            if item.name == nil { hasUnreadableName = true }
+            pathItems.append(item)
         } else if type == .configChange {
             isConfigChange = true
         }
@@ -102,15 +113,31 @@ public struct EventSummary: Sendable {
         return [UInt8](line[start ..< end])
     }
 
-    /// The value of a PATH record's `name=` field. It never holds a space: the kernel
-    /// hex-encodes any name with a space, `"`, control or non-ASCII byte.
-    private static func nameValue(_ line: UnsafeRawBufferPointer) -> [UInt8]? {
-        var tokens = SpaceTokens(line, end: line.count)
+    /// A PATH record's fields, one pass over its tokens (up to the ENRICHED part). A
+    /// name never holds a space: the kernel hex-encodes any name with a space, `"`,
+    /// control or non-ASCII byte.
+    private mutating func pathItem(_ line: UnsafeRawBufferPointer) -> PathItem {
+        var item = PathItem()
+        let end = line.firstIndex(of: "\u{1D}") ?? line.count
+        var tokens = SpaceTokens(line, end: end)
         while let token = tokens.next() {
-            guard line.starts(at: token.lowerBound, with: "name="), token.count > 5 else { continue }
-            return [UInt8](line[token.lowerBound + 5 ..< token.upperBound])
+            let start = token.lowerBound
+            if line.starts(at: start, with: "name="), token.count > 5, item.name == nil {
+                item.name = [UInt8](line[start + 5 ..< token.upperBound])
+            } else if line.starts(at: start, with: "inode=") {
+                item.inode = Self.number(line, start + 6 ..< token.upperBound, radix: 10)
+            } else if line.starts(at: start, with: "dev=") {
+                item.device = String(decoding: UnsafeRawBufferPointer(rebasing: line[start + 4 ..< token.upperBound]), as: UTF8.self)
+            } else if line.starts(at: start, with: "mode=") {
+                item.isDirectory = line.starts(at: start + 5, with: "040")
+            } else if line.starts(at: start, with: "nametype=") || line.starts(at: start, with: "objtype=") {
+                let value = UnsafeRawBufferPointer(rebasing: line[(line[start] == UInt8(ascii: "n") ? start + 9 : start + 8) ..< token.upperBound])
+                if value.bytes(0 ..< value.count, equal: "CREATE") { hasCreatedName = true }
+                if value.bytes(0 ..< value.count, equal: "DELETE") { hasDeletedName = true }
+                item.isParent = value.bytes(0 ..< value.count, equal: "PARENT")
+            }
         }
-        return nil
+        return item
     }
 
     private static func number(_ line: UnsafeRawBufferPointer, _ range: Range<Int>, radix: UInt64) -> UInt64? {

@@ -90,6 +90,9 @@ public struct FilePath: Sendable, Equatable {
     var alternativeDirectory: DirectoryKey?
     /// Live: the kernel logged no name and `path` was found from the inode at once.
     public var nameRecovered = false
+    /// Live: the kernel logged no name, and several entries of the directory have the
+    /// file's inode (links made since): the paths it may have been made under.
+    public var candidatePaths: [[UInt8]] = []
     /// Unresolved, and the kernel logged the event for one of the detector's own watches:
     /// the file is in (or beside) a place the rule covers, which one is unknown.
     public var watchedButUnknown = false

@@ -21,9 +21,9 @@ import AuditReading
 public struct FileEventNormalizer: Sendable {
     public var paths: PathResolver
     public var processes = ProcessTable()
-    /// Live only: the name of the entry with this inode in this directory, read from the
-    /// file system at once (io_uring logs no names).
-    public var recoverName: (@Sendable (_ directory: [UInt8], _ inode: UInt64) -> [UInt8]?)?
+    /// Live only: the names of the entries with this inode in this directory, read from
+    /// the file system at once (io_uring logs no names).
+    public var recoverNames: (@Sendable (_ directory: [UInt8], _ inode: UInt64) -> [[UInt8]])?
     /// The keys of the detector's own watches: an unresolved file in an event logged for
     /// one of them is in a place the rule covers, so it is unknown, not missing.
     public var watchKeys: Set<[UInt8]> = [Array("audisp-lkm".utf8)]
@@ -142,13 +142,19 @@ public struct FileEventNormalizer: Sendable {
             }
             guard !item.isDirectory else { continue }
             if file.path == nil, let directory = file.directory, let inode = item.inode, stamp.node == nil,
-               let name = recoverName?(directory, inode) {
-                // Live: the name io_uring did not log, found by inode in its directory.
-                file.path = usrMerge.canonical(PathText.join(directory, name))
-                file.name = name
-                file.unresolvedReason = nil
-                file.directory = nil
-                file.nameRecovered = true
+               let names = recoverNames?(directory, inode), !names.isEmpty {
+                // Live: the name io_uring did not log, found by inode in its directory. A
+                // hard link's file has several names, but one entry here is the one made;
+                // several here (links made since) are listed, and the name stays unknown.
+                if names.count == 1 {
+                    file.path = usrMerge.canonical(PathText.join(directory, names[0]))
+                    file.name = names[0]
+                    file.unresolvedReason = nil
+                    file.directory = nil
+                    file.nameRecovered = true
+                } else {
+                    file.candidatePaths = names.map { usrMerge.canonical(PathText.join(directory, $0)) }
+                }
             }
             if process.executable == nil && decoded.uringOperation != nil { statistics.uringEventsWithoutProcess += 1 }
             let event = fileEvent(decoded.syscall.kind == .rename ? .rename : .creation, file, original)

@@ -68,6 +68,12 @@ public struct PathResolver: Sendable {
     /// The canonical path of the directory `key`, when known.
     public func path(of key: DirectoryKey) -> [UInt8]? { directories[key]?.path }
 
+    /// Whether the host's order of a rename's PARENT items is known (`Role`).
+    public func knowsRenameOrder(of node: String?) -> Bool { newNameFirst[node] != nil }
+
+    /// Whether `path` is a place, or the parent of one.
+    public func isPlaceOrParent(_ path: [UInt8]) -> Bool { placesAndParents.contains(path) }
+
     /// Records that `key` is the directory at the canonical absolute `path`, as the file
     /// system shows it now.
     public mutating func remember(directory path: [UInt8], as key: DirectoryKey) {

@@ -40,6 +40,9 @@ public enum FileSyscall: String, Sendable {
 
     enum Kind { case open, otherCreation, rename, exec, directory, ringSetup, mount, truncate, unlink, attributes }
 
+    /// Whether the call renames (rename, renameat, renameat2).
+    public var isRename: Bool { kind == .rename }
+
     var kind: Kind {
         switch self {
         case .open, .creat, .openat, .openat2: .open

@@ -125,6 +125,15 @@ public enum FileEventDocument {
         writer.member("logged_name", file.loggedName)
         writer.member("directory", file.directory)
         writer.member("watched", flag: file.watchedButUnknown)
+        if !file.candidatePaths.isEmpty {
+            writer.key("candidate_paths")
+            writer.beginArray()
+            // A path that is not UTF-8 is given in hex, as `path_hex` is.
+            for path in file.candidatePaths {
+                if !writer.string(path) { writer.string(hex(path)) }
+            }
+            writer.endArray()
+        }
         writer.endObject()
     }
 

@@ -90,6 +90,7 @@ extension FileEvent {
         line.add("path", file.path)
         line.add("unresolved", file.unresolvedReason)
         line.add("directory", file.path == nil ? file.directory : nil)
+        for candidate in file.candidatePaths { line.add("candidate_path", candidate) }
         line.add("alternative_path", file.alternativePath)
         line.add("spelled_path", file.spelledPath)
         line.add("logged_name", file.path == nil ? file.loggedName : nil)

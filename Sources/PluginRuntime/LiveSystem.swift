@@ -1,3 +1,4 @@
+import Detection
 import FileEvents
 import Glibc
 
@@ -7,6 +8,15 @@ import Glibc
 public enum LiveSystem {
     /// File systems served by a process or over the network (`/proc/self/mountinfo` names).
     private static let remoteTypes = ["fuse", "nfs", "cifs", "smb", "9p", "ceph", "glusterfs", "afs", "sshfs", "davfs"]
+
+    /// The detector's view of this host: what the records leave out, asked of the file
+    /// system as it stands now.
+    public static func host(usrMerge: UsrMerge) -> LiveHost {
+        LiveHost(namesOfInode: { names(in: $0, inode: $1) },
+                 directories: { directories($0.map { String(decoding: $0, as: UTF8.self) }, usrMerge: usrMerge) },
+                 entries: { entries(in: $0, limit: $1) },
+                 now: { Plugin.monotonicSeconds() })
+    }
 
     /// The target of the symbolic link at `path`, as written; nil when it is not one.
     public static func linkTarget(_ path: [UInt8]) -> [UInt8]? {
@@ -97,26 +107,18 @@ public enum LiveSystem {
         }
     }
 
-    /// The name of the entry with inode `inode` in `directory`, if it is there, alone:
-    /// io_uring logs no names, and a file just made is found by the inode its CREATE item
-    /// has. A file with several names (a hard link made since) has no one name, so none
-    /// is given: the rule then judges it from its directory.
-    public static func name(in directory: [UInt8], inode: UInt64) -> [UInt8]? {
-        var found: [UInt8]?
-        var ambiguous = false
+    /// The names of the entries with inode `inode` in `directory`, at most
+    /// `namesWithInodeLimit`: io_uring logs no names, and a file just made is found by
+    /// the inode its CREATE item has. One entry is the name made, even when the file has
+    /// other names elsewhere (a hard link); several here are hard links made since.
+    public static func names(in directory: [UInt8], inode: UInt64) -> [[UInt8]] {
+        var found: [[UInt8]] = []
         forEachEntry(in: directory) { name, entryInode in
-            guard entryInode == inode else { return true }
-            if found != nil { ambiguous = true; return false }
-            found = name
-            return true
+            if entryInode == inode { found.append(name) }
+            return found.count < namesWithInodeLimit
         }
-        guard !ambiguous else { return nil }
-        guard let found else { return nil }
-        var status = stat()
-        let full = PathText.join(directory, found) + [0]
-        let linked = full.withUnsafeBufferPointer {
-            lstat(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &status)
-        }
-        return linked == 0 && status.st_nlink == 1 && UInt64(status.st_ino) == inode ? found : nil
+        return found
     }
+
+    public static let namesWithInodeLimit = 16
 }

@@ -1,4 +1,5 @@
 import AuditReading
+import Detection
 import FileEvents
 import Glibc
 import Outputs
@@ -17,24 +18,18 @@ public final class Plugin {
     private let diagnostics: Diagnostics
     private let signals = SignalWatcher()
     private var configuration = PluginConfiguration()
-    private var engine: RuleEngine
-    private var retiredRuleStatistics = RuleStatistics()
-    private var retiredCapStatistics = AlertCap.Statistics()
-    private var watchRemoval = WatchRemovalRule(keys: ["audisp-lkm"])
-    private var watchRemovals = 0
+    private var detector: Detector!
     /// File events, alerts and withheld alerts per host (node=), for the state report.
     private var hostCounts = HostCounts()
-    private var directoryReplacements = 0
     /// When to add removed watches again (monotonic seconds): a second after the last
     /// removal seen, so that `auditctl -D` or `augenrules --load` has finished.
     private var rearmDue: Double?
     private var watchesRearmed = 0
     private var rearmFailures = 0
-    private var cap: AlertCap?
     private var formatter = LineFormatter(format: .text)
-    private var normalizer = FileEventNormalizer()
-    /// Skips, unparsed, file events the current rule cannot alert on (nil: parse them all).
-    private var selector: AlertSelector?
+    /// Places now symbolic links or mounts, found while an event is processed, followed
+    /// once the detector is done with it.
+    private var replaced: [FileEvent] = []
     private var reader: AuditLogReader!
     private var pump: InputPump!
     private var dispatcher: AlertDispatcher!
@@ -46,7 +41,6 @@ public final class Plugin {
         self.configurationPath = configurationPath
         configurationRequired = required
         self.diagnostics = diagnostics
-        engine = RuleEngine(rule: DetectionRule.defaultRule())
     }
 
     /// Runs until standard input ends or auditd sends SIGTERM. Returns the exit status:
@@ -55,28 +49,25 @@ public final class Plugin {
         SignalWatcher.blockSignals()
         // auditd's umask is inherited; the plugin's files are for root and adm only.
         umask(0o027)
+        let rule: DetectionRule
         do {
-            (configuration, engine) = try loadSettings()
+            (configuration, rule) = try loadSettings()
         } catch {
             diagnostics.error("not started: \(error)")
             return 1
         }
         apply(configuration, sinkChanged: false)
         let usrMerge = configuration.usrMerge
-        normalizer = FileEventNormalizer(usrMerge: usrMerge)
-        selector = AlertSelector(rule: engine.rule, usrMerge: usrMerge, watchKeys: [configuration.watchKey])
-        if configuration.manageWatches && Capabilities.canReadAuditRules { loadIOURingWatches() }
-        checkKernelWatches(usrMerge: usrMerge)
-        connectLiveLookups(usrMerge: usrMerge)
+        if configuration.manageWatches && Capabilities.canReadAuditRules { loadIOURingWatches(rule) }
+        checkKernelWatches(rule, usrMerge: usrMerge)
+        detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: [configuration.watchKey], usrMerge: usrMerge,
+                                                        purpose: .alerts, cap: configuration.capSettings),
+                            host: LiveSystem.host(usrMerge: usrMerge))
         if getuid() == 0, let failure = Capabilities.dropAll(keepingAuditControl: configuration.manageWatches) {
             diagnostics.warning("capabilities not dropped: \(failure)")
         }
 
-        reader = AuditLogReader(endOfEventTimeout: 2, selector: { [unowned self] summary in
-            selector?.disposition(summary) ?? FileEventNormalizer.disposition(summary)
-        }, onEvent: { [unowned self] event in
-            handle(event)
-        })
+        reader = detector.reader(endOfEventTimeout: 2) { [unowned self] finding in handle(finding) }
         pump = InputPump(capacity: configuration.inputQueueBytes)
         let format = configuration.format
         dispatcher = AlertDispatcher(sink: configuration.makeSink(), capacity: configuration.outputQueueAlerts,
@@ -86,7 +77,7 @@ public final class Plugin {
             diagnostics.warning("SIGTERM from pid \(sender) ignored: only auditd (the parent) stops the plugin")
         })
         pump.start()
-        diagnostics.info("started: rule \"\(engine.rule.name)\" version \(engine.rule.version.map(String.init) ?? "-"), "
+        diagnostics.info("started: rule \"\(rule.name)\" version \(rule.version.map(String.init) ?? "-"), "
                          + "alerts to \(dispatcher.statistics.sink) as \(configuration.format.rawValue)")
         // The pump must win the CPU when it is short: it alone keeps auditd from waiting.
         // Lowering a thread's own priority needs no privilege.
@@ -124,12 +115,10 @@ public final class Plugin {
                 break reading
             }
             reader.age(now: streamClock.now(newestRecord: reader.newestRecordSeconds))
+            followReplacements()
             lastAged = Self.monotonicSeconds()
             if let due = rearmDue, lastAged >= due { rearmWatches() }
-            if var current = cap {
-                for summary in current.dueSummaries(at: Self.monotonicSeconds()) { offer(summary) }
-                cap = current
-            }
+            detector.tick { [unowned self] in handle($0) }
         }
         shutDown()
     }
@@ -162,12 +151,26 @@ public final class Plugin {
 
     private func consume(_ chunk: [UInt8]) {
         chunk.withUnsafeBytes { reader.consume($0) }
+        followReplacements()
     }
 
-    private func handle(_ event: AuditEvent) {
-        for change in AuditRuleChange.all(in: event) {
-            if watchRemoval.matches(change) {
-                watchRemovals += 1
+    private func handle(_ finding: Finding) {
+        switch finding {
+        case .file(let fileEvent, let verdict, let withheld):
+            hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
+            guard verdict.raisesAlert else { return }
+            if withheld {
+                hostCounts.update(fileEvent.node) { $0.withheld += 1 }
+                return
+            }
+            hostCounts.update(fileEvent.node) { $0.alerts += 1 }
+            dispatcher.offer(formatter.alert(fileEvent, rule: detector.rule))
+        case .directoryReplacement(let fileEvent):
+            hostCounts.update(fileEvent.node) { $0.fileEvents += 1; $0.alerts += 1 }
+            dispatcher.offer(formatter.alert(fileEvent, rule: DirectoryReplacementRule.metadata))
+            replaced.append(fileEvent)
+        case .ruleChange(let change, let removesWatch):
+            if removesWatch {
                 hostCounts.update(change.node) { $0.alerts += 1 }
                 dispatcher.offer(formatter.alert(change, rule: WatchRemovalRule.metadata))
                 if configuration.manageWatches { rearmDue = Self.monotonicSeconds() + 1 }
@@ -176,74 +179,26 @@ public final class Plugin {
                 // that a watch added first here does not make auditctl stop on "exists".
                 rearmDue = Self.monotonicSeconds() + 1
             }
-        }
-        var replaced: [FileEvent] = []
-        normalizer.normalize(event) { fileEvent in
-            hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
-            guard fileEvent.action == .directoryReplacement else {
-                if engine.evaluate(fileEvent).raisesAlert { raise(fileEvent, rule: engine.rule) }
-                return
-            }
-            directoryReplacements += 1
-            hostCounts.update(fileEvent.node) { $0.alerts += 1 }
-            // Not through the cap: rare, and its groups and summaries are the file rule's.
-            dispatcher.offer(formatter.alert(fileEvent, rule: DirectoryReplacementRule.metadata))
-            for brought in broughtFiles(fileEvent) where engine.evaluate(brought).raisesAlert {
-                raise(brought, rule: engine.rule)
-            }
-            replaced.append(fileEvent)
-        }
-        // After the normaliser is done with the event: this changes its directory table.
-        replaced.forEach(followReplacement)
-    }
-
-    /// An alert, through the cap.
-    private func raise(_ fileEvent: FileEvent, rule: DetectionRule) {
-        if var current = cap {
-            let admitted = current.admit(fileEvent, at: Self.monotonicSeconds()) { notice($0) }
-            cap = current
-            guard admitted else {
-                hostCounts.update(fileEvent.node) { $0.withheld += 1 }
-                return
-            }
-        }
-        hostCounts.update(fileEvent.node) { $0.alerts += 1 }
-        dispatcher.offer(formatter.alert(fileEvent, rule: rule))
-    }
-
-    /// Live: the files a replaced place holds now, each as the rename that brought it
-    /// there from what replaced the place (a renamed directory, a link's target), with the
-    /// replacing process: the alerts their creation there would have raised. At most
-    /// `broughtFilesLimit` are read, the rest said in a notice.
-    private func broughtFiles(_ replacement: FileEvent) -> [FileEvent] {
-        guard let place = replacement.file.path, replacement.node == nil else { return [] }
-        let (names, more) = LiveSystem.entries(in: place, limit: Self.broughtFilesLimit)
-        if more {
-            notice("\(String(decoding: place, as: UTF8.self)) holds more than \(Self.broughtFilesLimit) entries "
-                   + "since it was replaced; only the first were examined")
-        }
-        return names.map { name in
-            var brought = replacement
-            brought.action = .rename
-            brought.file = FilePath(path: PathText.join(place, name), name: name, loggedName: name)
-            brought.original = replacement.original?.path.map { source in
-                FilePath(path: PathText.join(source, name), name: name)
-            }
-            return brought
+        case .capSummary(let summary):
+            dispatcher.offer(formatter.summary(summary, rule: detector.rule))
+        case .notice(let message):
+            notice(message)
         }
     }
 
-    static let broughtFilesLimit = 256
+    /// Follows the places replaced by the events just processed.
+    private func followReplacements() {
+        guard !replaced.isEmpty else { return }
+        let places = replaced
+        replaced = []
+        places.forEach(followReplacement)
+    }
 
-    /// Live, after a place was replaced: its identity is read again (so that files made
-    /// in it, under whatever name, keep the place's path), and when it is now a symbolic
-    /// link, the target is watched too (the place's own watch sees the link, not what is
-    /// created behind it), and the output says so.
+    /// Live, after a place was replaced (the detector has read its identity again): when
+    /// it is now a symbolic link or a mount, the target is watched too (the place's own
+    /// watch sees the link, not what is created behind it), and the output says so.
     private func followReplacement(_ replacement: FileEvent) {
         guard replacement.node == nil, let place = replacement.file.path else { return }
-        for found in LiveSystem.directories([String(decoding: place, as: UTF8.self)], usrMerge: normalizer.paths.usrMerge) {
-            normalizer.paths.remember(directory: found.path, as: found.key)
-        }
         let linked = replacement.audit.syscall == .symlink || replacement.audit.syscall == .symlinkat
         let mounted = replacement.audit.syscall == .mount || replacement.audit.syscall == .moveMount
         guard linked || mounted, let target = replacement.original?.path else { return }
@@ -267,54 +222,40 @@ public final class Plugin {
         dispatcher.offer(formatter.notice(message))
     }
 
-    private func offer(_ summary: AlertCap.Summary) {
-        dispatcher.offer(formatter.summary(summary, rule: engine.rule))
-    }
-
-    /// Sends every summary the cap still holds and ends it (stop, new cap settings).
-    private func flushCap() {
-        guard var current = cap else { return }
-        for summary in current.flush() { offer(summary) }
-        retiredCapStatistics.add(current.statistics)
-        cap = nil
-    }
-
     private func shutDown() {
         reader.finish()
-        flushCap()
+        detector.finish { handle($0) }
+        followReplacements()
         let undelivered = dispatcher.finish(timeout: 3_000_000_000)
         writeState(undelivered: undelivered)
         let statistics = reader.statistics
-        diagnostics.info("stopped: \(statistics.records) records, \(normalizer.statistics.fileEvents) file events, "
-                         + "\(ruleStatistics.alerts) alerts"
+        diagnostics.info("stopped: \(statistics.records) records, \(detector.normalizing.fileEvents) file events, "
+                         + "\(detector.ruleStatistics.alerts) alerts"
                          + (undelivered > 0 ? ", \(undelivered) alerts not delivered" : ""))
     }
 
     // MARK: Configuration
 
     /// Reads the configuration and the rule it names, or says why they cannot be used.
-    private func loadSettings() throws -> (PluginConfiguration, RuleEngine) {
+    private func loadSettings() throws -> (PluginConfiguration, DetectionRule) {
         let configuration = try PluginConfiguration.load(path: configurationPath, required: configurationRequired)
             ?? PluginConfiguration()
-        return (configuration, RuleEngine(rule: try configuration.loadRule()))
+        return (configuration, try configuration.loadRule())
     }
 
     /// SIGHUP: a configuration or rule that cannot be used is reported and the running
     /// one kept; either way the output is reopened (logrotate).
     private func reload() {
-        let loaded: (PluginConfiguration, RuleEngine)
+        let loaded: (PluginConfiguration, DetectionRule)
         do { loaded = try loadSettings() } catch {
             diagnostics.error("configuration not reloaded, the running one is kept: \(error)")
             dispatcher.reconfigure(sink: nil)
             return
         }
-        let (new, newEngine) = loaded
+        let (new, rule) = loaded
         let old = configuration
-        retiredRuleStatistics.add(engine.statistics)
-        engine = newEngine
-        selector = AlertSelector(rule: newEngine.rule, usrMerge: normalizer.paths.usrMerge, watchKeys: [new.watchKey])
         configuration = new
-        connectLiveLookups(usrMerge: normalizer.paths.usrMerge)
+        detector.reconfigure(rule: rule, watchKeys: [new.watchKey], cap: new.capSettings) { handle($0) }
         let sinkChanged = new.output != old.output || new.format != old.format || new.file != old.file
             || new.syslogIdent != old.syslogIdent || new.syslogPriority != old.syslogPriority
             || new.syslogSocket != old.syslogSocket
@@ -323,19 +264,13 @@ public final class Plugin {
             || new.usrMerged != old.usrMerged {
             diagnostics.warning("input_queue_mib, output_queue and usr_merge take effect when the plugin restarts")
         }
-        diagnostics.info("reloaded \(configurationPath): rule \"\(engine.rule.name)\", alerts to "
+        diagnostics.info("reloaded \(configurationPath): rule \"\(rule.name)\", alerts to "
                          + "\(dispatcher.statistics.sink) as \(new.format.rawValue)")
     }
 
     private func apply(_ configuration: PluginConfiguration, sinkChanged: Bool) {
         diagnostics.use(socketPath: configuration.syslogSocket)
-        watchRemoval = WatchRemovalRule(keys: [configuration.watchKey])
-        normalizer.watchKeys = [Array(configuration.watchKey.utf8)]
         formatter = LineFormatter(format: configuration.format)
-        if cap?.settings != configuration.capSettings {
-            flushCap()
-            cap = configuration.capSettings.map(AlertCap.init(settings:))
-        }
         guard let dispatcher else { return }
         dispatcher.reconfigure(sink: sinkChanged ? configuration.makeSink() : nil,
                                notice: Self.noticeFormatter(configuration.format))
@@ -350,15 +285,13 @@ public final class Plugin {
 
     // MARK: Watches
 
-    /// The paths of the places the rule covers, one watch each.
-    private var watchedPaths: [String] { engine.rule.locations.map(\.path) }
-
     /// Loads the io_uring watches the system's auditctl cannot (3.0.9) and the directory
     /// trees no rules file can hold (`WatchLoader.existingDirectories`), at start, while
     /// the plugin still has every capability.
-    private func loadIOURingWatches() {
-        for summary in [WatchLoader.apply(adding: true, paths: watchedPaths, key: configuration.watchKey, lists: [.ioUring]),
-                        WatchLoader.applyTrees(adding: true, paths: watchedPaths, key: configuration.watchKey)] {
+    private func loadIOURingWatches(_ rule: DetectionRule) {
+        let paths = rule.locations.map(\.path)
+        for summary in [WatchLoader.apply(adding: true, paths: paths, key: configuration.watchKey, lists: [.ioUring]),
+                        WatchLoader.applyTrees(adding: true, paths: paths, key: configuration.watchKey)] {
             if summary.changed > 0 { diagnostics.info("watches: \(summary.changed) added, \(summary.unchanged) present") }
             for failure in summary.failures { diagnostics.warning("watch not loaded: \(failure)") }
         }
@@ -368,7 +301,7 @@ public final class Plugin {
     /// and says so among the alerts: a watch removal is followed by this notice.
     private func rearmWatches() {
         rearmDue = nil
-        let summary = WatchLoader.apply(adding: true, paths: watchedPaths, key: configuration.watchKey,
+        let summary = WatchLoader.apply(adding: true, paths: detector.rule.locations.map(\.path), key: configuration.watchKey,
                                         lists: WatchLoader.List.all)
         watchesRearmed += summary.changed
         rearmFailures += summary.failures.count
@@ -382,7 +315,7 @@ public final class Plugin {
 
     /// Warns about every place the rule covers that no kernel watch covers: creations
     /// there produce no records, so nothing could ever alert.
-    private func checkKernelWatches(usrMerge: UsrMerge) {
+    private func checkKernelWatches(_ rule: DetectionRule, usrMerge: UsrMerge) {
         guard Capabilities.canReadAuditRules else {
             diagnostics.info("the kernel's watches were not checked: listing audit rules needs CAP_AUDIT_CONTROL")
             return
@@ -391,12 +324,12 @@ public final class Plugin {
         case .failure(let error):
             diagnostics.warning("the kernel's watches were not checked: \(error)")
         case .success(let kernel):
-            let missing = kernel.uncovered(engine.rule.locations, usrMerge: usrMerge)
+            let missing = kernel.uncovered(rule.locations, usrMerge: usrMerge)
             for location in missing {
                 diagnostics.warning("no audit watch covers \(location): files created there raise no alert "
                                     + "(install audit-rules/50-audisp-lkm.rules and run augenrules --load)")
             }
-            let missingIOURing = kernel.uncovered(engine.rule.locations, usrMerge: usrMerge, list: 7)
+            let missingIOURing = kernel.uncovered(rule.locations, usrMerge: usrMerge, list: 7)
             if !missingIOURing.isEmpty {
                 diagnostics.warning("no io_uring watch covers \(missingIOURing.map(\.description).joined(separator: ", ")): "
                                     + "files io_uring creates there raise no alert (audisp-lkm watches add)")
@@ -404,79 +337,43 @@ public final class Plugin {
         }
     }
 
-    /// Seeds the path resolver with the rule's directories as they are now, so that a
-    /// creation relative to a directory descriptor resolves from the first event, and
-    /// lets the normaliser ask the running system what the records leave out: those
-    /// directories again when a descriptor's is unknown (made or replaced since), and the
-    /// name of a file io_uring made.
-    private func connectLiveLookups(usrMerge: UsrMerge) {
-        let places = engine.rule.placeDirectories(usrMerge: usrMerge)
-        normalizer.paths.places = Set(places)
-        // The places and their parents, by identity (where a place can be made or replaced).
-        var seen = Set<[UInt8]>()
-        let directories = (places + places.map(PathText.directory(of:))).filter { seen.insert($0).inserted }
-            .map { String(decoding: $0, as: UTF8.self) }
-        for found in LiveSystem.directories(directories, usrMerge: usrMerge) {
-            normalizer.paths.remember(directory: found.path, as: found.key)
-        }
-        // At most every 50 ms: a flood of events in unknown directories must not turn into
-        // a flood of stat calls.
-        let recent = Mutex<(time: Double, found: [(path: [UInt8], key: DirectoryKey)])>((-1, []))
-        normalizer.paths.lookUpDirectories = {
-            let now = Plugin.monotonicSeconds()
-            return recent.withLock { cached in
-                if now - cached.time >= 0.05 { cached = (now, LiveSystem.directories(directories, usrMerge: usrMerge)) }
-                return cached.found
-            }
-        }
-        normalizer.recoverName = { LiveSystem.name(in: $0, inode: $1) }
-        normalizer.waitsForDirectories = false
-    }
-
     // MARK: State
-
-    private var ruleStatistics: RuleStatistics {
-        var total = retiredRuleStatistics
-        total.add(engine.statistics)
-        return total
-    }
 
     private func writeState(undelivered: Int? = nil) {
         let reading = reader.statistics
         let input = pump.queue.snapshot
         let output = dispatcher.statistics
-        let rule = ruleStatistics
+        let rule = detector.ruleStatistics
         var report = StateReport()
         report.add("audisp-lkm pid", getpid())
         report.add("time", time(nil))
         report.add("uptime_seconds", time(nil) - startTime)
         report.add("configuration", configurationPath)
-        report.add("rule", "\(engine.rule.name) (version \(engine.rule.version.map(String.init) ?? "-"))")
+        report.add("rule", "\(detector.rule.name) (version \(detector.rule.version.map(String.init) ?? "-"))")
         report.add("output", output.sink)
         report.add("records", reading.records)
         report.add("events", reading.events)
         report.add("parsed_events", reading.parsedEvents)
-        report.add("file_events", normalizer.statistics.fileEvents)
-        report.add("unresolved_paths", normalizer.statistics.unresolvedPaths)
-        report.add("incomplete_events", normalizer.statistics.incompleteEvents)
+        report.add("file_events", detector.normalizing.fileEvents)
+        report.add("unresolved_paths", detector.normalizing.unresolvedPaths)
+        report.add("incomplete_events", detector.normalizing.incompleteEvents)
         report.add("candidates", rule.candidates)
         report.add("alerts", rule.alerts)
         report.add("excluded", rule.excluded)
         report.add("duplicates", rule.duplicates)
         report.add("undecided_alerts", rule.undecided)
-        report.add("watch_removals", watchRemovals)
-        report.add("directory_replacements", directoryReplacements)
+        report.add("watch_removals", detector.watchRemovals)
+        report.add("directory_replacements", detector.directoryReplacements)
         report.add("watches_rearmed", watchesRearmed)
         report.add("rearm_failures", rearmFailures)
-        report.add("io_uring_events", normalizer.statistics.uringEvents)
-        report.add("io_uring_events_without_program", normalizer.statistics.uringEventsWithoutProcess)
-        report.add("known_directories", normalizer.paths.count)
-        report.add("directory_lookups", normalizer.paths.statistics.fileSystemLookUps)
-        report.add("known_processes", normalizer.processes.count)
-        report.add("alerted_identities", engine.alertedCount)
+        report.add("io_uring_events", detector.normalizing.uringEvents)
+        report.add("io_uring_events_without_program", detector.normalizing.uringEventsWithoutProcess)
+        report.add("known_directories", detector.knownDirectories)
+        report.add("directory_lookups", detector.directoryLookUps)
+        report.add("known_processes", detector.knownProcesses)
+        report.add("alerted_identities", detector.alertedIdentities)
         report.add("alerts_delivered", output.delivered)
-        var capStatistics = retiredCapStatistics
-        if let cap { capStatistics.add(cap.statistics) }
+        let capStatistics = detector.capStatistics
         report.add("alerts_withheld_by_cap", capStatistics.withheldByGroup + capStatistics.withheldByCeiling)
         report.add("alerts_withheld_by_group_allowance", capStatistics.withheldByGroup)
         report.add("alerts_withheld_by_ceiling", capStatistics.withheldByCeiling)
@@ -504,24 +401,4 @@ public final class Plugin {
         }
     }
 
-}
-
-extension AlertCap.Statistics {
-    mutating func add(_ other: AlertCap.Statistics) {
-        withheldByGroup += other.withheldByGroup
-        withheldByCeiling += other.withheldByCeiling
-        summaries += other.summaries
-        ceilingReached += other.ceilingReached
-    }
-}
-
-extension RuleStatistics {
-    mutating func add(_ other: RuleStatistics) {
-        events += other.events
-        candidates += other.candidates
-        excluded += other.excluded
-        alerts += other.alerts
-        undecided += other.undecided
-        duplicates += other.duplicates
-    }
 }

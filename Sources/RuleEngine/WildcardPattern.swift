@@ -36,8 +36,9 @@ public struct WildcardPattern: Sendable, Equatable {
         self.pieces = pieces
     }
 
+    /// ASCII lower case, as `like~` compares.
     @inline(__always)
-    static func fold(_ byte: UInt8) -> UInt8 {
+    public static func fold(_ byte: UInt8) -> UInt8 {
         byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 

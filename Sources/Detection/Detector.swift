@@ -1,0 +1,305 @@
+import AuditReading
+import FileEvents
+import RuleEngine
+import Synchronization
+
+/// The one pipeline from audit events to findings, which the plugin, `replay` and
+/// `report` consume: select (which events libauparse parses), normalise (file events),
+/// evaluate (the rule, once per event), cap (live alert floods), and the project's own
+/// rules beside the rule (watch removal, directory replacement).
+///
+/// Feed it with `reader(endOfEventTimeout:observe:emit:)`, or call `disposition` and
+/// `process` from a reader of one's own. What only a live host can answer comes in as a
+/// `LiveHost`; offline there is none.
+///
+/// Its tables, each bounded, each with a cost per event that does not grow with it: the
+/// directories known (`PathResolver`, 65,536, a hash look-up per PATH item), the
+/// processes (`ProcessTable`, 65,536 per table, a look-up per event), the file events
+/// waiting for a directory (`WaitingEvents`, 4,096, indexed by that directory), the
+/// alerted identities (`AlertedEvents`, 65,536, a set), the alert cap's groups
+/// (`AlertCap`, 4,096 per window), and, in the reader, the held exec events (64 MiB, by
+/// process) and the open events (by identity).
+public final class Detector {
+    /// What the events are read for, which decides what is parsed and what is a file event.
+    public enum Purpose: Sendable {
+        /// Alerts: a file event the rule cannot match need not be parsed.
+        case alerts
+        /// Every file event (creations and renames), whatever the rule says of it.
+        case fileEvents
+        /// The compliance report: changes to existing names are file events too, and
+        /// auditd's own records are parsed.
+        case changes
+    }
+
+    public struct Settings: Sendable {
+        public var rule: DetectionRule
+        /// The keys of the detector's audit watches: removing one alerts, and an
+        /// unresolved file on one is in a place.
+        public var watchKeys: [String]
+        public var usrMerge: UsrMerge
+        public var purpose: Purpose
+        /// The alert cap; nil for none.
+        public var cap: AlertCap.Settings?
+
+        public init(rule: DetectionRule, watchKeys: [String], usrMerge: UsrMerge, purpose: Purpose,
+                    cap: AlertCap.Settings? = nil) {
+            self.rule = rule
+            self.watchKeys = watchKeys
+            self.usrMerge = usrMerge
+            self.purpose = purpose
+            self.cap = cap
+        }
+    }
+
+    public private(set) var settings: Settings
+    private let host: LiveHost?
+    private var normalizer: FileEventNormalizer
+    private var engine: RuleEngine
+    private var selection: EventSelection?
+    private var watchRemoval: WatchRemovalRule
+    private var cap: AlertCap?
+    /// The counts of rules and caps replaced by `reconfigure`.
+    private var retiredRuleStatistics = RuleStatistics()
+    private var retiredCapStatistics = AlertCap.Statistics()
+    public private(set) var watchRemovals = 0
+    public private(set) var directoryReplacements = 0
+
+    /// Files a replaced place holds that are examined at most (live).
+    public static let broughtFilesLimit = 256
+
+    public init(settings: Settings, host: LiveHost? = nil) {
+        self.settings = settings
+        self.host = host
+        normalizer = FileEventNormalizer(rule: settings.rule, usrMerge: settings.usrMerge, watchKeys: settings.watchKeys)
+        normalizer.reportsChanges = settings.purpose == .changes
+        engine = RuleEngine(rule: settings.rule)
+        selection = settings.purpose == .alerts ? EventSelection(rule: settings.rule, usrMerge: settings.usrMerge) : nil
+        watchRemoval = WatchRemovalRule(keys: settings.watchKeys)
+        cap = settings.cap.map(AlertCap.init(settings:))
+        if let host { connect(host) }
+    }
+
+    /// The rule in force.
+    public var rule: DetectionRule { engine.rule }
+
+    /// What decided `verdict` for `event`, as clauses of the rule (`RuleEngine.explanation`).
+    public func explanation(of verdict: RuleEngine.Verdict, for event: FileEvent) -> [String] {
+        engine.explanation(of: verdict, for: event)
+    }
+
+    // MARK: Reading
+
+    /// A reader whose events go through this detector, each finding to `emit`. `observe`
+    /// sees every complete event's summary first, and `before` every parsed event (the
+    /// report's host trails).
+    public func reader(endOfEventTimeout: UInt64 = 2, observe: ((EventSummary) -> Void)? = nil,
+                       before: ((AuditEvent) -> Void)? = nil, emit: @escaping (Finding) -> Void) -> AuditLogReader {
+        AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: { [unowned self] summary in
+            observe?(summary)
+            return disposition(summary)
+        }) { [unowned self] event in
+            before?(event)
+            process(event, emit: emit)
+        }
+    }
+
+    /// What the reader does with an event, judged from its records before libauparse
+    /// parses it: `FileEventNormalizer.disposition`, auditd's own records for the report,
+    /// and for alerts `EventSelection`'s skip.
+    public func disposition(_ summary: EventSummary) -> EventDisposition {
+        if settings.purpose == .changes {
+            return summary.firstType?.isDaemonRecord == true ? .parse : FileEventNormalizer.disposition(summary, changes: true)
+        }
+        let disposition = FileEventNormalizer.disposition(summary)
+        guard disposition == .parse, selection != nil, !summary.isConfigChange else { return disposition }
+        if selection!.canSkip(summary, resolver: normalizer.paths) { return .skip }
+        selection!.selected(summary)
+        return .parse
+    }
+
+    /// Everything `event` shows, to `emit`, in the order it happened.
+    public func process(_ event: AuditEvent, emit: (Finding) -> Void) {
+        defer {
+            let stamp = event.timestamp
+            selection?.processed(EventSelection.EventStamp(seconds: stamp.seconds, milliseconds: stamp.milliseconds,
+                                                            serial: stamp.serial, node: stamp.node))
+        }
+        for change in AuditRuleChange.all(in: event) {
+            let removesWatch = watchRemoval.matches(change)
+            if removesWatch { watchRemovals += 1 }
+            emit(.ruleChange(change, removesWatch: removesWatch))
+        }
+        var replaced: [[UInt8]] = []
+        normalizer.normalize(event) { fileEvent in
+            if fileEvent.action == .directoryReplacement, let place = fileEvent.file.path { replaced.append(place) }
+            handle(fileEvent, emit: emit)
+        }
+        // Live, after the normaliser is done with the event: a replaced place's identity
+        // is read again, so that files made in it, under whatever name, keep its path.
+        if let host, !replaced.isEmpty {
+            for found in host.directories(replaced) { normalizer.paths.remember(directory: found.path, as: found.key) }
+        }
+    }
+
+    /// End of input: the file events still waiting leave unresolved, and the cap says
+    /// what it withheld.
+    public func finish(emit: (Finding) -> Void) {
+        normalizer.finish { handle($0, emit: emit) }
+        flushCap(emit: emit)
+    }
+
+    /// Live: the cap's summaries due now.
+    public func tick(emit: (Finding) -> Void) {
+        guard var current = cap, let host else { return }
+        for summary in current.dueSummaries(at: host.now()) { emit(.capSummary(summary)) }
+        cap = current
+    }
+
+    /// A new rule, watch keys and cap (the plugin's SIGHUP). What the stream has taught
+    /// (directories, processes, file events waiting) is kept; a changed cap first says
+    /// what the old one withheld.
+    public func reconfigure(rule: DetectionRule, watchKeys: [String], cap newCap: AlertCap.Settings?, emit: (Finding) -> Void) {
+        retiredRuleStatistics.add(engine.statistics)
+        engine = RuleEngine(rule: rule)
+        selection = settings.purpose == .alerts ? EventSelection(rule: rule, usrMerge: settings.usrMerge) : nil
+        watchRemoval = WatchRemovalRule(keys: watchKeys)
+        normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
+        normalizer.paths.places = Set(rule.placeDirectories(usrMerge: settings.usrMerge))
+        if cap?.settings != newCap {
+            flushCap(emit: emit)
+            cap = newCap.map(AlertCap.init(settings:))
+        }
+        settings.rule = rule
+        settings.watchKeys = watchKeys
+        settings.cap = newCap
+        if let host { connect(host) }
+    }
+
+    // MARK: Findings
+
+    private func handle(_ fileEvent: FileEvent, emit: (Finding) -> Void) {
+        guard fileEvent.action != .directoryReplacement else {
+            // Not through the cap: rare, and its groups and summaries are the file rule's.
+            directoryReplacements += 1
+            emit(.directoryReplacement(fileEvent))
+            for brought in broughtFiles(fileEvent, emit: emit) { judge(brought, emit: emit) }
+            return
+        }
+        judge(fileEvent, emit: emit)
+    }
+
+    private func judge(_ fileEvent: FileEvent, emit: (Finding) -> Void) {
+        let verdict = engine.evaluate(fileEvent)
+        guard verdict.raisesAlert, var current = cap else {
+            emit(.file(fileEvent, verdict, withheld: false))
+            return
+        }
+        // Live, the monotonic clock; offline, the event's own time.
+        let time = host?.now() ?? Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
+        for summary in current.dueSummaries(at: time) { emit(.capSummary(summary)) }
+        let admitted = current.admit(fileEvent, at: time) { emit(.notice($0)) }
+        cap = current
+        emit(.file(fileEvent, verdict, withheld: !admitted))
+    }
+
+    /// Live: the files a replaced place holds now, each as the rename that brought it
+    /// there from what replaced the place (a renamed directory, a link's target), with the
+    /// replacing process: the alerts their creation there would have raised. At most
+    /// `broughtFilesLimit` are read, the rest said in a notice.
+    private func broughtFiles(_ replacement: FileEvent, emit: (Finding) -> Void) -> [FileEvent] {
+        guard let host, let place = replacement.file.path, replacement.node == nil else { return [] }
+        let (names, more) = host.entries(place, Self.broughtFilesLimit)
+        if more {
+            emit(.notice("\(String(decoding: place, as: UTF8.self)) holds more than \(Self.broughtFilesLimit) entries "
+                         + "since it was replaced; only the first were examined"))
+        }
+        return names.map { name in
+            var brought = replacement
+            brought.action = .rename
+            brought.file = FilePath(path: PathText.join(place, name), name: name, loggedName: name)
+            brought.original = replacement.original?.path.map { source in
+                FilePath(path: PathText.join(source, name), name: name)
+            }
+            return brought
+        }
+    }
+
+    private func flushCap(emit: (Finding) -> Void) {
+        guard var current = cap else { return }
+        for summary in current.flush() { emit(.capSummary(summary)) }
+        retiredCapStatistics.add(current.statistics)
+        cap = nil
+    }
+
+    // MARK: The live host
+
+    /// Seeds the path resolver with the places (and their parents) as they are now, so
+    /// that a creation relative to a directory descriptor resolves from the first event,
+    /// and lets the normaliser ask the host what the records leave out: those directories
+    /// again when a descriptor's is unknown (made or replaced since), and the name of a
+    /// file io_uring made.
+    private func connect(_ host: LiveHost) {
+        let places = settings.rule.placeDirectories(usrMerge: settings.usrMerge)
+        normalizer.paths.places = Set(places)
+        var seen = Set<[UInt8]>()
+        let directories = (places + places.map(PathText.directory(of:))).filter { seen.insert($0).inserted }
+        for found in host.directories(directories) { normalizer.paths.remember(directory: found.path, as: found.key) }
+        // At most every 50 ms: a flood of events in unknown directories must not turn into
+        // a flood of stat calls.
+        let recent = Mutex<(time: Double, found: [(path: [UInt8], key: DirectoryKey)])>((-1, []))
+        normalizer.paths.lookUpDirectories = {
+            let now = host.now()
+            return recent.withLock { cached in
+                if now - cached.time >= 0.05 { cached = (now, host.directories(directories)) }
+                return cached.found
+            }
+        }
+        normalizer.recoverNames = host.namesOfInode
+        normalizer.waitsForDirectories = false
+    }
+
+    // MARK: State
+
+    /// What the normaliser saw.
+    public var normalizing: NormalizerStatistics { normalizer.statistics }
+
+    /// The rule's counts, over every rule in force since the start.
+    public var ruleStatistics: RuleStatistics {
+        var total = retiredRuleStatistics
+        total.add(engine.statistics)
+        return total
+    }
+
+    /// The cap's counts, over every cap in force since the start.
+    public var capStatistics: AlertCap.Statistics {
+        var total = retiredCapStatistics
+        if let cap { total.add(cap.statistics) }
+        return total
+    }
+
+    /// The sizes of its tables, for the state report.
+    public var knownDirectories: Int { normalizer.paths.count }
+    public var directoryLookUps: Int { normalizer.paths.statistics.fileSystemLookUps }
+    public var knownProcesses: Int { normalizer.processes.count }
+    public var alertedIdentities: Int { engine.alertedCount }
+}
+
+extension AlertCap.Statistics {
+    mutating func add(_ other: AlertCap.Statistics) {
+        withheldByGroup += other.withheldByGroup
+        withheldByCeiling += other.withheldByCeiling
+        summaries += other.summaries
+        ceilingReached += other.ceilingReached
+    }
+}
+
+extension RuleStatistics {
+    mutating func add(_ other: RuleStatistics) {
+        events += other.events
+        candidates += other.candidates
+        excluded += other.excluded
+        alerts += other.alerts
+        undecided += other.undecided
+        duplicates += other.duplicates
+    }
+}

@@ -1,0 +1,154 @@
+import AuditReading
+import FileEvents
+import RuleEngine
+
+/// Which events libauparse parses when only alerts are wanted: the detector's own
+/// business, and never a change to a verdict.
+///
+/// It is `FileEventNormalizer.disposition`, plus one more reason to skip: a file event
+/// that cannot be in a place the rule requires `file.path` to be in is counted and not
+/// parsed. That takes every one of these:
+/// - every PATH name is absolute and outside the places, compared as the path resolver
+///   will resolve it (`.`, `..` and `//` removed, merged `/usr`) and without ASCII case,
+///   so the test only ever errs towards parsing; not in the directory of a file the rule
+///   names (`/etc` for `/etc/modules`), not a place itself (`mkdir /run/modules-load.d`),
+///   not above one (a rename of `/usr/lib`);
+/// - every PARENT item is a directory the resolver already knows, and knows to be
+///   outside the places: the kernel identifies a directory by device and inode whatever
+///   name was used, so a write through a bind mount of a place, or from another mount
+///   namespace, has names outside and a place's identity, and is parsed whatever key
+///   its watch has. An unknown directory is parsed once, which teaches the resolver it;
+/// - no item is a directory made, moved or removed (the resolver's table follows those),
+///   and no rename is skipped while the host's order of PARENT items is still to learn.
+/// A relative, `(null)` or unreadable name is parsed.
+struct EventSelection {
+    private let usrMerge: UsrMerge
+    /// Lower-case: the rule's directories with a trailing `/` (anything below counts), and
+    /// the directories of the files it names (only entries directly in them count).
+    private let trees: [[UInt8]]
+    private let directories: [[UInt8]]
+    /// The events selected but not yet processed, oldest first, with the directories they
+    /// may teach and whether they may move one into a place; bound: the events of one of
+    /// the reader's batches (256 KiB of records).
+    private var outstanding: [(id: EventStamp, directories: [DirectoryKey], movesDirectories: Bool)] = []
+    private var outstandingHead = 0
+    /// The directories of the outstanding events, with how many name each.
+    private var pending: [DirectoryKey: Int] = [:]
+    private var unsettled = 0
+
+    /// An event's identity as the summary and libauparse both give it.
+    struct EventStamp: Equatable {
+        var seconds: Int
+        var milliseconds: Int
+        var serial: UInt64
+        var node: String?
+    }
+
+    /// Nil when the rule does not require `file.path` to match some patterns (then no
+    /// event can be ruled out by its names).
+    init?(rule: DetectionRule, usrMerge: UsrMerge) {
+        guard let locations = rule.requiredLocations, !locations.isEmpty else { return nil }
+        self.usrMerge = usrMerge
+        let lowered = { (path: [UInt8]) in path.map(WildcardPattern.fold) }
+        trees = locations.filter { $0.isDirectory }.map { location in
+            lowered(PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge) + [UInt8(ascii: "/")])
+        }
+        directories = locations.filter { !$0.isDirectory }.map { location in
+            lowered(PathResolver.directory(of: PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)))
+        }
+    }
+
+    /// Whether the event `summary` describes, already judged worth parsing for its system
+    /// call, can be skipped. `resolver` knows the directories the events processed so far
+    /// have named.
+    ///
+    /// The reader selects events ahead of processing them (it hands libauparse 256 KiB at
+    /// a time, and libauparse holds the last event back until more input comes), so
+    /// `resolver` may not yet have learned from the events selected before this one. What
+    /// they may teach is kept aside until they are processed (`selected(_:)`,
+    /// `processed(_:)`).
+    mutating func canSkip(_ summary: EventSummary, resolver: PathResolver) -> Bool {
+        guard unsettled == 0, !summary.hasUnreadableName, !summary.pathItems.isEmpty else { return false }
+        let node = summary.node.map { String(decoding: $0, as: UTF8.self) }
+        // Which of a rename's PARENT items is the new name's is learned from renames
+        // (`PathResolver.Role`); until then every rename teaches.
+        if isSystemCallRename(summary) && !resolver.knowsRenameOrder(of: node) { return false }
+        for item in summary.pathItems {
+            guard let logged = item.name,
+                  let canonical = PathResolver.canonicalPath(logged: logged, usrMerge: usrMerge),
+                  !covers(canonical.map(WildcardPattern.fold)) else { return false }
+            if item.isDirectory && !item.isParent { return false }
+            if item.isParent {
+                guard let key = item.directoryKey(node: node), pending[key] == nil, let known = resolver.path(of: key),
+                      !resolver.isPlaceOrParent(known), !covers(known.map(WildcardPattern.fold))
+                else { return false }
+            }
+        }
+        return true
+    }
+
+    /// Notes an event the reader will parse: the directories it may make places (or move
+    /// into one) are pending until it is processed. Resolver facts: an item teaches its
+    /// directory its own name, or nothing; a directory renamed moves what is below it
+    /// with it. So an item named absolutely outside the places can only keep (or put) its
+    /// directory, and anything moved with it, outside; only the others are pending, and a
+    /// rename of a directory that may land in a place leaves every event parsed until it
+    /// is processed.
+    mutating func selected(_ summary: EventSummary) {
+        let node = summary.node.map { String(decoding: $0, as: UTF8.self) }
+        let renames = isSystemCallRename(summary)
+        var moves = false
+        let directories = summary.pathItems.compactMap { item -> DirectoryKey? in
+            guard item.isParent || item.isDirectory else { return nil }
+            if let logged = item.name, let canonical = PathResolver.canonicalPath(logged: logged, usrMerge: usrMerge),
+               !covers(canonical.map(WildcardPattern.fold)) { return nil }
+            if renames && !item.isParent { moves = true }
+            return item.directoryKey(node: node)
+        }
+        for key in directories { pending[key, default: 0] += 1 }
+        if moves { unsettled += 1 }
+        outstanding.append((EventStamp(seconds: Int(summary.seconds), milliseconds: Int(summary.milliseconds),
+                                       serial: summary.serial, node: node), directories, moves))
+    }
+
+    /// Notes an event processed: it, and any selected before it that libauparse never
+    /// delivered, are no longer outstanding. Events it did not select (held execs) match
+    /// none.
+    mutating func processed(_ stamp: EventStamp) {
+        guard let index = outstanding[outstandingHead...].firstIndex(where: { $0.id == stamp }) else { return }
+        for entry in outstanding[outstandingHead ... index] {
+            for key in entry.directories {
+                pending[key]! -= 1
+                if pending[key] == 0 { pending[key] = nil }
+            }
+            if entry.movesDirectories { unsettled -= 1 }
+        }
+        outstandingHead = index + 1
+        if outstandingHead == outstanding.count || outstandingHead > 64 {
+            outstanding.removeFirst(outstandingHead)
+            outstandingHead = 0
+        }
+    }
+
+    private func isSystemCallRename(_ summary: EventSummary) -> Bool {
+        guard summary.uringOperation == nil, let number = summary.syscall,
+              let architecture = summary.architecture.flatMap(Architecture.init(rawValue:)) else { return false }
+        return FileSyscall.lookup(number, architecture: architecture)?.isRename == true
+    }
+
+    /// Whether a canonical, lower-case path is in, is, or is above a place.
+    private func covers(_ path: [UInt8]) -> Bool {
+        trees.contains { path.starts(with: $0) || $0.starts(with: path) && $0.count > path.count && $0[path.count] == UInt8(ascii: "/") }
+            || directories.contains(path)
+            || directories.contains(PathResolver.directory(of: path))
+            || directories.contains { $0.starts(with: path) && $0.count > path.count && $0[path.count] == UInt8(ascii: "/") }
+    }
+}
+
+extension EventSummary.PathItem {
+    /// The directory this item identifies, by the host, device and inode it was logged with.
+    func directoryKey(node: String?) -> DirectoryKey? {
+        guard let device, let inode else { return nil }
+        return DirectoryKey(node: node, device: device, inode: inode)
+    }
+}

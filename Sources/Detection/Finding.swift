@@ -1,0 +1,20 @@
+import FileEvents
+import RuleEngine
+
+/// What the detector found in the audit events: everything the plugin, `replay` and
+/// `report` print, count or act on.
+public enum Finding {
+    /// A file event and the rule's verdict on it. `withheld`: an alert the alert cap held
+    /// back (it is counted in a later `capSummary`).
+    case file(FileEvent, RuleEngine.Verdict, withheld: Bool)
+    /// A place the rule covers replaced wholesale (`DirectoryReplacementRule`, an alert).
+    case directoryReplacement(FileEvent)
+    /// A change to the kernel's audit rules; `removesWatch` when it removed one of the
+    /// detector's watches (`WatchRemovalRule`, an alert).
+    case ruleChange(AuditRuleChange, removesWatch: Bool)
+    /// The alert cap's account of alerts it withheld.
+    case capSummary(AlertCap.Summary)
+    /// Something the reader of the alerts must know that is no alert (the cap's ceiling
+    /// reached, a replaced place holding more files than were examined).
+    case notice(String)
+}

@@ -1,0 +1,139 @@
+import AuditReading
+import Detection
+import FileEvents
+import Foundation
+import RuleEngine
+import Testing
+import TestSupport
+
+/// The detector's selection (which events libauparse parses when only alerts are wanted)
+/// must never change a finding: the alerts equal the verdicts of reading every file
+/// event, whatever key the log's watches have.
+@Suite("Detector: one pipeline; its selection loses nothing")
+struct DetectorTests {
+    /// What a run found, in order: each alert (rule, event id, path) and the counts.
+    struct Run {
+        var alerts: [String] = []
+        var statistics = ReadStatistics()
+        var fileEvents = 0
+    }
+
+    /// Reads `files` through a detector for `purpose`.
+    func run(_ files: [String], purpose: Detector.Purpose, watchKeys: [String],
+             rule: DetectionRule = DetectionRule.defaultRule()) throws -> Run {
+        let detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: watchKeys,
+                                                            usrMerge: UsrMerge(isMerged: true), purpose: purpose))
+        var result = Run()
+        func handle(_ finding: Finding) {
+            switch finding {
+            case .file(let event, let verdict, _):
+                result.fileEvents += 1
+                if verdict.raisesAlert {
+                    result.alerts.append("file \(event.eventID) \(event.file.path?.text ?? "-") \(verdict)")
+                }
+            case .directoryReplacement(let event):
+                result.alerts.append("replacement \(event.eventID) \(event.file.path?.text ?? "-")")
+            case .ruleChange(let change, let removesWatch):
+                if removesWatch { result.alerts.append("watch-removal \(change.seconds).\(change.serial)") }
+            case .capSummary, .notice:
+                break
+            }
+        }
+        let reader = detector.reader(emit: handle)
+        for file in files {
+            try reader.read(try LogInput(path: file))
+        }
+        reader.finish()
+        detector.finish(emit: handle)
+        result.statistics = reader.statistics
+        return result
+    }
+
+    /// The alerts of `.alerts` against the alert verdicts of `.fileEvents`, under several
+    /// keys: the detector's own, the fixtures' (lkmfix) and a foreign one (CIS's).
+    @discardableResult
+    func compare(_ files: [String], _ label: String, rule: DetectionRule = DetectionRule.defaultRule())
+        throws -> (all: Run, selected: Run) {
+        var last: (Run, Run)?
+        for keys in [["audisp-lkm"], ["lkmfix"], ["modules"]] {
+            let all = try run(files, purpose: .fileEvents, watchKeys: keys, rule: rule)
+            let selected = try run(files, purpose: .alerts, watchKeys: keys, rule: rule)
+            #expect(selected.alerts.sorted() == all.alerts.sorted(), "\(label), watch key \(keys[0])")
+            #expect(selected.statistics.parsedEvents <= all.statistics.parsedEvents, "\(label)")
+            last = (all, selected)
+        }
+        return last!
+    }
+
+    static let fixtures = ["x86_64-i386.log", "evasion.log", "report/audit.log.1", "report/audit.log",
+                           "report-fleet.log.gz", "unclean-stop/audit.log"]
+
+    @Test("every kernel fixture: the same alerts, whatever the watch key", arguments: fixtures)
+    func kernelFixture(_ name: String) throws {
+        try compare([TestData.kernelFixture(name).path], name)
+    }
+
+    @Test("every corpus file: the same alerts", .enabled(if: TestData.corpus != nil || TestData.mandatory))
+    func corpus() throws {
+        let corpus = try #require(TestData.corpus, "../shared/corpus is missing (AUDISP_LKM_REQUIRE_ALL=1)")
+        let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("corpus-stats.json")))
+            as! [String: Any]
+        let files = Array(stats.keys)
+        #expect(files.count > 250)
+        for file in files.sorted() {
+            try compare([corpus.appendingPathComponent(file).path], file)
+        }
+    }
+
+    @Test("a write through a bind mount of a place, and from another mount namespace, alert under a foreign key")
+    func bindMountAndNamespace() throws {
+        // Recorded from the kernel with the key lkmfix: foreign to the default audisp-lkm.
+        let log = TestData.kernelFixture("evasion.log").path
+        for keys in [["audisp-lkm"], ["modules"]] {
+            let alerts = try run([log], purpose: .alerts, watchKeys: keys).alerts
+            #expect(alerts.contains { $0.hasPrefix("file ") && $0.contains(" /etc/modprobe.d/lkmfix-bind.conf alert") })
+            #expect(alerts.contains { $0.hasPrefix("file ") && $0.contains(" /etc/modprobe.d/lkmfix-ns.conf alert") })
+        }
+    }
+
+    @Test("names that only look outside (upper case, '..' back in, '//' and '.', hex) are parsed; names outside are not")
+    func disguisedNames() throws {
+        let original = try String(contentsOf: TestData.kernelFixture("x86_64-i386.log"), encoding: .utf8)
+        // Step 1's name, spelt four ways that all resolve into /etc/modprobe.d.
+        let disguises = ["\"/ETC/MODPROBE.D/lkmfix-openat.conf\"", "\"/tmp/../etc/modprobe.d/lkmfix-openat.conf\"",
+                         "\"//etc/./modprobe.d/lkmfix-openat.conf\"",
+                         Array("/etc/modprobe.d/lkmfix-openat.conf".utf8).map { String(format: "%02X", $0) }.joined()]
+        try withTemporaryDirectory { directory in
+            for (index, disguise) in disguises.enumerated() {
+                let log = directory.appendingPathComponent("disguised-\(index).log")
+                try original.replacingOccurrences(of: "name=\"/etc/modprobe.d/lkmfix-openat.conf\"", with: "name=\(disguise)")
+                    .write(to: log, atomically: true, encoding: .utf8)
+                let (all, _) = try compare([log.path], disguise)
+                #expect(all.alerts.contains { $0.lowercased().contains("/etc/modprobe.d/lkmfix-openat.conf") }, "\(disguise)")
+            }
+            // Moved out of every watched place (the directory's every name, logged plain or
+            // in hex): those creations are no longer parsed once an event has taught the
+            // directory they are in. Ten copies of the fixture, each a second apart.
+            func hex(_ text: String) -> String { Array(text.utf8).map { String(format: "%02X", $0) }.joined() }
+            let outside = original.replacingOccurrences(of: "modprobe.d", with: "unwatched.x")
+                .replacingOccurrences(of: hex("modprobe.d"), with: hex("unwatched.x"))
+            let moved = directory.appendingPathComponent("moved.log")
+            try (0 ..< 10).map { outside.replacingOccurrences(of: "msg=audit(1795", with: "msg=audit(18\($0)5") }.joined()
+                .write(to: moved, atomically: true, encoding: .utf8)
+            let (all, selected) = try compare([moved.path], "moved")
+            #expect(selected.statistics.parsedEvents < all.statistics.parsedEvents)
+        }
+    }
+
+    @Test("a rule that does not require file.path parses every file event")
+    func ruleWithoutPathClause() throws {
+        var toml = DetectionRule.defaultRuleTOML
+        let query = toml.range(of: "query = '''")!.upperBound ..< toml.range(of: "'''", options: .backwards)!.lowerBound
+        toml.replaceSubrange(query, with: "\nfile where process.name == \"lkmops\"\n")
+        let pathless = try DetectionRule(toml: toml)
+        let log = TestData.kernelFixture("x86_64-i386.log").path
+        let (all, selected) = try compare([log], "pathless", rule: pathless)
+        #expect(selected.statistics.parsedEvents == all.statistics.parsedEvents)
+        #expect(!all.alerts.isEmpty)
+    }
+}
