@@ -96,6 +96,20 @@ struct InstalledPluginTests {
         try runCommand(ops, ["dirfd-create-chdir", "/etc/modprobe.d", (daemon as NSString).lastPathComponent, "/"])
         // io_uring: no system call makes the name, and the kernel logs none.
         try runCommand(uring, ["openat", "/etc/modprobe.d", (ring as NSString).lastPathComponent])
+        // io_uring linkat: the file has two names (the source and the link), and the one
+        // entry with its inode in /etc/modprobe.d is the link made. A second link there
+        // leaves two entries, so that one alerts with both as candidates. Each waits for
+        // the alert before it, so that the plugin reads the directory as it was.
+        let linkSource = work.appendingPathComponent("\(marker)-link-source.conf").path
+        try "dummy\n".write(toFile: linkSource, atomically: false, encoding: .utf8)
+        let ringLink = path("/etc/modprobe.d", "uring-link.conf")
+        let ringLink2 = path("/etc/modprobe.d", "uring-link2.conf")
+        try runCommand(uring, ["linkat", work.path, (linkSource as NSString).lastPathComponent,
+                               "/etc/modprobe.d", (ringLink as NSString).lastPathComponent])
+        #expect(eventually(seconds: 15) { Self.alertLines(containing: marker).contains { $0["path"] == ringLink } },
+                "no alert for the io_uring link; \(Self.pluginDiagnosis())")
+        try runCommand(uring, ["linkat", work.path, (linkSource as NSString).lastPathComponent,
+                               "/etc/modprobe.d", (ringLink2 as NSString).lastPathComponent])
         // Quiet: an editor swap file (excluded by extension), a path the rule does not
         // cover, and a deletion.
         try runCommand("/bin/sh", ["-c", "echo x > '\(swap)'"])
@@ -129,6 +143,11 @@ struct InstalledPluginTests {
         #expect(alert(ring)?["executable"] == uring)
         #expect(alert(ring)?["executable_source"] == "io_uring_setup")
         #expect(alert(ring)?["uring_op"] == "18")
+        #expect(alert(ringLink)?["uring_op"] == "39")
+        #expect(alert(ringLink)?["executable"] == uring)
+        let candidates = Self.authLogLines(containing: "candidate_path=\(ringLink2)")
+        #expect(candidates.count == 1 && candidates.first?.contains("candidate_path=\(ringLink)") == true,
+                "the second io_uring link's alert: \(candidates)")
         for fields in alerts {
             #expect(fields["alert"] == "Loadable Kernel Module Configuration File Creation")
             #expect(fields["rule_id"] == "6e2355cc-c60a-4d92-a80c-e54a45ad2400")
@@ -136,7 +155,7 @@ struct InstalledPluginTests {
         }
         #expect(alert(swap) == nil)
         #expect(alert(elsewhere) == nil)
-        #expect(alerts.count == 9, "\(alerts.map { $0["path"] ?? "?" })")
+        #expect(alerts.count == 11, "\(alerts.map { $0["path"] ?? "?" })")
 
         // A flood must not hide the payload: 200 throw-away creations by one program (this
         // test's own process), then the payload by another, which alerts; the flood's
