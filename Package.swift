@@ -5,8 +5,11 @@ import PackageDescription
 //   CAudit (libauparse, libaudit, zlib) -> AuditReading (bytes -> records -> events)
 //   -> FileEvents (events -> creation/rename file events) -> RuleEngine (Elastic's EQL rule)
 //   -> Outputs (ECS JSON, text; syslog, file and stdout sinks)
-//   -> PluginRuntime (live: stdin pump, queues, signals, configuration; CCapNG drops capabilities)
-//   Compliance (period report, inventory, profiles: evidence for auditors, beside the runtime)
+//   -> Detection (the one pipeline: select, normalise, evaluate, cap -> findings)
+//   AuditControl (libaudit: kernel status, watches) and Settings (the configuration file),
+//   beneath both of:
+//   -> PluginRuntime (live: stdin pump, queues, signals; CCapNG drops capabilities)
+//   Compliance (period report, inventory, host checks, profiles: evidence for auditors)
 //   -> AudispLKM (the `audisp-lkm` command line)
 let package = Package(
     name: "audisp-lkm",
@@ -23,6 +26,8 @@ let package = Package(
             providers: [.apt(["libauparse-dev", "libaudit-dev", "zlib1g-dev"])]
         ),
         .systemLibrary(name: "CCapNG", pkgConfig: "libcap-ng", providers: [.apt(["libcap-ng-dev"])]),
+        // The host's files as bytes: paths, small files read whole, links, directories.
+        .target(name: "HostFiles"),
         .target(name: "AuditReading", dependencies: ["CAudit"]),
         .target(name: "FileEvents", dependencies: ["AuditReading"]),
         .target(name: "RuleEngine", dependencies: ["FileEvents"]),
@@ -30,13 +35,20 @@ let package = Package(
         .target(name: "Detection", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
         .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
         // Compliance evidence: the period report, the inventory, the profiles (data files).
-        .target(name: "Compliance", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs"],
+        .target(name: "Compliance", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs",
+                                                   "AuditControl", "Settings", "HostFiles"],
                 resources: [.embedInCode("Profiles")]),
-        .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs", "CCapNG"]),
+        // Kernel audit control through libaudit: status, rule listing, adding and removing watches.
+        .target(name: "AuditControl", dependencies: ["CAudit", "FileEvents", "RuleEngine"]),
+        // The plugin's configuration file (/etc/audit/audisp-lkm.conf).
+        .target(name: "Settings", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs"]),
+        .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs",
+                                                      "AuditControl", "Settings", "HostFiles", "CCapNG"]),
         .executableTarget(
             name: "AudispLKM",
             dependencies: [
-                "AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs", "PluginRuntime", "Compliance",
+                "AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs", "AuditControl", "Settings",
+                "HostFiles", "PluginRuntime", "Compliance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,8 +59,10 @@ let package = Package(
         .testTarget(name: "RuleEngineTests", dependencies: ["RuleEngine", "FileEvents", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "AuditReading", "FileEvents", "RuleEngine", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents", "RuleEngine", "TestSupport"]),
-        .testTarget(name: "PluginRuntimeTests", dependencies: ["PluginRuntime", "RuleEngine", "FileEvents", "TestSupport"]),
-        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "RuleEngine", "TestSupport"]),
+        .testTarget(name: "AuditControlTests", dependencies: ["AuditControl", "RuleEngine", "FileEvents", "TestSupport"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Outputs", "TestSupport"]),
+        .testTarget(name: "PluginRuntimeTests", dependencies: ["PluginRuntime"]),
+        .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HostFiles", "RuleEngine", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AudispLKM", "RuleEngine", "TestSupport"]),
     ]
 )

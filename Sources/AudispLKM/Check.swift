@@ -1,7 +1,9 @@
 import ArgumentParser
 import Compliance
 import Glibc
-import PluginRuntime
+import HostFiles
+import AuditControl
+import Settings
 import RuleEngine
 
 /// `audisp-lkm check`: the proof that the control is in place on this host, one line per

@@ -1,5 +1,5 @@
 import ArgumentParser
-import PluginRuntime
+import Settings
 
 /// `audisp-lkm manual 8|5`: the man pages audisp-lkm(8) and audisp-lkm.conf(5), written
 /// from the commands' own `--help` and the settings table, so the package's manual and

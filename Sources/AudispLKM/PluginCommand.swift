@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import PluginRuntime
+import Settings
 
 /// `audisp-lkm` with no subcommand: the audisp plugin, as auditd runs it.
 struct PluginCommand: ParsableCommand {

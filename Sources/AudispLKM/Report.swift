@@ -4,7 +4,9 @@ import Compliance
 import Detection
 import FileEvents
 import Glibc
-import PluginRuntime
+import HostFiles
+import AuditControl
+import Settings
 import RuleEngine
 
 /// `audisp-lkm report`: the period's evidence from audit logs.

@@ -1,5 +1,6 @@
 import ArgumentParser
-import PluginRuntime
+import AuditControl
+import Settings
 import RuleEngine
 
 /// `audisp-lkm watches add|remove`: the watches auditctl cannot write.

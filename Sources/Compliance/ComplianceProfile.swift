@@ -1,5 +1,6 @@
 import FileEvents
 import Glibc
+import HostFiles
 import RuleEngine
 
 /// Which kernel modules a benchmark requires to be not loadable, per control: CIS

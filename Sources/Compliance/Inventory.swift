@@ -1,4 +1,5 @@
 import Glibc
+import HostFiles
 import RuleEngine
 
 /// The kernel-module configuration as it stands under a root: every entry of every place

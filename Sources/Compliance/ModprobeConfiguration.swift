@@ -1,4 +1,5 @@
 import Glibc
+import HostFiles
 
 /// The kernel-module configuration as kmod and systemd read it, from the files under a
 /// root: modprobe.d(5) directives and modules-load.d(5) lists, with their precedence.

@@ -1,4 +1,5 @@
 import Glibc
+import HostFiles
 
 /// Which package owns a file and whether the file still has the package's content, from
 /// the package database under a root, so that a mounted image is read with its own:
@@ -196,15 +197,5 @@ public struct PackageDatabase: Sendable {
             }
         }
         return result
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing `characters`.
-    public func trimmed(_ characters: String = " \t") -> String {
-        var text = Substring(self)
-        while let first = text.first, characters.contains(first) { text.removeFirst() }
-        while let last = text.last, characters.contains(last) { text.removeLast() }
-        return String(text)
     }
 }

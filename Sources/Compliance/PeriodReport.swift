@@ -1,5 +1,6 @@
 import AuditReading
 import FileEvents
+import HostFiles
 import RuleEngine
 
 /// The period report's state while logs stream through: every host's trail (what its

@@ -1,5 +1,6 @@
 import FileEvents
 import Glibc
+import HostFiles
 import Outputs
 import RuleEngine
 

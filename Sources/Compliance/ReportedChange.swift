@@ -1,4 +1,5 @@
 import FileEvents
+import HostFiles
 import RuleEngine
 
 /// One change the period report lists: a file event under a place the rule covers, or a

@@ -1,4 +1,5 @@
 import Glibc
+import HostFiles
 
 /// Runs a program (no shell) and returns its standard output, or nil when it cannot be
 /// started. Standard error goes to /dev/null; the exit status is returned beside.

@@ -120,10 +120,6 @@ extension String {
         for character in self { if character == target { out += replacement } else { out.append(character) } }
         return out
     }
-
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
 }
 
 /// Times for people: ISO 8601 in UTC, to the second (`2026-11-30T03:28:29Z`).

@@ -1,4 +1,5 @@
 import Glibc
+import HostFiles
 
 /// Starts a detached POSIX thread named `name` (as `ps -L` and `top -H` show it) that
 /// runs `body` once. The plugin's threads live as long as the process.
@@ -34,12 +35,8 @@ func startDetachedThread(named name: String, _ body: @escaping @Sendable () -> V
 /// setpriority with a thread id to that thread alone; lowering needs no privilege).
 func lowerThreadPriority(by levels: Int32) {
     // gettid() needs _GNU_SOURCE; /proc/thread-self links to PID/task/TID.
-    var link = [UInt8](repeating: 0, count: 64)
-    let length = link.withUnsafeMutableBytes {
-        readlink("/proc/thread-self", $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
-    }
-    guard length > 0,
-          let thread = String(decoding: link[..<length], as: UTF8.self).split(separator: "/").last.flatMap({ id_t($0) })
+    guard let link = SmallFile.linkTarget(RawPath("/proc/thread-self")),
+          let thread = String(decoding: link.bytes, as: UTF8.self).split(separator: "/").last.flatMap({ id_t($0) })
     else { return }
     let which = __priority_which_t(PRIO_PROCESS.rawValue)
     errno = 0

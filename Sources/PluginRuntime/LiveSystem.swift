@@ -1,6 +1,7 @@
 import Detection
 import FileEvents
 import Glibc
+import HostFiles
 
 /// What only the live plugin can ask: the file system as it stands now. Each answers at
 /// once or not at all: nothing is read on a FUSE or network file system, whose server (an
@@ -18,24 +19,12 @@ public enum LiveSystem {
                  now: { Plugin.monotonicSeconds() })
     }
 
-    /// The target of the symbolic link at `path`, as written; nil when it is not one.
-    public static func linkTarget(_ path: [UInt8]) -> [UInt8]? {
-        var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = (path + [0]).withUnsafeBufferPointer { name in
-            target.withUnsafeMutableBufferPointer { buffer in
-                readlink(UnsafeRawPointer(name.baseAddress!).assumingMemoryBound(to: CChar.self),
-                         UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count - 1)
-            }
-        }
-        return length > 0 ? Array(target[..<length]) : nil
-    }
-
     /// Whether `path` (symbolic links followed as text, from the links themselves) is on a
     /// local file system, judged from the mount table, which never waits.
     public static func isLocal(_ path: [UInt8]) -> Bool {
         var resolved = path
         for _ in 0 ..< 8 {
-            guard let link = linkTarget(resolved) else { break }
+            guard let link = SmallFile.linkTarget(RawPath(bytes: resolved))?.bytes else { break }
             resolved = PathText.normalize(link.first == UInt8(ascii: "/") ? link : PathText.join(PathText.directory(of: resolved), link))
         }
         guard let file = fopen("/proc/self/mountinfo", "r") else { return false }
@@ -92,19 +81,11 @@ public enum LiveSystem {
         return (names, more)
     }
 
-    /// Calls `body` with each entry's name and inode (not `.` and `..`) until it returns
-    /// false.
+    /// Calls `body` with each entry's name and inode until it returns false; nothing on a
+    /// file system that could make the plugin wait, or a directory that cannot be read.
     private static func forEachEntry(in directory: [UInt8], _ body: (_ name: [UInt8], _ inode: UInt64) -> Bool) {
         guard isLocal(directory) else { return }
-        let path = directory + [0]
-        guard let stream = path.withUnsafeBufferPointer({ opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) })
-        else { return }
-        defer { closedir(stream) }
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
-            if !body(name, UInt64(entry.pointee.d_ino)) { return }
-        }
+        try? SmallFile.forEachEntry(in: RawPath(bytes: directory)) { body($0.bytes, $1) }
     }
 
     /// The names of the entries with inode `inode` in `directory`, at most

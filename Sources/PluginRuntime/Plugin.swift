@@ -1,9 +1,11 @@
+import AuditControl
 import AuditReading
 import Detection
 import FileEvents
 import Glibc
 import Outputs
 import RuleEngine
+import Settings
 import Synchronization
 
 /// The audisp plugin: auditd's record stream on standard input, alerts out.

@@ -1,5 +1,6 @@
 import Compliance
 import Foundation
+import HostFiles
 import Testing
 import TestSupport
 

@@ -1,6 +1,6 @@
 import Foundation
 import FileEvents
-import PluginRuntime
+import AuditControl
 import RuleEngine
 import Testing
 import TestSupport

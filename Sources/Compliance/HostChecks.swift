@@ -2,16 +2,18 @@ import Compliance
 import FileEvents
 import Glibc
 import Outputs
-import PluginRuntime
+import AuditControl
+import HostFiles
+import Settings
 import RuleEngine
 
 /// The facts `check` establishes about this host, one `CheckResult` each: the proof that
 /// the control is in place (and what `report --host-state` files with the evidence).
-enum HostChecks {
-    static let pluginConf = "/etc/audit/plugins.d/audisp-lkm.conf"
-    static let auditdConf = "/etc/audit/auditd.conf"
+public enum HostChecks {
+    public static let pluginConf = "/etc/audit/plugins.d/audisp-lkm.conf"
+    public static let auditdConf = "/etc/audit/auditd.conf"
 
-    static func run(configuration: PluginConfiguration, rule: DetectionRule, configurationText: String) -> [CheckResult] {
+    public static func run(configuration: PluginConfiguration, rule: DetectionRule, configurationText: String) -> [CheckResult] {
         var results = [CheckResult(.pass, "configuration", configurationText),
                        CheckResult(.pass, "rule", "\(rule.name), version \(rule.version.map(String.init) ?? "-")"
                                    + (configuration.rule.map { " (\($0))" } ?? " (built in)"))]
@@ -84,7 +86,7 @@ enum HostChecks {
             let exists = stat(location.path, &status) == 0
             let needsTree = location.isDirectory && exists && status.st_mode & S_IFMT == S_IFDIR
             let subject = "watch \(location)"
-            if let target = LiveSystem.linkTarget(Array(location.path.utf8)), location.isDirectory {
+            if let target = SmallFile.linkTarget(RawPath(location.path))?.bytes, location.isDirectory {
                 results.append(CheckResult(.fail, subject, "a symbolic link to \(String(decoding: target, as: UTF8.self)): "
                                            + "creations there are seen only if the target is watched too",
                                            fix: "replace the link with the directory, or watch its target"))
@@ -129,7 +131,7 @@ enum HostChecks {
                                        fix: "active = yes in \(pluginConf), then service auditd reload"))
         }
         let path = settings["path"] ?? ""
-        let this = LiveSystem.linkTarget(Array("/proc/self/exe".utf8)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let this = SmallFile.linkTarget(RawPath("/proc/self/exe")).map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
         var binary = stat()
         if path.isEmpty || stat(path, &binary) != 0 {
             results.append(CheckResult(.fail, "plugin binary", "path = \(path.isEmpty ? "(missing)" : path): no such file",

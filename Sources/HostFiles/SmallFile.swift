@@ -87,19 +87,30 @@ public enum SmallFile {
 
     /// The names in a directory (not `.` and `..`) in byte order.
     public static func listing(of directory: RawPath) throws(ReadProblem) -> [RawPath] {
+        var names: [RawPath] = []
+        try forEachEntry(in: directory) { name, _ in
+            names.append(name)
+            return true
+        }
+        return names.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+    }
+
+    /// Calls `body` with each entry's name and inode (not `.` and `..`), in the order the
+    /// file system gives them, until it returns false (`opendir(3)`, `readdir(3)`).
+    public static func forEachEntry(in directory: RawPath, _ body: (_ name: RawPath, _ inode: UInt64) -> Bool)
+        throws(ReadProblem) {
         guard let stream = directory.withCString({ opendir($0) }) else { throw .failed(errno: errno) }
         defer { closedir(stream) }
-        var names: [RawPath] = []
         while true {
             errno = 0
             guard let entry = readdir(stream) else {
                 if errno != 0 { throw .failed(errno: errno) }
-                break
+                return
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { RawPath(bytes: Array($0.prefix { $0 != 0 })) }
-            if name.bytes != [0x2E] && name.bytes != [0x2E, 0x2E] { names.append(name) }
+            if name.bytes == [0x2E] || name.bytes == [0x2E, 0x2E] { continue }
+            if !body(name, UInt64(entry.pointee.d_ino)) { return }
         }
-        return names.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
     }
 
     /// The names in a directory as display text (`DisplayText`), in byte order; none when
