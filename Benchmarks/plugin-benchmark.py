@@ -7,7 +7,8 @@ syslog output, and rsyslog writing authpriv to /var/log/auth.log. Run by hand; n
 A background load of audit events that do not concern the rule runs at each rate given,
 from a paced loop in an audited scratch directory, /var/tmp/lkm-bench: `write` opens
 existing files for writing (skipped before libauparse), `create` creates and removes
-files (each creation parsed, then found outside the rule's paths). The alert cap is
+files (each creation judged by its absolute names, outside the rule's places, and skipped
+before libauparse too), `tables` see below. The alert cap is
 lifted for the run (max_alerts = unlimited, restored after); meanwhile a probe creates a file in /etc/modprobe.d every 100 ms. It
 reports, per rate:
   - alert latency, from the probe's system call (the kernel's event time, ms) to rsyslog's
@@ -17,6 +18,16 @@ reports, per rate:
   - auditd's own plugin queue figures (auditd.state after SIGCONT) and whether auditd
     logged "queue to plugins is full".
 The baseline for CPU is the same plugin idle over the same time.
+
+With --tables (or `tables` in --load), a third load keeps the plugin's tables as full
+as live use can: files made relative to a directory descriptor in fresh directories the
+plugin does not know, many by short processes (cp) whose execs it must hold and then
+parse (see TablesStep; an execve rule on this script's children is added for the run).
+Live, the plugin never waits for a directory (it asks the file system, at most every
+50 ms), so this is its worst case. Its CPU per 1,000 events/s is compared with the
+create load's at the same rate, in the same run (target: within 1.2 times), and the
+tables' figures (processes, directories, look-ups) are printed from the state report:
+    Benchmarks/plugin-benchmark.py --tables --load create --rates 1000,4000
 
 With --mounts, it instead measures what the mount rules of audit-rules/50-audisp-lkm.rules
 cost a container host: 500 bind mounts and unmounts elsewhere, timed with the shipped
@@ -107,25 +118,102 @@ def auditd_state():
     return ""
 
 
-def load(kind, rate, stop, counter):
-    """Audited system calls in SCRATCH at `rate` events/s, in batches paced every 10 ms.
-    write: opens an existing file for writing (not a creation: skipped before libauparse);
-    create: creates a file and removes it (the creation is parsed, then found outside the
-    rule's paths)."""
+def write_step(n):
+    """write: opens an existing file for writing (not a creation: skipped before libauparse)."""
+    os.close(os.open(f"{SCRATCH}/f{n % 64}", os.O_WRONLY | os.O_TRUNC))
+    return 1
+
+
+def create_step(n):
+    """create: creates a file, then removes it (both skipped before libauparse: the
+    creation's absolute names are outside every place the rule covers)."""
+    if n % 2 == 0:
+        os.close(os.open(f"{SCRATCH}/f{n % 64}", os.O_CREAT | os.O_WRONLY, 0o600))
+    else:
+        os.unlink(f"{SCRATCH}/f{(n - 1) % 64}")
+    return 1
+
+
+class TablesStep:
+    """tables: the worst case for the plugin's tables, live. Replay holds a file event
+    whose directory it does not know until the stream names it; the plugin cannot wait,
+    so it asks the file system (at most every 50 ms) and sends the event on, unresolved.
+    What costs it most is therefore files in directories it does not know, made by
+    processes it has not seen. Per directory, 8 events:
+      - mkdir of a fresh directory by absolute path (skipped before libauparse: the
+        directory stays unknown to the plugin);
+      - `cp SRC DIR/`, a short process: its exec (held, then parsed because the process
+        makes a file; audited by an execve rule on this script's children) and its
+        creation, which coreutils 9 makes relative to a descriptor of DIR
+        (openat(3, "src", O_CREAT|O_EXCL));
+      - 5 creations relative to a descriptor of DIR (openat(dirfd, "tN", O_CREAT)),
+    in 7 steps (the cp is one).
+    Nothing is removed during the run (a removal is skipped, and would dilute the load);
+    the whole scratch directory goes at the end."""
+    STEPS = 7
+
+    def __init__(self, root):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        self.source = f"{root}/src"
+        open(self.source, "w").close()
+        self.directory = self.path = None
+        self.children = []
+        self.failures = 0
+
+    def __call__(self, i):
+        phase = i % self.STEPS
+        if phase == 0:
+            self.reap(block=False)
+            if self.directory is not None:
+                os.close(self.directory)
+            path = f"{self.root}/d{i // self.STEPS}"
+            os.mkdir(path)
+            self.directory = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            self.path = path
+            return 1
+        if phase == 1:
+            self.children.append(os.posix_spawn("/bin/cp", ["cp", self.source, self.path + "/"], {}))
+            return 2
+        os.close(os.open(f"t{phase}", os.O_CREAT | os.O_WRONLY, 0o600, dir_fd=self.directory))
+        return 1
+
+    def reap(self, block=True):
+        """Collects the finished cp processes (all of them when `block`), counting failures."""
+        running = []
+        for child in self.children:
+            done, status = os.waitpid(child, 0 if block else os.WNOHANG)
+            if done == 0:
+                running.append(child)
+            elif os.waitstatus_to_exitcode(status) != 0:
+                self.failures += 1
+        self.children = running
+
+    def close(self):
+        self.reap()
+        if self.directory is not None:
+            os.close(self.directory)
+
+
+def make_step(kind, rate):
+    """The step of load `kind` (write, create, tables; a tables load in a subtree of its own)."""
+    if kind == "tables":
+        return TablesStep(f"{SCRATCH}/tables-{rate}")
+    return {"write": write_step, "create": create_step}[kind]
+
+
+def load(step, rate, stop, counter):
+    """Audited system calls in SCRATCH at `rate` events/s, in batches paced every 10 ms:
+    `step(i)`, for i = 0, 1, ..., makes the next events and says how many."""
     per_tick = max(1, rate // 100)
-    n = 0
+    calls = made = 0
     next_tick = time.monotonic()
     while not stop.is_set():
-        for _ in range(per_tick):
-            path = f"{SCRATCH}/f{n % 64}"
-            if kind == "write":
-                os.close(os.open(path, os.O_WRONLY | os.O_TRUNC))
-            elif n % 2 == 0:
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            else:
-                os.unlink(f"{SCRATCH}/f{(n - 1) % 64}")
-            n += 1
-        counter[0] = n
+        goal = made + per_tick
+        while made < goal:
+            made += step(calls)
+            calls += 1
+        counter[0] = made
         next_tick += 0.01
         delay = next_tick - time.monotonic()
         if delay > 0:
@@ -176,8 +264,9 @@ def run(kind, rate, seconds, pid, baseline):
     counter = [0]
     made = []
     threads = [threading.Thread(target=probe, args=(marker, stop, made))]
-    if rate:
-        threads.append(threading.Thread(target=load, args=(kind, rate, stop, counter)))
+    step = make_step(kind, rate) if rate else None
+    if step:
+        threads.append(threading.Thread(target=load, args=(step, rate, stop, counter)))
     cpu0, base0, t0 = cpu_seconds(pid), cpu_seconds(baseline), time.monotonic()
     for t in threads:
         t.start()
@@ -188,6 +277,8 @@ def run(kind, rate, seconds, pid, baseline):
     elapsed = time.monotonic() - t0
     cpu = cpu_seconds(pid) - cpu0
     base = cpu_seconds(baseline) - base0
+    if hasattr(step, "close"):
+        step.close()
     time.sleep(1)
     found = latencies(marker, offset)
     for path in made:
@@ -198,7 +289,29 @@ def run(kind, rate, seconds, pid, baseline):
         "probes": len(made), "alerts": len(found),
         "p50_ms": 1000 * percentile(found, 50), "p99_ms": 1000 * percentile(found, 99),
         "max_ms": 1000 * (found[-1] if found else float("nan")),
+        "failures": getattr(step, "failures", 0),
     }
+
+
+def tables_note(rate, before, after, failures):
+    """What a tables row did to the plugin's tables, from its state reports around it."""
+    grew = {key: int(after.get(key, 0)) - int(before.get(key, 0))
+            for key in ("parsed_events", "file_events", "unresolved_paths", "directory_lookups")}
+    return (f"tables {rate}/s: parsed events +{grew['parsed_events']}, file events +{grew['file_events']} "
+            f"({grew['unresolved_paths']} unresolved), file system look-ups +{grew['directory_lookups']}; "
+            f"known processes {after.get('known_processes')}, known directories {after.get('known_directories')}; "
+            f"cp failures {failures}")
+
+
+def against_create(per_thousand):
+    """The tables load's CPU per 1,000 events/s against the create load's, rate by rate."""
+    lines = []
+    for (kind, rate), tables in per_thousand.items():
+        create = per_thousand.get(("create", rate))
+        if kind == "tables" and create:
+            lines.append(f"tables / create, CPU per 1,000 events/s at {rate}/s: {tables / create:.2f} (target <= 1.20) "
+                         f"{'PASS' if tables / create <= 1.2 else 'MISS'}")
+    return lines
 
 
 def flood(pid, stages):
@@ -273,7 +386,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="1000,4000", help="background events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--load", default="write,create", help="write, create or both (see load())")
+    parser.add_argument("--load", default="write,create", help="write, create, tables, comma-separated (see the steps)")
+    parser.add_argument("--tables", action="store_true",
+                        help="add the tables load (TablesStep) and the create load it is compared with")
     parser.add_argument("--mounts", action="store_true", help="only the cost of the mount rules (no plugin needed)")
     parser.add_argument("--flood", action="store_true", help="only the flood: memory after 30,000 and 150,000 alerts")
     args = parser.parse_args()
@@ -296,6 +411,12 @@ def main():
     made_probe_dir = not os.path.isdir(PROBES)
     os.makedirs(PROBES, exist_ok=True)
     sh("auditctl", "-a", "always,exit", "-F", "arch=b64", "-F", f"dir={SCRATCH}", "-F", "perm=wa", "-k", KEY)
+    loads = args.load.split(",")
+    if args.tables:
+        loads += [kind for kind in ("create", "tables") if kind not in loads]
+    if "tables" in loads:
+        # The tables load's short processes (cp) are this script's children: their execs.
+        sh("auditctl", "-a", "always,exit", "-F", "arch=b64", "-S", "execve", "-F", f"ppid={os.getpid()}", "-k", KEY)
     # The probes raise 10 alerts a second: lift the alert cap (per group and ceiling) meanwhile.
     settings = open(SETTINGS).read()
     with open(SETTINGS, "w") as f:
@@ -305,7 +426,8 @@ def main():
     time.sleep(0.5)
     try:
         baseline = start_baseline()
-        runs = [("idle", 0)] + [(kind, int(rate)) for kind in args.load.split(",") for rate in args.rates.split(",")]
+        runs = [("idle", 0)] + [(kind, int(rate)) for kind in loads for rate in args.rates.split(",")]
+        per_thousand, notes = {}, []
         state0 = plugin_state(pid)
         print(f"plugin pid {pid}; {args.seconds:.0f} s per run; a probe file every 100 ms")
         print(f"{'load':>6} {'events/s':>9} {'cpu %':>6} {'%/1k ev/s':>9} {'cat %':>6} {'ratio':>5} {'probes':>6} {'alerts':>6} "
@@ -317,12 +439,17 @@ def main():
                     os.unlink(path)
                 elif kind == "write" and not os.path.exists(path):
                     open(path, "w").close()
+            before = plugin_state(pid) if kind == "tables" else None
             r = run(kind, rate, args.seconds, pid, baseline)
-            per_k = r["cpu_percent"] / (r["rate"] / 1000) if r["rate"] else float("nan")
+            per_k = per_thousand[kind, rate] = r["cpu_percent"] / (r["rate"] / 1000) if r["rate"] else float("nan")
             ratio = r["cpu_percent"] / r["base_percent"] if r["base_percent"] > 0 else float("nan")
             depth = re.search(r"max plugin queue depth used = (\d+)", auditd_state())
             print(f"{kind:>6} {r['rate']:9.0f} {r['cpu_percent']:6.2f} {per_k:9.3f} {r['base_percent']:6.2f} {ratio:5.1f} {r['probes']:6d} "
                   f"{r['alerts']:6d} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['max_ms']:7.1f} {depth.group(1) if depth else '?':>8}")
+            if before:
+                notes.append(tables_note(rate, before, plugin_state(pid), r["failures"]))
+        for note in notes + against_create(per_thousand):
+            print(note)
         state = plugin_state(pid)
         print(f"peak memory (VmHWM): {peak_memory_kib(pid) / 1024:.1f} MiB")
         dropped = int(state.get("records_dropped_by_full_input_queue", 0)) - int(state0.get("records_dropped_by_full_input_queue", 0))
