@@ -34,9 +34,11 @@ let package = Package(
         // The one pipeline from audit events to findings (select, normalise, evaluate, cap).
         .target(name: "Detection", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
         .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
+        // Reading audit logs offline for people: inputs in rotation order, progress, replay's run.
+        .target(name: "OfflineReplay", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs"]),
         // Compliance evidence: the period report, the inventory, the profiles (data files).
         .target(name: "Compliance", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs",
-                                                   "AuditControl", "Settings", "HostFiles"],
+                                                   "AuditControl", "Settings", "HostFiles", "OfflineReplay"],
                 resources: [.embedInCode("Profiles")]),
         // Kernel audit control through libaudit: status, rule listing, adding and removing watches.
         .target(name: "AuditControl", dependencies: ["CAudit", "FileEvents", "RuleEngine"]),
@@ -48,7 +50,7 @@ let package = Package(
             name: "AudispLKM",
             dependencies: [
                 "AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs", "AuditControl", "Settings",
-                "HostFiles", "PluginRuntime", "Compliance",
+                "HostFiles", "OfflineReplay", "PluginRuntime", "Compliance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Outputs
 
 /// `audisp-lkm`: detects loadable-kernel-module persistence in Linux audit records.
 @main

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compliance
 import Glibc
+import Outputs
 import RuleEngine
 
 /// `audisp-lkm inventory`: the module configuration as it stands.

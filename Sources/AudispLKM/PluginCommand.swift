@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Outputs
 import PluginRuntime
 import Settings
 

@@ -1,13 +1,13 @@
 import ArgumentParser
 import AuditReading
 import Compliance
-import Detection
 import FileEvents
 import Glibc
 import HostFiles
-import AuditControl
-import Settings
+import OfflineReplay
+import Outputs
 import RuleEngine
+import Settings
 
 /// `audisp-lkm report`: the period's evidence from audit logs.
 struct Report: ParsableCommand {
@@ -115,93 +115,25 @@ struct Report: ParsableCommand {
         if let since = period.since, let until = period.until, until <= since {
             throw ValidationError("--until (\(isoTime(until))) is not after --since (\(isoTime(since)))")
         }
-        let detectionRule = try DetectionRule.selected(rule)
+        var report = EvidenceReport(period: period, rule: try DetectionRule.selected(rule), watchKeys: watchKeys,
+                                    usrMerge: UsrMerge(isMerged: !splitUsr))
         let loadedProfile = try ComplianceProfile.selected(profile)
-        let inputs = try ReplayInputs.open(files)
+        let inputs: [LogInput]
+        do { inputs = try ReplayInputs.open(files) } catch { throw ValidationError(error.description) }
         // This host's checks and inventory, taken before the logs are read (a bad plugin
         // configuration is refused before anything is written).
-        var state: HostState?
         if hostState {
             let checks = try Check.results(config: config)
-            state = HostState(checks: checks, inventory: Inventory.take(root: "/", locations: detectionRule.locations, profile: loadedProfile))
+            report.hostState = HostState(checks: checks, inventory: Inventory.take(root: "/", locations: report.rule.locations,
+                                                                                   profile: loadedProfile))
         }
-        let destination = try EvidenceOutput.selected(output)
-
-        let detector = Detector(settings: Detector.Settings(rule: detectionRule, watchKeys: watchKeys,
-                                                            usrMerge: UsrMerge(isMerged: !splitUsr), purpose: .changes))
         // Records without node= name their host only when it is known: --host, or this host.
-        let knownHost = host ?? (hostState ? LocalHost.name : nil)
-        let unnamedHost = knownHost ?? "(unnamed)"
-        var report = PeriodReport(period: period, places: detectionRule.locations, watchKeys: watchKeys, unnamedHost: unnamedHost)
-        let writer: ReportWriter
-        do { writer = try ReportWriter(format: format, output: destination, rule: detectionRule, unnamedHost: unnamedHost) } catch {
-            destination.discard()
+        report.knownHost = host ?? (hostState ? LocalHost.name : nil)
+        let destination = try EvidenceOutput.selected(output)
+        let complete: Bool
+        do { complete = try report.run(inputs, format: format, to: destination, generated: now) } catch {
             throw ValidationError("\(error)")
         }
-        let replacementRule = DirectoryReplacementRule.metadata.name
-
-        /// Lists a change once (a duplicate is counted instead) and counts it.
-        func list(_ change: ReportedChange) {
-            guard report.admit(change) else { return }
-            writer.write(change)
-            report.count(change)
-        }
-        func handle(_ finding: Finding) {
-            var event: FileEvent
-            let decision: ReportedChange.Decision
-            switch finding {
-            case .directoryReplacement(let replacement):
-                event = replacement
-                decision = .alert(rule: replacementRule, undecided: false)
-            case .file(let fileEvent, let verdict, _):
-                event = fileEvent
-                switch verdict {
-                case .alert: decision = .alert(rule: detectionRule.name, undecided: false)
-                case .undecided: decision = .alert(rule: detectionRule.name, undecided: true)
-                case .excluded: decision = .excluded(clause: detector.explanation(of: verdict, for: event).joined(separator: " and "))
-                case .notCandidate: decision = .none
-                case .duplicate:
-                    if report.place(of: event) != nil { report.countDuplicate() }
-                    return
-                }
-            case .ruleChange, .capSummary, .notice:
-                // Rule changes are read with auditd's own records (`noteRecords`); no cap.
-                return
-            }
-            if event.node == nil { event.node = knownHost }
-            guard let place = report.place(of: event) else { return }
-            list(ReportedChange(subject: .file(event), decision: decision, place: place))
-        }
-        let reader = detector.reader(observe: { report.note($0) }, before: { event in
-            for var change in report.noteRecords(of: event) {
-                if case .rules(var rules) = change.subject, rules.node == nil {
-                    rules.node = knownHost
-                    change.subject = .rules(rules)
-                }
-                list(change)
-            }
-        }, emit: handle)
-        let complete: Bool
-        do { complete = try ReplayInputs.read(inputs, with: reader) } catch {
-            destination.discard()
-            throw error
-        }
-        reader.finish()
-        detector.finish(emit: handle)
-
-        do {
-            try writer.finish(report, inputs: inputs.map(\.name), generated: now, hostState: state)
-        } catch {
-            throw ValidationError(error.description)
-        }
-        let totals = report.totals
-        StandardError.write("audisp-lkm report: \(inputs.count) input\(inputs.count == 1 ? "" : "s"), \(reader.statistics.records) records: "
-                            + "\(totals.changes) changes (\(totals.byDecision.count(of: "alert")) alert, "
-                            + "\(totals.byDecision.count(of: "excluded")) excluded, \(totals.byDecision.count(of: "none")) none) "
-                            + "on \(report.trails.count) host\(report.trails.count == 1 ? "" : "s")"
-                            + (report.duplicates > 0 ? "; \(report.duplicates) seen twice" : "")
-                            + (report.outsidePeriod > 0 ? "; \(report.outsidePeriod) events outside the period" : "")
-                            + "; skipped \(reader.statistics.malformedLines) malformed and \(reader.statistics.overlongLines) overlong lines\n")
         if !complete { throw ExitCode(2) }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compliance
+import Outputs
 import RuleEngine
 
 // The file arguments `replay`, `report` and `inventory` share, each loaded one way: a file

@@ -1,8 +1,8 @@
 import Glibc
 
 /// Diagnostics on standard error, written straight to fd 2 (no shared `FILE*`).
-enum StandardError {
-    static func write(_ text: String) {
+public enum StandardError {
+    public static func write(_ text: String) {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -15,5 +15,5 @@ enum StandardError {
     }
 
     /// `audisp-lkm: <message>` on a line of its own.
-    static func report(_ message: String) { write("audisp-lkm: \(message)\n") }
+    public static func report(_ message: String) { write("audisp-lkm: \(message)\n") }
 }

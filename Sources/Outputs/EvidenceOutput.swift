@@ -1,11 +1,5 @@
 import Glibc
 
-/// The evidence formats: `text` (terminal tables), `json` (ECS documents, one per line),
-/// `csv` (one table, RFC 4180), `html` (one self-contained printable page).
-public enum EvidenceFormat: String, CaseIterable, Sendable {
-    case text, json, csv, html
-}
-
 /// Where evidence is written: standard output or a file (`-o`), buffered. A write error
 /// is kept and reported once at the end (`close`), so a full disk is never silent.
 public final class EvidenceOutput {

@@ -1,0 +1,122 @@
+import AuditReading
+import Detection
+import FileEvents
+import Outputs
+import RuleEngine
+
+/// `replay`'s work: audit logs through the detector, its findings to standard output as
+/// alerts (or every file event), the counts to standard error.
+public struct ReplayJob {
+    public var rule: DetectionRule
+    public var watchKeys: [String]
+    public var usrMerge: UsrMerge
+    /// Every file event instead of alerts.
+    public var printsEvents = false
+    /// For every candidate, what decided it.
+    public var explains = false
+    public var cap: AlertCap.Settings?
+    public var format: OutputFormat = .json
+    public var endOfEventTimeout: UInt64 = 2
+
+    public init(rule: DetectionRule, watchKeys: [String], usrMerge: UsrMerge) {
+        self.rule = rule
+        self.watchKeys = watchKeys
+        self.usrMerge = usrMerge
+    }
+
+    /// Reads `inputs`; false when one could not be read whole (it is said on standard
+    /// error, and the others are still read). Throws only for `ausearch -i` output.
+    public func run(_ inputs: [LogInput]) throws(ReplayInputError) -> Bool {
+        let detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: watchKeys, usrMerge: usrMerge,
+                                                            purpose: printsEvents ? .fileEvents : .alerts, cap: cap))
+        var output = StandardOutput()
+        var formatter = LineFormatter(format: format)
+        let (rule, printEvents, explain) = (rule, printsEvents, explains)
+        func handle(_ finding: Finding) {
+            switch finding {
+            case .file(let event, _, _) where printEvents, .directoryReplacement(let event) where printEvents:
+                output.write(formatter.event(event))
+            case .file(let event, let verdict, let withheld):
+                if explain, let line = Explanation.line(for: event, verdict: verdict, detector: detector) { output.write(line) }
+                if verdict.raisesAlert && !withheld { output.write(formatter.alert(event, rule: rule)) }
+            case .directoryReplacement(let event):
+                output.write(formatter.alert(event, rule: DirectoryReplacementRule.metadata))
+            case .ruleChange(let change, let removesWatch):
+                if removesWatch && !printEvents { output.write(formatter.alert(change, rule: WatchRemovalRule.metadata)) }
+            case .capSummary(let summary):
+                output.write(formatter.summary(summary, rule: rule))
+            case .notice(let message):
+                output.write(formatter.notice(message))
+            }
+        }
+        let reader = detector.reader(endOfEventTimeout: endOfEventTimeout, emit: handle)
+        let complete = try ReplayInputs.read(inputs, with: reader)
+        reader.finish()
+        detector.finish(emit: handle)
+        output.flush()
+        let capStatistics = detector.capStatistics
+        ReplaySummary.print(reading: reader.statistics, normalizing: detector.normalizing,
+                            rule: printsEvents ? nil : detector.ruleStatistics,
+                            withheld: capStatistics.withheldByGroup + capStatistics.withheldByCeiling,
+                            watchesRemoved: detector.watchRemovals, replacements: detector.directoryReplacements,
+                            inputs: inputs.count)
+        return complete
+    }
+}
+
+/// The end-of-run counts on standard error.
+enum ReplaySummary {
+    static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, rule: RuleStatistics?,
+                      withheld: Int, watchesRemoved: Int, replacements: Int, inputs: Int) {
+        var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
+            + "\(reading.events) events (\(reading.parsedEvents) parsed), "
+            + "\(normalizing.fileEvents) file events"
+            + " (\(normalizing.unresolvedPaths) with unresolved paths"
+            + (normalizing.resolvedLater > 0 ? ", \(normalizing.resolvedLater) resolved when the stream named their directory later" : "")
+            + ")"
+            + "; skipped \(reading.malformedLines) malformed and \(reading.overlongLines) overlong lines"
+        if let rule {
+            line += "; \(rule.candidates) candidates, \(rule.alerts) alerts, \(rule.excluded) excluded"
+            if rule.undecided > 0 { line += " (\(rule.undecided) undecided: the records do not say all the rule tests)" }
+            if rule.duplicates > 0 { line += ", \(rule.duplicates) duplicates not alerted again" }
+            if watchesRemoved > 0 { line += ", \(watchesRemoved) watch-removal alerts" }
+            if replacements > 0 {
+                line += ", \(replacements) directory replacements (the files they brought are not in the records: live, the plugin lists them)"
+            }
+            if withheld > 0 { line += ", \(withheld) withheld by --max-alerts and summarised" }
+        }
+        if normalizing.uringEvents > 0 {
+            line += "; \(normalizing.uringEvents) io_uring operations"
+            if normalizing.uringEventsWithoutProcess > 0 { line += " (\(normalizing.uringEventsWithoutProcess) with no known program)" }
+        }
+        if normalizing.incompleteEvents > 0 { line += "; \(normalizing.incompleteEvents) events missing PATH records" }
+        if reading.forcedCompletions > 0 { line += "; \(reading.forcedCompletions) events closed early (too many open)" }
+        StandardError.write(line + "\n")
+    }
+}
+
+/// `--explain` lines: what decided each candidate event.
+enum Explanation {
+    static func line(for event: FileEvent, verdict: RuleEngine.Verdict, detector: Detector) -> [UInt8]? {
+        var line = KeyValueLine()
+        line.add("explain", event.eventID)
+        line.add("path", event.file.path)
+        switch verdict {
+        case .notCandidate:
+            return nil
+        case .alert:
+            line.add("verdict", "alert")
+            line.add("matched", detector.explanation(of: verdict, for: event).joined(separator: " and "))
+        case .undecided:
+            line.add("verdict", "undecided")
+            line.add("directory", event.file.directory)
+            line.add("because", detector.explanation(of: verdict, for: event).joined(separator: " and "))
+        case .excluded:
+            line.add("verdict", "excluded")
+            line.add("by", detector.explanation(of: verdict, for: event).joined(separator: " and "))
+        case .duplicate:
+            line.add("verdict", "duplicate")
+        }
+        return line.bytes
+    }
+}
