@@ -84,7 +84,7 @@ public final class ReportWriter {
         return out
     }
 
-    static func path(_ file: FilePath) -> String {
+    static func path(_ file: EventFile) -> String {
         if let path = file.path { return DisplayText.of(path) }
         if let directory = file.directory { return DisplayText.of(directory) + "/(name not logged)" }
         return "(unresolved: \(file.unresolvedReason ?? "unknown"))"

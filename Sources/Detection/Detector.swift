@@ -216,9 +216,9 @@ public final class Detector {
         return names.map { name in
             var brought = replacement
             brought.action = .rename
-            brought.file = FilePath(path: PathText.join(place, name), name: name, loggedName: name)
+            brought.file = EventFile(path: PathText.join(place, name), name: name, loggedName: name)
             brought.original = replacement.original?.path.map { source in
-                FilePath(path: PathText.join(source, name), name: name)
+                EventFile(path: PathText.join(source, name), name: name)
             }
             return brought
         }

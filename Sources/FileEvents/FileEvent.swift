@@ -20,10 +20,10 @@ public struct FileEvent: Sendable {
     /// `event.action`.
     public var action: Action
     /// `file.*`: the new name.
-    public var file: FilePath
+    public var file: EventFile
     /// `file.Ext.original.*`: a rename's source; nil for creations and for renames whose
     /// source item could not be paired by inode.
-    public var original: FilePath?
+    public var original: EventFile?
     public var process: ProcessIdentity
     public var user: User
     public var audit: AuditFacts
@@ -66,7 +66,7 @@ public struct FileEvent: Sendable {
 }
 
 /// A name in the file system, resolved to its canonical absolute path when possible.
-public struct FilePath: Sendable, Equatable {
+public struct EventFile: Sendable, Equatable {
     /// `file.path`: canonical and absolute; nil when the path cannot be resolved.
     public var path: [UInt8]?
     /// `file.name`: the last component (known even when the directory is not).

@@ -108,7 +108,7 @@ public struct FileEventNormalizer: Sendable {
             statistics.incompleteEvents += 1
         }
 
-        func fileEvent(_ action: FileEvent.Action, _ file: FilePath, _ original: FilePath?) -> FileEvent {
+        func fileEvent(_ action: FileEvent.Action, _ file: EventFile, _ original: EventFile?) -> FileEvent {
             FileEvent(action: action, file: file, original: original, process: process, user: user, audit: facts,
                       seconds: stamp.seconds, milliseconds: stamp.milliseconds, serial: stamp.serial, node: stamp.node)
         }
@@ -205,7 +205,7 @@ public struct FileEventNormalizer: Sendable {
     }
 
     /// A rename's source of `item`: the DELETE item with its inode, resolved.
-    private mutating func source(of item: PathItem, in event: SyscallEvent, node: String?) -> FilePath? {
+    private mutating func source(of item: PathItem, in event: SyscallEvent, node: String?) -> EventFile? {
         guard let source = event.paths.first(where: { $0.nameType == .delete && $0.inode == item.inode && $0.device == item.device })
         else { return nil }
         let (role, argument) = event.role(of: source)
@@ -214,17 +214,17 @@ public struct FileEventNormalizer: Sendable {
 
     /// A symbolic link's target, as written (the UNKNOWN item): relative to the link's own
     /// directory, the link being at `path`.
-    private func linkTarget(in event: SyscallEvent, at path: [UInt8]) -> FilePath? {
+    private func linkTarget(in event: SyscallEvent, at path: [UInt8]) -> EventFile? {
         guard let target = event.paths.first(where: { $0.nameType == .unknown })?.name else { return nil }
         let absolute = target.first == PathText.slash ? target : PathText.join(PathText.directory(of: path), target)
-        return FilePath(path: PathText.normalize(absolute), name: PathText.basename(of: absolute), loggedName: target)
+        return EventFile(path: PathText.normalize(absolute), name: PathText.basename(of: absolute), loggedName: target)
     }
 
     /// A mount over a place: the place, and the mounted tree that replaced it. Kernel fact
     /// (6.18): `mount(2)` logs its target, then its source, as NORMAL items; `move_mount`
     /// looks up its source path, then its target. Only the target matters: a place bound
     /// elsewhere is the place seen under another name, not replaced.
-    private mutating func mountedOver(in event: SyscallEvent, node: String?) -> (place: FilePath, source: FilePath?)? {
+    private mutating func mountedOver(in event: SyscallEvent, node: String?) -> (place: EventFile, source: EventFile?)? {
         guard !paths.places.isEmpty else { return nil }
         var named = event.paths.filter { $0.nameType == .normal }.map { item in
             paths.resolve(item, role: .newName, directoryArgument: nil, in: event, node: node)

@@ -119,8 +119,8 @@ public struct PathResolver: Sendable {
     /// only the directory is missing, `awaitedDirectory` says which: replay resolves the
     /// file once the stream names it (`place(_:in:)`).
     mutating func resolve(_ item: PathItem, role: Role, directoryArgument: Int?, in event: SyscallEvent,
-                          node: String?) -> FilePath {
-        var file = FilePath(loggedName: item.name, inode: item.inode, device: item.device, mode: item.mode)
+                          node: String?) -> EventFile {
+        var file = EventFile(loggedName: item.name, inode: item.inode, device: item.device, mode: item.mode)
         let name = item.name ?? []
         if let name = item.name, !name.isEmpty { file.name = PathText.basename(of: name) }
         if name.first == PathText.slash {
@@ -168,9 +168,9 @@ public struct PathResolver: Sendable {
         return file
     }
 
-    /// The other reading of a same-text rename (`FilePath.alternativeDirectory`), once the
+    /// The other reading of a same-text rename (`EventFile.alternativeDirectory`), once the
     /// file is resolved: its path in the other directory, or unknown when that directory is.
-    func alternative(of file: FilePath) -> [UInt8]?? {
+    func alternative(of file: EventFile) -> [UInt8]?? {
         guard let other = file.alternativeDirectory, let name = file.loggedName, !name.isEmpty else { return nil }
         guard let directory = directories[other]?.path else { return .some(nil) }
         return usrMerge.canonical(PathText.join(directory, PathText.basename(of: name)))
@@ -178,7 +178,7 @@ public struct PathResolver: Sendable {
 
     /// Completes `file`, whose directory was unknown, now that it is known: the path, or
     /// for a name the kernel did not log (io_uring), the directory alone.
-    func place(_ file: inout FilePath, in directory: [UInt8]) {
+    func place(_ file: inout EventFile, in directory: [UInt8]) {
         file.awaitedDirectory = nil
         guard let name = file.loggedName, !name.isEmpty else {
             file.directory = directory

@@ -66,7 +66,7 @@ struct WaitingEvents {
 
     /// Places the events awaiting the directories `named` in them, oldest first, and
     /// returns those no longer awaiting anything. The first path named for a key counts.
-    mutating func release(_ named: [(key: DirectoryKey, path: [UInt8])], place: (inout FilePath, [UInt8]) -> Void)
+    mutating func release(_ named: [(key: DirectoryKey, path: [UInt8])], place: (inout EventFile, [UInt8]) -> Void)
         -> [FileEvent] {
         var paths: [DirectoryKey: [UInt8]] = [:]
         var numbers: [Int] = []

@@ -104,7 +104,7 @@ public enum FileEventDocument {
 
     /// `path`, `name`, `extension`; when the path is not valid UTF-8 its exact bytes are
     /// added in hex as `path_hex`, since JSON text cannot carry them.
-    private static func writePath(_ file: FilePath, into writer: inout JSONWriter) {
+    private static func writePath(_ file: EventFile, into writer: inout JSONWriter) {
         if let path = file.path {
             writer.key("path")
             if !writer.string(path) { writer.member("path_hex", hex(path)) }
@@ -115,7 +115,7 @@ public enum FileEventDocument {
 
     /// For an unresolved path: why, and the name as the kernel logged it; for a path that
     /// rests on the kernel's order of two same-text PARENT items, the other reading.
-    private static func writeResolution(_ file: FilePath, into writer: inout JSONWriter) {
+    private static func writeResolution(_ file: EventFile, into writer: inout JSONWriter) {
         writer.member("alternative_path", file.alternativePath)
         writer.member("spelled_path", file.spelledPath)
         writer.member("name_found_by_inode", flag: file.nameRecovered)

@@ -60,7 +60,7 @@ public enum RuleField: String, CaseIterable, Sendable {
 
     /// nil when the field's value is known, or missing.
     func unknown(in event: FileEvent) -> Unknown? {
-        let file: FilePath?
+        let file: EventFile?
         let part: NamePart
         switch self {
         case .filePath: (file, part) = (event.file, .path)

@@ -7,8 +7,8 @@ import TestSupport
 /// A file event with just the fields a test sets.
 func fileEvent(action: FileEvent.Action = .creation, path: String? = "/etc/modprobe.d/x.conf",
                original: String? = nil, executable: String? = "/usr/bin/cp") -> FileEvent {
-    func file(_ path: String?) -> FilePath {
-        FilePath(path: path.map { Array($0.utf8) }, name: path.map { PathText.basename(of: Array($0.utf8)) })
+    func file(_ path: String?) -> EventFile {
+        EventFile(path: path.map { Array($0.utf8) }, name: path.map { PathText.basename(of: Array($0.utf8)) })
     }
     return FileEvent(
         action: action, file: file(path), original: original.map(file),
