@@ -12,11 +12,14 @@ public final class AuditLogReader {
     /// 8970 bytes (MAX_AUDIT_MESSAGE_LENGTH), and ENRICHED adds a few hundred.
     public static let maximumLineLength = 1 << 16
 
-    public private(set) var statistics = ReadStatistics()
-    private var regrouper: EventRegrouper
+    // Every record passes through these: a reader is used by one thread at a time, so
+    // the run-time exclusivity checks on a class's properties (several per record) are
+    // left out for them.
+    @exclusivity(unchecked) public private(set) var statistics = ReadStatistics()
+    @exclusivity(unchecked) private var regrouper: EventRegrouper
     private let parser: AuparseFeed
-    private var completed: [UInt8] = []
-    private var pendingLine: [UInt8] = []
+    @exclusivity(unchecked) private var completed: [UInt8] = []
+    @exclusivity(unchecked) private var pendingLine: [UInt8] = []
     private var discardingLongLine = false
     private var format = InputFormat.undecided
     private var checkedForInterpretation = false

@@ -99,14 +99,14 @@ public struct EventSummary: Sendable {
     /// ` key=` text: the last one before the separator is the field.
     private static func keyValue(_ line: UnsafeRawBufferPointer) -> [UInt8]? {
         let recordEnd = line.firstIndex(of: "\u{1D}") ?? line.count
-        let record = UnsafeRawBufferPointer(rebasing: line[..<recordEnd])
-        var position: Int?
-        var from = 0
-        while let hit = UnsafeRawBufferPointer(rebasing: record[from...]).firstIndex(of: " key=") {
-            position = from + hit
-            from = from + hit + 1
+        // Backwards from the end: the field is last, so this reads a few bytes, where a
+        // search from the start would stop at every space.
+        var position = recordEnd - 5
+        while position >= 0 {
+            if line[position] == UInt8(ascii: " "), line.starts(at: position + 1, with: "key=") { break }
+            position -= 1
         }
-        guard let position else { return nil }
+        guard position >= 0 else { return nil }
         let start = position + 5
         var end = start
         while end < recordEnd, line[end] != UInt8(ascii: " ") { end += 1 }
@@ -120,7 +120,10 @@ public struct EventSummary: Sendable {
         var item = PathItem()
         let end = line.firstIndex(of: "\u{1D}") ?? line.count
         var tokens = SpaceTokens(line, end: end)
-        while let token = tokens.next() {
+        var nameTypeSeen = false
+        // nametype= comes after name, inode, dev and mode: the capability fields after it
+        // are not read.
+        while !nameTypeSeen, let token = tokens.next() {
             let start = token.lowerBound
             if line.starts(at: start, with: "name="), token.count > 5, item.name == nil {
                 item.name = [UInt8](line[start + 5 ..< token.upperBound])
@@ -135,6 +138,7 @@ public struct EventSummary: Sendable {
                 if value.bytes(0 ..< value.count, equal: "CREATE") { hasCreatedName = true }
                 if value.bytes(0 ..< value.count, equal: "DELETE") { hasDeletedName = true }
                 item.isParent = value.bytes(0 ..< value.count, equal: "PARENT")
+                nameTypeSeen = true
             }
         }
         return item

@@ -41,14 +41,21 @@ public struct MessageType: RawRepresentable, Hashable, Sendable {
 /// a log uses a few dozen names, and each lookup in libaudit is a string search.
 struct MessageTypeTable {
     private var known: [(name: [UInt8], type: MessageType)] = []
+    private var last = 0
 
     /// The type named by the bytes in `range` of `line`; a nil range (no `type=` field) is
     /// type 0, as libauparse leaves it.
     mutating func type(in line: UnsafeRawBufferPointer, _ range: Range<Int>?) -> MessageType {
         guard let range else { return MessageType(rawValue: 0) }
         let name = UnsafeRawBufferPointer(rebasing: line[range])
-        for entry in known where entry.name.count == name.count {
+        // The last type seen first: records of one kind often follow one another.
+        if last < known.count, known[last].name.count == name.count,
+           known[last].name.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) }) == 0 {
+            return known[last].type
+        }
+        for (index, entry) in known.enumerated() where entry.name.count == name.count {
             if entry.name.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) }) == 0 {
+                last = index
                 return entry.type
             }
         }

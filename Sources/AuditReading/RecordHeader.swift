@@ -11,6 +11,11 @@ public struct EventID: Hashable, Sendable {
     public var node: Int32
 
     public static let noNode: Int32 = -1
+
+    /// One word of the four (a record's identity is hashed for every event opened).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(seconds &* 1000 &+ UInt64(milliseconds) ^ serial &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: Int64(node)) << 48)
+    }
 }
 
 /// What the reader needs to know about one record line before libauparse parses it.
@@ -76,6 +81,7 @@ struct RecordHeader {
 
     /// `strtoul(s, NULL, 10)`: leading blanks, an optional sign, then digits; no digits is 0.
     /// nil on overflow (where strtoul sets ERANGE).
+    @inline(__always)
     private static func strtoul(_ line: UnsafeRawBufferPointer, from start: Int, end: Int) -> UInt64? {
         var i = start
         while i < end, line[i] == UInt8(ascii: " ") || (9...13).contains(line[i]) { i += 1 }
@@ -85,6 +91,12 @@ struct RecordHeader {
             i += 1
         }
         var value: UInt64 = 0
+        // Up to 19 digits cannot overflow: no checks needed for them.
+        let safeEnd = min(end, i + 19)
+        while i < safeEnd, (48...57).contains(line[i]) {
+            value = value &* 10 &+ UInt64(line[i] - 48)
+            i += 1
+        }
         while i < end, (48...57).contains(line[i]) {
             let (times10, o1) = value.multipliedReportingOverflow(by: 10)
             let (sum, o2) = times10.addingReportingOverflow(UInt64(line[i] - 48))
@@ -94,6 +106,8 @@ struct RecordHeader {
         }
         return negative ? 0 &- value : value
     }
+
+    private static let trailingPunctuation: [UInt8] = [UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "'")]
 
     /// The value of the record's `type=` field as parse_up_record finds it: the first
     /// `name=value` token (second after `node=`), with trailing `:` `,` `'` `)` removed.
@@ -108,7 +122,8 @@ struct RecordHeader {
             }
             if line[nameStart] == UInt8(ascii: "(") { nameStart += 1 }
             var value = equals + 1 ..< token.upperBound
-            for trailing in [UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "'")] where value.last.map({ line[$0] == trailing }) == true {
+            // `:` then `,` then `'`, each once, in that order.
+            for trailing in Self.trailingPunctuation where value.last.map({ line[$0] == trailing }) == true {
                 value = value.lowerBound ..< value.upperBound - 1
             }
             if value.isEmpty { continue }
@@ -138,22 +153,36 @@ struct SpaceTokens {
 
     mutating func next() -> Range<Int>? {
         while position < end, bytes[position] == UInt8(ascii: " ") { position += 1 }
-        guard position < end else { return nil }
+        guard position < end, let base = bytes.baseAddress else { return nil }
         let start = position
-        while position < end, bytes[position] != UInt8(ascii: " ") { position += 1 }
+        position = memchr(base + start, 0x20, end - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? end
         return start ..< position
     }
 }
 
 extension UnsafeRawBufferPointer {
     /// Whether the bytes in `range` are exactly the ASCII text `text`.
+    @inline(__always)
     func bytes(_ range: Range<Int>, equal text: StaticString) -> Bool {
-        guard range.count == text.utf8CodeUnitCount else { return false }
-        return memcmp(baseAddress! + range.lowerBound, text.utf8Start, range.count) == 0
+        range.count == text.utf8CodeUnitCount && matches(text, at: range.lowerBound)
     }
 
     /// Whether the bytes from `offset` start with the ASCII text `text`.
+    @inline(__always)
     func starts(at offset: Int, with text: StaticString) -> Bool {
-        offset + text.utf8CodeUnitCount <= count && bytes(offset ..< offset + text.utf8CodeUnitCount, equal: text)
+        offset >= 0 && offset + text.utf8CodeUnitCount <= count && matches(text, at: offset)
+    }
+
+    /// Byte by byte, first byte first: the field names compared on every record are a
+    /// few bytes long and usually differ at once, where a call to memcmp costs more than
+    /// the comparison.
+    @inline(__always)
+    private func matches(_ text: StaticString, at offset: Int) -> Bool {
+        guard let start = baseAddress else { return text.utf8CodeUnitCount == 0 }
+        let base = start + offset
+        for index in 0 ..< text.utf8CodeUnitCount where base.load(fromByteOffset: index, as: UInt8.self) != text.utf8Start[index] {
+            return false
+        }
+        return true
     }
 }

@@ -123,6 +123,10 @@ public enum AlertDocument {
     }
 
     private static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
+        writer.repeatedMembers(key: "\(rule.ruleID)\u{0}\(rule.name)\u{0}\(rule.version ?? -1)") { writeRuleMembers(rule, into: &$0) }
+    }
+
+    private static func writeRuleMembers(_ rule: DetectionRule, into writer: inout JSONWriter) {
         writer.beginObject("rule")
         writer.member("name", rule.name)
         writer.member("id", rule.ruleID)

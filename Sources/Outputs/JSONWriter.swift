@@ -14,6 +14,27 @@ public struct JSONWriter {
 
     public init() { bytes.reserveCapacity(1024) }
 
+    /// Members the same in many documents (a rule's), by key: written once, then copied.
+    private var repeated: [String: [UInt8]] = [:]
+
+    /// Writes the members `write` writes into the current object, from a copy made the
+    /// first time `key` was seen (a rule's members are the same in every alert, and
+    /// writing them anew cost as much as the rest of the alert).
+    public mutating func repeatedMembers(key: String, _ write: (inout JSONWriter) -> Void) {
+        if repeated[key] == nil {
+            var fragment = JSONWriter()
+            fragment.beginObject()
+            write(&fragment)
+            fragment.endObject()
+            // At most a few rules are in use at once; a reload makes a new formatter.
+            if repeated.count >= 16 { repeated.removeAll() }
+            repeated[key] = Array(fragment.bytes.dropFirst().dropLast())
+        }
+        guard let members = repeated[key], !members.isEmpty else { return }
+        separate()
+        bytes.append(contentsOf: members)
+    }
+
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         hasMember = 0
@@ -159,10 +180,11 @@ public struct JSONWriter {
         var exact = true
         var index = 0
         let count = value.count
+        let plain = Self.plain
         while index < count {
             // Copy the longest run of plain ASCII at once.
             var end = index
-            while end < count && Self.plain[Int(value[end])] { end += 1 }
+            while end < count && plain[Int(value[end])] { end += 1 }
             if end > index {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[index..<end]))
                 index = end
