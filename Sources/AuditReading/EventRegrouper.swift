@@ -55,13 +55,22 @@ public struct EventRegrouper {
         /// events that came after it.
         var uringItems: Int?
         var pathsSeen = 0
+        /// Which opening of this slot the event is (slots are reused).
+        var generation = 0
     }
 
     private var openBySlot: [OpenEvent] = []
     private var slotByID: [EventID: Int] = [:]
     private var freeSlots: [Int] = []
-    /// Slots in arrival order; entries of events already completed are skipped and compacted.
-    private var arrivals: [Int] = []
+    /// Open events in arrival order, from `arrivalsHead` on: each slot with the opening it
+    /// was (entries of events completed since, or of a slot opened again, are skipped).
+    /// Bound: one entry per event opened since the last compaction, which
+    /// `completeExpired` (at most once per second of stream time) and taking from the head
+    /// keep within twice the open events. Cost per event: O(1) amortised, so that a flood
+    /// of events beyond `maximumOpenEvents` completes each of them in constant time.
+    private var arrivals: [(slot: Int, generation: Int)] = []
+    private var arrivalsHead = 0
+    private var openings = 0
     private var oldestOpenSeconds = UInt64.max
     private var lastSlot = -1
     private var nodes = NodeNames()
@@ -113,10 +122,9 @@ public struct EventRegrouper {
         if header.seconds >= oldestOpenSeconds &+ endOfEventTimeout {
             completeExpired(now: header.seconds, to: &output)
         }
-        while slotByID.count > maximumOpenEvents, let oldest = arrivals.first(where: { openBySlot[$0].isOpen }) {
+        while slotByID.count > maximumOpenEvents, let oldest = takeOldestArrival() {
             forcedCompletions += 1
             complete(oldest, to: &output)
-            compactArrivals()
         }
         return true
     }
@@ -125,7 +133,8 @@ public struct EventRegrouper {
     /// (seconds): the plugin calls this when its input drains.
     public mutating func completeExpired(now: UInt64, to output: inout [UInt8]) {
         var oldest = UInt64.max
-        for slot in arrivals where openBySlot[slot].isOpen {
+        for arrival in arrivals[arrivalsHead...] where isOpen(arrival) {
+            let slot = arrival.slot
             let seconds = openBySlot[slot].id.seconds
             if seconds &+ endOfEventTimeout <= now {
                 complete(slot, to: &output)
@@ -139,10 +148,11 @@ public struct EventRegrouper {
 
     /// Completes every open event, in arrival order (end of input, or an ausearch block).
     public mutating func completeAll(to output: inout [UInt8]) {
-        for slot in arrivals where openBySlot[slot].isOpen {
-            complete(slot, to: &output)
+        for arrival in arrivals[arrivalsHead...] where isOpen(arrival) {
+            complete(arrival.slot, to: &output)
         }
         arrivals.removeAll(keepingCapacity: true)
+        arrivalsHead = 0
         oldestOpenSeconds = .max
     }
 
@@ -156,8 +166,11 @@ public struct EventRegrouper {
             openBySlot.append(OpenEvent(id: id))
         }
         openBySlot[slot].isOpen = true
+        openings += 1
+        openBySlot[slot].generation = openings
         slotByID[id] = slot
-        arrivals.append(slot)
+        if arrivals.count - arrivalsHead > 2 * slotByID.count + 4096 { compactArrivals() }
+        arrivals.append((slot, openings))
         oldestOpenSeconds = min(oldestOpenSeconds, id.seconds)
         return slot
     }
@@ -195,6 +208,7 @@ public struct EventRegrouper {
         freeSlots.append(slot)
         if slotByID.isEmpty {
             arrivals.removeAll(keepingCapacity: true)
+            arrivalsHead = 0
             oldestOpenSeconds = .max
         }
     }
@@ -223,8 +237,23 @@ public struct EventRegrouper {
         }
     }
 
+    private func isOpen(_ arrival: (slot: Int, generation: Int)) -> Bool {
+        openBySlot[arrival.slot].isOpen && openBySlot[arrival.slot].generation == arrival.generation
+    }
+
+    /// The slot of the oldest open event, taken from the arrival order.
+    private mutating func takeOldestArrival() -> Int? {
+        while arrivalsHead < arrivals.count {
+            let arrival = arrivals[arrivalsHead]
+            arrivalsHead += 1
+            if isOpen(arrival) { return arrival.slot }
+        }
+        return nil
+    }
+
     private mutating func compactArrivals() {
-        arrivals.removeAll { !openBySlot[$0].isOpen }
+        arrivals = arrivals[arrivalsHead...].filter(isOpen)
+        arrivalsHead = 0
     }
 
     /// `[node=NAME ]type=EOE msg=audit(SEC.MSEC:SERIAL): `: libauparse appends it to the
