@@ -32,7 +32,14 @@ public struct PathResolver: Sendable {
     /// Live only: asked for the directories the rule covers as they stand now, when a
     /// descriptor's directory is not in the table (created or replaced since start-up).
     public var lookUpDirectories: (@Sendable () -> [(path: [UInt8], key: DirectoryKey)])?
+    /// Bound: `capacity` entries. Cost per PATH item: a hash look-up (and, for a directory
+    /// learned or moved, a pass over its path's bytes to count it below its ancestors).
     private var directories: [DirectoryKey: Directory] = [:]
+    /// How many known directories lie below each path, by a hash of host and path
+    /// (`forEachAncestorHash`): a directory removed or renamed with none below it (the
+    /// usual case; `rmdir` needs it empty) costs O(1), one with known directories below it
+    /// a pass over the table.
+    private var below: [UInt64: Int] = [:]
     /// The canonical paths of the places the rule covers (its directories, and those of
     /// the files it names). A directory known under one of them keeps that name against
     /// any other spelling (a bind mount, a chroot, a container's view), and the files in it
@@ -81,10 +88,47 @@ public struct PathResolver: Sendable {
     }
 
     private mutating func store(_ path: [UInt8], as key: DirectoryKey, fromFileSystem: Bool) {
-        if directories[key] == nil, directories.count >= capacity {
+        if let old = directories[key] {
+            countBelow(old.path, node: key.node, by: -1)
+        } else if directories.count >= capacity {
             directories = directories.filter { $0.value.fromFileSystem }
+            below = [:]
+            for (key, directory) in directories { countBelow(directory.path, node: key.node, by: 1) }
         }
         directories[key] = Directory(path: path, fromFileSystem: fromFileSystem)
+        countBelow(path, node: key.node, by: 1)
+    }
+
+    /// Adds `delta` to the count of every directory above `path` (not `/`).
+    private mutating func countBelow(_ path: [UInt8], node: String?, by delta: Int) {
+        Self.forEachAncestorHash(of: path, node: node) { hash in
+            let count = below[hash, default: 0] + delta
+            below[hash] = count > 0 ? count : nil
+        }
+    }
+
+    /// Whether a known directory lies below `path` on `node` (or a hash collides: then
+    /// only a pass over the table is spent).
+    private func hasKnownDirectoriesBelow(_ path: [UInt8], node: String?) -> Bool {
+        below[Self.hash(path[...], node: node)] != nil
+    }
+
+    /// FNV-1a of the host and each proper prefix of `path` that ends before a `/` (for
+    /// `/a/b/c`: `/a`, `/a/b`), computed in one pass.
+    private static func forEachAncestorHash(of path: [UInt8], node: String?, _ body: (UInt64) -> Void) {
+        var hash = hash(ArraySlice(), node: node)
+        for (index, byte) in path.enumerated() {
+            if byte == PathText.slash && index > 0 { body(hash) }
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
+        }
+    }
+
+    private static func hash(_ path: ArraySlice<UInt8>, node: String?) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in node?.utf8 ?? "".utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        hash = (hash ^ 0xFF) &* 0x100_0000_01B3
+        for byte in path { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash
     }
 
     /// The canonical path of an absolute name: `.`, `..` and `//` removed, merged `/usr`.
@@ -326,16 +370,25 @@ public struct PathResolver: Sendable {
     /// Forgets `key` and every directory below it on the same host.
     private mutating func forget(_ key: DirectoryKey) {
         guard let path = directories.removeValue(forKey: key)?.path else { return }
+        countBelow(path, node: key.node, by: -1)
+        guard hasKnownDirectoriesBelow(path, node: key.node) else { return }
         let prefix = path + [PathText.slash]
-        directories = directories.filter { $0.key.node != key.node || !$0.value.path.starts(with: prefix) }
+        for (other, directory) in directories where other.node == key.node && directory.path.starts(with: prefix) {
+            directories[other] = nil
+            countBelow(directory.path, node: other.node, by: -1)
+        }
     }
 
     /// Rewrites every directory of `node` below `old` to be below `new` (a directory was
     /// renamed).
     private mutating func move(from old: [UInt8], to new: [UInt8], node: String?) {
+        guard hasKnownDirectoriesBelow(old, node: node) else { return }
         let prefix = old + [PathText.slash]
         for (key, directory) in directories where key.node == node && directory.path.starts(with: prefix) {
-            directories[key]?.path = new + directory.path[old.count...]
+            let moved = new + directory.path[old.count...]
+            countBelow(directory.path, node: node, by: -1)
+            directories[key]?.path = moved
+            countBelow(moved, node: node, by: 1)
         }
     }
 }
