@@ -37,7 +37,9 @@ public struct EventRegrouper {
     }
 
     /// Held events' lines (EOE included) by process, and the order they were held in
-    /// (from `heldHead` on; a key may recur there after its event was parsed).
+    /// (from `heldHead` on; a key may recur there after its event was parsed). Bound:
+    /// `maximumHeldBytes`, the longest-held dropped first. Cost per event: a hash look-up;
+    /// the order is compacted when stale keys outnumber live ones (amortised O(1)).
     private var held: [ProcessKey: [UInt8]] = [:]
     private var heldOrder: [ProcessKey] = []
     private var heldHead = 0
@@ -59,6 +61,9 @@ public struct EventRegrouper {
         var generation = 0
     }
 
+    /// The open events, by slot and by identity. Bound: `maximumOpenEvents` (then the
+    /// oldest is completed). Cost per record: none when it belongs to the event of the
+    /// record before it, else a hash look-up; opening and completing are O(1).
     private var openBySlot: [OpenEvent] = []
     private var slotByID: [EventID: Int] = [:]
     private var freeSlots: [Int] = []

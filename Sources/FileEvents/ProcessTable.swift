@@ -20,7 +20,8 @@
 /// executable is *unknown* (`executableUnknown`): a user process made the file, the rule
 /// cannot tell which.
 public struct ProcessTable: Sendable {
-    /// Processes remembered at most, per table; a table starts over when full.
+    /// Processes remembered at most, per table (exec records, ring set-ups); a table
+    /// starts over when full. Cost per event: a hash look-up or two.
     public let capacity: Int
     private var execs: [ProcessKey: Exec] = [:]
     private var rings: [ProcessKey: Ring] = [:]

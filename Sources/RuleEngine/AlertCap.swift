@@ -96,7 +96,9 @@ public struct AlertCap: Sendable {
     private var nextDue = Double.infinity
     private var lastPrune = -Double.infinity
     /// Groups remembered at most; beyond, those with nothing pending and an ended window
-    /// are forgotten, and if none is, alerts count in their host's overflow group.
+    /// are forgotten, and if none is, alerts count in their host's overflow group. Cost
+    /// per alert: a hash look-up; a pass over the groups only when a summary falls due
+    /// (`nextDue`) or the table is full.
     public static let groupCapacity = 4096
 
     private struct GroupState {
