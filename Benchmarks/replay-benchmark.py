@@ -33,6 +33,10 @@ alerting creations (the fixture's first openat event, each copy a new file name,
 and millisecond): the peak RSS of the larger must stay within 1.25 times the smaller's
 and under 64 MiB, i.e. no table grows with a flood.
 
+With --open, the cost of events that never end, all in one second of log time, beyond the
+regrouper's bound of 100,000 open events (each completes the oldest): the second 150,000
+of a 300,000-event log must cost no more than 1.2 times the first 150,000.
+
 With --waiting, the cost of file events waiting for a directory the stream never names
 (replay keeps up to 4,096 such events, until some event names their directory). The log
 is --waiting-events blocks (100,000) of:
@@ -346,6 +350,30 @@ def waiting_mode(args, binary, measure):
     print(f"for reference: last nine tenths / control = {last / control:.2f}")
 
 
+def never_ending(target, count):
+    """Writes `count` events of one SYSCALL record each, all in one second of log time:
+    none has an end record, none expires, so all but the regrouper's bound stay open."""
+    with open(target, "wb") as out:
+        for n in range(count):
+            out.write(b"type=SYSCALL msg=audit(1800000000.000:%d): arch=c000003e syscall=2 success=no exit=-2 "
+                      b"a0=0 a1=0 a2=0 a3=0 items=1 ppid=1 pid=%d auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 "
+                      b"sgid=0 fsgid=0 tty=(none) ses=1 comm=\"x\" exe=\"/bin/x\" key=(null)\n" % (n + 1, n + 10))
+
+
+def open_mode(args, binary, measure):
+    """--open: the cost per event of events completed because too many are open, at
+    150,000 and 300,000 never-ending events (100,000 stay open at most)."""
+    seconds = []
+    for events in (150_000, 300_000):
+        path = ensure(os.path.join(args.work, f"open-{events}.log"), repr(("open", events)),
+                      lambda target: never_ending(target, events))
+        figure, _, _ = run(measure, [binary, "replay", path], args.repeat)
+        seconds.append(figure)
+        print(f"open: {events:7d} never-ending events: {figure:6.2f}s")
+    ratio = (seconds[1] - seconds[0]) / seconds[0]
+    print(f"open: the second 150,000 cost {ratio:.2f} times the first (target <= 1.20) {verdict(ratio <= 1.2)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", help="the audisp-lkm to measure (default: build this repository's release binary)")
@@ -357,6 +385,7 @@ def main():
     parser.add_argument("--flood", action="store_true", help="only the flood: peak RSS at 200,000 and 1,000,000 alerts")
     parser.add_argument("--waiting", action="store_true", help="only the waiting table: cost per event, first tenth and rest")
     parser.add_argument("--waiting-events", type=int, default=100_000, help="blocks of the --waiting log (default 100,000)")
+    parser.add_argument("--open", action="store_true", help="only open events beyond the bound: cost per event at 150,000 and 300,000")
     parser.add_argument("--counter", choices=("instructions", "wall"), default="instructions",
                         help="--waiting's cost: instructions (valgrind callgrind, default) or wall time")
     args = parser.parse_args()
@@ -367,6 +396,8 @@ def main():
         flood_mode(args, binary, measure)
     elif args.waiting:
         waiting_mode(args, binary, measure)
+    elif args.open:
+        open_mode(args, binary, measure)
     else:
         throughput(args, binary, walker, measure)
         if args.large:
