@@ -73,6 +73,11 @@ public struct EventSummary: Sendable {
             key = Self.keyValue(line)
             while let token = tokens.next(),
                   (architecture == nil || syscall == nil) && uringOperation == nil || success == nil || pid == nil {
+                // Most tokens are none of these: their first byte says so.
+                switch line[token.lowerBound] {
+                case UInt8(ascii: "u"), UInt8(ascii: "a"), UInt8(ascii: "s"), UInt8(ascii: "p"): break
+                default: continue
+                }
                 if line.starts(at: token.lowerBound, with: "uring_op=") {
                     uringOperation = Self.number(line, token.lowerBound + 9 ..< token.upperBound, radix: 10)
                 } else if line.starts(at: token.lowerBound, with: "arch=") {

@@ -59,8 +59,46 @@ struct RecordHeader {
         return header
     }
 
-    /// libauparse's `str2event`: `SEC[.MILLI][:SERIAL]` with `strtoul` semantics.
+    /// libauparse's `str2event`: `SEC[.MILLI][:SERIAL]` with `strtoul` semantics. The
+    /// usual `DIGITS.DDD:DIGITS` is read in one pass; anything else as `strtoul` would.
     private static func parseTimestamp(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> RecordHeader? {
+        if let header = plainTimestamp(line, range) { return header }
+        return generalTimestamp(line, range)
+    }
+
+    /// `DIGITS.DIGITS:DIGITS`, each part 1 to 18 digits (no overflow possible): nil for
+    /// anything else, which `generalTimestamp` reads.
+    @inline(__always)
+    private static func plainTimestamp(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> RecordHeader? {
+        guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        var index = range.lowerBound
+        let end = range.upperBound
+        guard let seconds = plainNumber(base, &index, end, then: UInt8(ascii: ".")),
+              let milliseconds = plainNumber(base, &index, end, then: UInt8(ascii: ":")), milliseconds <= 999,
+              let serial = plainNumber(base, &index, end, then: 0) else { return nil }
+        return RecordHeader(seconds: seconds, milliseconds: UInt32(milliseconds), serial: serial)
+    }
+
+    /// 1 to 18 digits from `index`, then `separator` (0: the end), which is passed over;
+    /// nil otherwise.
+    @inline(__always)
+    private static func plainNumber(_ base: UnsafePointer<UInt8>, _ index: inout Int, _ end: Int, then separator: UInt8) -> UInt64? {
+        let start = index
+        var value: UInt64 = 0
+        while index < end, index - start < 18 {
+            let digit = base[index] &- 48
+            guard digit < 10 else { break }
+            value = value &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        guard index > start else { return nil }
+        if separator == 0 { return index == end ? value : nil }
+        guard index < end, base[index] == separator else { return nil }
+        index += 1
+        return value
+    }
+
+    private static func generalTimestamp(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> RecordHeader? {
         guard let seconds = strtoul(line, from: range.lowerBound, end: range.upperBound),
               seconds <= UInt64(Int.max) - 3 // LONG_MAX - eoe_timeout - 1, with libauparse's eoe_timeout of 2
         else { return nil }
