@@ -161,7 +161,9 @@ public final class Detector {
     public func reconfigure(rule: DetectionRule, watchKeys: [String], cap newCap: AlertCap.Settings?, emit: (Finding) -> Void) {
         retiredRuleStatistics.add(engine.statistics)
         engine = RuleEngine(rule: rule)
+        let earlier = selection
         selection = settings.purpose == .alerts ? EventSelection(rule: rule, usrMerge: settings.usrMerge) : nil
+        if let earlier { selection?.takeOutstanding(from: earlier) }
         watchRemoval = WatchRemovalRule(keys: watchKeys)
         normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
         normalizer.paths.places = Set(rule.placeDirectories(usrMerge: settings.usrMerge))

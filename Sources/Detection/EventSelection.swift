@@ -58,6 +58,13 @@ struct EventSelection {
         }
     }
 
+    /// Takes over what `earlier` (the selection of the rule this one replaces) has
+    /// selected and not yet seen processed.
+    mutating func takeOutstanding(from earlier: EventSelection) {
+        (outstanding, outstandingHead, pending, unsettled) =
+            (earlier.outstanding, earlier.outstandingHead, earlier.pending, earlier.unsettled)
+    }
+
     /// Whether the event `summary` describes, already judged worth parsing for its system
     /// call, can be skipped. `resolver` knows the directories the events processed so far
     /// have named.
