@@ -124,11 +124,14 @@ struct SyscallEvent {
     private static func decodeSyscall(_ record: AuditRecord) -> SyscallEvent? {
         var architecture: Architecture?
         var number: UInt64?
-        var event: SyscallEvent?
+        // Filled in place once arch and syscall say the call is of interest (an optional
+        // would be copied whole for every field).
+        var event = SyscallEvent(architecture: nil, syscall: .open, syscallNumber: 0)
+        var decided = false
         var rejected = false
         record.forEachTextField { name, value in
             guard !rejected else { return }
-            if event == nil {
+            guard decided else {
                 // arch and syscall come first; decide before decoding anything else.
                 if name.equals("arch") {
                     architecture = AuditValue.hexadecimal(value).flatMap(Architecture.init(rawValue:))
@@ -141,13 +144,13 @@ struct SyscallEvent {
                         rejected = true
                         return
                     }
-                    event = SyscallEvent(architecture: architecture, syscall: syscall, syscallNumber: number)
+                    (event.architecture, event.syscall, event.syscallNumber, decided) = (architecture, syscall, number, true)
                 }
                 return
             }
-            event!.take(name, value)
+            event.take(name, value)
         }
-        guard !rejected, var event else { return nil }
+        guard !rejected, decided else { return nil }
         if let enrichment = record.enrichment { event.names = EnrichedNames(enrichment) }
         return event
     }
@@ -155,23 +158,24 @@ struct SyscallEvent {
     /// `uring_op=N success=... exit=... items=... ppid=... pid=... uid=...`: the first
     /// field (after a `node=` prefix) says whether the operation is one of interest.
     private static func decodeURingOperation(_ record: AuditRecord) -> SyscallEvent? {
-        var event: SyscallEvent?
+        var event = SyscallEvent(architecture: nil, syscall: .open, syscallNumber: 0)
+        var decided = false
         var rejected = false
         record.forEachTextField { name, value in
             guard !rejected else { return }
-            guard event != nil else {
+            guard decided else {
                 if name.equals("node") { return }
                 guard name.equals("uring_op"), let number = AuditValue.decimal(value),
                       let syscall = FileSyscall.lookup(uringOperation: number) else {
                     rejected = true
                     return
                 }
-                event = SyscallEvent(architecture: nil, syscall: syscall, syscallNumber: number, uringOperation: number)
+                (event.syscall, event.syscallNumber, event.uringOperation, decided) = (syscall, number, number, true)
                 return
             }
-            event!.take(name, value)
+            event.take(name, value)
         }
-        guard !rejected, var event else { return nil }
+        guard !rejected, decided else { return nil }
         if let enrichment = record.enrichment { event.names = EnrichedNames(enrichment) }
         return event
     }
