@@ -63,6 +63,10 @@ public final class Detector {
     private var retiredCapStatistics = AlertCap.Statistics()
     public private(set) var watchRemovals = 0
     public private(set) var directoryReplacements = 0
+    /// The project's own rules' alerts already raised (watch removals, directory
+    /// replacements), so that an event read twice (overlapping inputs) alerts once, as the
+    /// rule's own alerts do (`RuleEngine`'s `AlertedEvents`).
+    private var ownAlerts = AlertedEvents()
 
     /// Files a replaced place holds that are examined at most (live).
     public static let broughtFilesLimit = 256
@@ -125,7 +129,17 @@ public final class Detector {
                                                             serial: stamp.serial, node: stamp.node))
         }
         for change in AuditRuleChange.all(in: event) {
-            let removesWatch = watchRemoval.matches(change)
+            var removesWatch = watchRemoval.matches(change)
+            if removesWatch {
+                // Told apart by what they say: the same record read twice (overlapping
+                // inputs, whose copies may even join one open event) is one alert.
+                var id: [UInt8] = []
+                change.appendEventID(to: &id)
+                let what = "\(change.operation ?? "")|\(change.list ?? -1)|\(change.auditEnabled ?? 2)|"
+                let identity = AlertedEvents.identity([Array("watch-removal".utf8), Array((change.node ?? "").utf8), id,
+                                                       Array(what.utf8), Array(change.keys.joined(separator: [0x01])), change.path ?? []])
+                removesWatch = ownAlerts.insert(identity: identity, seconds: change.seconds)
+            }
             if removesWatch { watchRemovals += 1 }
             emit(.ruleChange(change, removesWatch: removesWatch))
         }
@@ -182,6 +196,11 @@ public final class Detector {
     private func handle(_ fileEvent: FileEvent, emit: (Finding) -> Void) {
         guard fileEvent.action != .directoryReplacement else {
             // Not through the cap: rare, and its groups and summaries are the file rule's.
+            var id: [UInt8] = []
+            fileEvent.appendEventID(to: &id)
+            let identity = AlertedEvents.identity([Array("directory-replacement".utf8), Array((fileEvent.node ?? "").utf8), id,
+                                                   fileEvent.file.path ?? []])
+            guard ownAlerts.insert(identity: identity, seconds: fileEvent.seconds) else { return }
             directoryReplacements += 1
             emit(.directoryReplacement(fileEvent))
             for brought in broughtFiles(fileEvent, emit: emit) { judge(brought, emit: emit) }

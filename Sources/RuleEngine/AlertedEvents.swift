@@ -36,9 +36,14 @@ public struct AlertedEvents: Sendable {
 
     /// Adds `event`'s identity; false when it was already there.
     public mutating func insert(_ event: FileEvent) -> Bool {
-        let identity = Self.identity(of: event)
+        insert(identity: Self.identity(of: event), seconds: event.seconds)
+    }
+
+    /// Adds an identity (`identity(_:)`) of an event at `seconds` of log time; false when
+    /// it was already there.
+    public mutating func insert(identity: UInt64, seconds: Int) -> Bool {
         guard !identities.contains(identity) else { return false }
-        newest = max(newest, event.seconds)
+        newest = max(newest, seconds)
         while head < order.count, order.count - head >= capacity || order[head].seconds < newest - window {
             identities.remove(order[head].identity)
             head += 1
@@ -48,22 +53,24 @@ public struct AlertedEvents: Sendable {
             head = 0
         }
         identities.insert(identity)
-        order.append((event.seconds, identity))
+        order.append((seconds, identity))
         return true
     }
 
-    /// FNV-1a over the identity's parts, each followed by a separator byte.
     static func identity(of event: FileEvent) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        func add<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            hash = (hash ^ 0xFF) &* 0x100_0000_01B3
-        }
-        add(event.node?.utf8 ?? "".utf8)
         var id: [UInt8] = []
         event.appendEventID(to: &id)
-        add(id)
-        add(event.file.path ?? event.file.loggedName ?? [])
+        return identity([Array((event.node ?? "").utf8), id, event.file.path ?? event.file.loggedName ?? []])
+    }
+
+    /// FNV-1a over the identity's parts (host, event id, what tells apart two alerts of
+    /// one event), each followed by a separator byte.
+    public static func identity(_ parts: [[UInt8]]) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for part in parts {
+            for byte in part { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            hash = (hash ^ 0xFF) &* 0x100_0000_01B3
+        }
         return hash
     }
 }

@@ -96,6 +96,15 @@ struct DetectorTests {
         }
     }
 
+    @Test("overlapping inputs: every rule, the project's own too, alerts once per event", arguments: ["evasion.log", "report-fleet.log.gz"])
+    func duplicatedInputs(_ name: String) throws {
+        let log = TestData.kernelFixture(name).path
+        let once = try run([log], purpose: .alerts, watchKeys: ["audisp-lkm", "lkmfix"]).alerts
+        let twice = try run([log, log], purpose: .alerts, watchKeys: ["audisp-lkm", "lkmfix"]).alerts
+        #expect(once.contains { $0.hasPrefix("replacement ") } || once.contains { $0.hasPrefix("watch-removal ") })
+        #expect(twice.sorted() == once.sorted())
+    }
+
     @Test("names that only look outside (upper case, '..' back in, '//' and '.', hex) are parsed; names outside are not")
     func disguisedNames() throws {
         let original = try String(contentsOf: TestData.kernelFixture("x86_64-i386.log"), encoding: .utf8)
