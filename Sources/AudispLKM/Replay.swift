@@ -24,7 +24,8 @@ struct Replay: ParsableCommand {
             --rule loads another detection-rules TOML file. An event seen twice (overlapping \
             inputs) alerts once. --explain adds, for every candidate (an event that passed \
             the rule's inclusions, such as the path patterns), a line saying what decided: \
-            the pattern that matched, or the exclusion that removed it.
+            the pattern that matched, or the exclusion that removed it (with --format json, \
+            a document of its own: {"audisp_lkm":{"explain":{...}}}).
 
             A file made through io_uring whose name the kernel did not log is judged from \
             its directory: it alerts, marked undecided (file.Ext.unresolved says why), \
@@ -56,7 +57,7 @@ struct Replay: ParsableCommand {
     @Flag(help: "Print every normalised file event (one per line) instead of alerts.")
     var events = false
 
-    @Flag(help: "For every candidate event, print what decided it (text, one line each).")
+    @Flag(help: "For every candidate event, print what decided it (one line each, in --format).")
     var explain = false
 
     @Option(help: ArgumentHelp("Load this detection-rules TOML file instead of the built-in rule.", valueName: "file"))

@@ -37,7 +37,9 @@ public struct ReplayJob {
             case .file(let event, _, _) where printEvents, .directoryReplacement(let event) where printEvents:
                 output.write(formatter.event(event))
             case .file(let event, let verdict, let withheld):
-                if explain, let line = Explanation.line(for: event, verdict: verdict, detector: detector) { output.write(line) }
+                if explain, let line = Explanation.line(for: event, verdict: verdict, detector: detector, formatter: &formatter) {
+                    output.write(line)
+                }
                 if verdict.raisesAlert && !withheld { output.write(formatter.alert(event, rule: rule)) }
             case .directoryReplacement(let event):
                 output.write(formatter.alert(event, rule: DirectoryReplacementRule.metadata))
@@ -97,26 +99,21 @@ enum ReplaySummary {
 
 /// `--explain` lines: what decided each candidate event.
 enum Explanation {
-    static func line(for event: FileEvent, verdict: RuleEngine.Verdict, detector: Detector) -> [UInt8]? {
-        var line = KeyValueLine()
-        line.add("explain", event.eventID)
-        line.add("path", event.file.path)
+    /// nil for an event that is no candidate.
+    static func line(for event: FileEvent, verdict: RuleEngine.Verdict, detector: Detector,
+                     formatter: inout LineFormatter) -> [UInt8]? {
+        func reasons() -> [UInt8] { Array(detector.explanation(of: verdict, for: event).joined(separator: " and ").utf8) }
         switch verdict {
         case .notCandidate:
             return nil
         case .alert:
-            line.add("verdict", "alert")
-            line.add("matched", detector.explanation(of: verdict, for: event).joined(separator: " and "))
+            return formatter.explanation(event, verdict: "alert", details: [("matched", reasons())])
         case .undecided:
-            line.add("verdict", "undecided")
-            line.add("directory", event.file.directory)
-            line.add("because", detector.explanation(of: verdict, for: event).joined(separator: " and "))
+            return formatter.explanation(event, verdict: "undecided", details: [("directory", event.file.directory), ("because", reasons())])
         case .excluded:
-            line.add("verdict", "excluded")
-            line.add("by", detector.explanation(of: verdict, for: event).joined(separator: " and "))
+            return formatter.explanation(event, verdict: "excluded", details: [("by", reasons())])
         case .duplicate:
-            line.add("verdict", "duplicate")
+            return formatter.explanation(event, verdict: "duplicate", details: [])
         }
-        return line.bytes
     }
 }

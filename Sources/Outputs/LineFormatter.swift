@@ -50,6 +50,32 @@ public struct LineFormatter {
         }
     }
 
+    /// What decided a candidate (`replay --explain`): `explain=EVENT_ID path=... verdict=...`
+    /// and the details, or as JSON `{"audisp_lkm":{"explain":{"event_id":...,"path":...,
+    /// "verdict":...}}}` with the details as members.
+    public mutating func explanation(_ event: FileEvent, verdict: String,
+                                     details: [(key: StaticString, value: [UInt8]?)]) -> [UInt8] {
+        line { json in
+            json.beginObject()
+            json.beginObject("audisp_lkm")
+            json.beginObject("explain")
+            json.key("event_id")
+            json.asciiString { event.appendEventID(to: &$0) }
+            json.member("node", event.node)
+            json.member("path", event.file.path)
+            json.member("verdict", verdict)
+            for (key, value) in details { json.member(key, value) }
+            json.endObject()
+            json.endObject()
+            json.endObject()
+        } text: { text in
+            text.add("explain", event.eventID)
+            text.add("path", event.file.path)
+            text.add("verdict", verdict)
+            for (key, value) in details { text.add(key, value) }
+        }
+    }
+
     /// One line in the configured format, written by the matching closure.
     private mutating func line(json writeJSON: (inout JSONWriter) -> Void, text writeText: (inout KeyValueLine) -> Void) -> [UInt8] {
         switch format {

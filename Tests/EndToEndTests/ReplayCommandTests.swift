@@ -171,6 +171,20 @@ struct ReplayCommandTests {
         #expect(explanations.contains { $0.contains("verdict=alert") && $0.contains("file.path like~ \\\"/usr/lib/modprobe.d/*\\\"") })
     }
 
+    @Test("--explain --format json: every line is a JSON document, the explanations documents of their own")
+    func explainJSON() throws {
+        let run = try audispLKM(["replay", "--explain", "--format", "json", fixture])
+        let documents = try run.out.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+        }
+        let explanations = documents.compactMap { jsonField($0, "audisp_lkm.explain") as? [String: Any] }
+        #expect(explanations.count == 26)
+        #expect(documents.count - explanations.count == 24)
+        #expect(explanations.contains { $0["verdict"] as? String == "excluded"
+                && ($0["by"] as? String)?.contains("process.name == \"droplet-agent.postinst\"") == true })
+        #expect(explanations.allSatisfy { ($0["event_id"] as? String)?.contains(":") == true && $0["path"] is String })
+    }
+
     @Test("--max-alerts caps alerts per group (program and directory) and summarises what each withheld")
     func alertCap() throws {
         let run = try audispLKM(["replay", "--max-alerts", "5", "--window", "300", "--format", "text", fixture])
