@@ -4,6 +4,10 @@
 /// (a sequence, a pipe, a function, another event category, an unknown field) is an
 /// error naming the construct and its position.
 public enum EQLParser {
+    /// `not`s and parentheses nested at most (Elastic's rules nest two or three): a
+    /// deeper query is refused, never parsed or evaluated by recursion without end.
+    public static let maximumDepth = 64
+
     public static func parse(_ query: String) throws(RuleError) -> Condition {
         var lexer = EQLLexer(query)
         var parser = Parser(tokens: try lexer.tokens(), text: Array(query))
@@ -14,6 +18,8 @@ public enum EQLParser {
         let tokens: [EQLToken]
         let text: [Character]
         var index = 0
+        /// `not`s and parentheses open around the token being read.
+        var depth = 0
 
         var token: EQLToken { tokens[index] }
 
@@ -61,12 +67,20 @@ public enum EQLParser {
         }
 
         mutating func not() throws(RuleError) -> Condition {
+            if isWord("not") || isSymbol("(") {
+                guard depth < EQLParser.maximumDepth else {
+                    throw error("'not' and parentheses nested more than \(EQLParser.maximumDepth) deep (the limit)")
+                }
+                depth += 1
+            }
             if isWord("not") {
                 index += 1
+                defer { depth -= 1 }
                 return .not(try not())
             }
             if isSymbol("(") {
                 index += 1
+                defer { depth -= 1 }
                 let inner = try or()
                 guard isSymbol(")") else { throw error("expected ')'") }
                 index += 1

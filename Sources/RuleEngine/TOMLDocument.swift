@@ -57,6 +57,10 @@ public struct TOMLError: Error, CustomStringConvertible, Equatable {
 }
 
 public enum TOMLDocument {
+    /// Arrays nested, and parts of a key or table name, at most (rules use two or three):
+    /// deeper text is refused with its line, never parsed by recursion without end.
+    public static let maximumDepth = 32
+
     /// Parses a whole document into its root table.
     public static func parse(_ text: String) throws(TOMLError) -> TOMLTable {
         var parser = Parser(Array(text.unicodeScalars))
@@ -67,6 +71,8 @@ public enum TOMLDocument {
         let text: [Unicode.Scalar]
         var index = 0
         var line = 1
+        /// Arrays open around the value being read.
+        var depth = 0
         var root = TOMLTable()
         /// The path of the table being filled, and whether each step is an array element.
         var current: [String] = []
@@ -149,6 +155,9 @@ public enum TOMLDocument {
                 }
                 skipBlanks()
                 guard peek == "." else { return path }
+                guard path.count < TOMLDocument.maximumDepth else {
+                    throw error("a key of more than \(TOMLDocument.maximumDepth) parts (the limit)")
+                }
                 advance()
             }
         }
@@ -178,6 +187,11 @@ public enum TOMLDocument {
         }
 
         mutating func array() throws(TOMLError) -> [TOMLValue] {
+            guard depth < TOMLDocument.maximumDepth else {
+                throw error("arrays nested more than \(TOMLDocument.maximumDepth) deep (the limit)")
+            }
+            depth += 1
+            defer { depth -= 1 }
             advance() // [
             var items: [TOMLValue] = []
             while true {

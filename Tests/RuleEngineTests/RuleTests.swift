@@ -215,6 +215,38 @@ struct TOMLAndLimiterTests {
         #expect(threats[1].string("framework") == "second")
     }
 
+    @Test("TOML nested past the limit is refused with its line, never a crash", arguments: [
+        "a = " + String(repeating: "[", count: 30_000) + String(repeating: "]", count: 30_000),
+        String(repeating: "k.", count: 30_000) + "k = 1",
+        "[" + String(repeating: "t.", count: 30_000) + "t]\nx = 1",
+    ])
+    func deepTOML(text: String) {
+        do {
+            _ = try TOMLDocument.parse(text)
+            Issue.record("parsed")
+        } catch {
+            #expect(error.line == 1 && error.message.contains("\(TOMLDocument.maximumDepth)"), "\(error)")
+        }
+        // At the limit, it parses.
+        let atLimit = "a = " + String(repeating: "[", count: TOMLDocument.maximumDepth) + String(repeating: "]", count: TOMLDocument.maximumDepth)
+        #expect((try? TOMLDocument.parse(atLimit)) != nil)
+    }
+
+    @Test("EQL nested past the limit is refused with its position, never a crash", arguments: [
+        "file where " + String(repeating: "not ", count: 9_188) + "process.name == \"x\"",
+        "file where " + String(repeating: "(", count: 21_883) + "process.name == \"x\"" + String(repeating: ")", count: 21_883),
+    ])
+    func deepEQL(query: String) {
+        do {
+            _ = try EQLParser.parse(query)
+            Issue.record("parsed")
+        } catch {
+            #expect(error.message.contains("\(EQLParser.maximumDepth)") && error.position != nil, "\(error)")
+        }
+        let atLimit = "file where " + String(repeating: "not ", count: EQLParser.maximumDepth) + "process.name == \"x\""
+        #expect((try? EQLParser.parse(atLimit)) != nil)
+    }
+
     @Test("TOML errors name the line", arguments: [
         ("a = 1\nb = {x = 1}", 2), ("a = \"open", 1), ("a = 1\na = 2", 2), ("[t]\nx = 1 y", 2),
     ])
