@@ -215,6 +215,7 @@ public final class AuditLogReader {
         statistics.events = regrouper.completedEvents
         statistics.parsedEvents = parser.eventsDelivered
         statistics.forcedCompletions = regrouper.forcedCompletions
+        statistics.recordsBeyondEventLimits = regrouper.recordsBeyondEventLimits
     }
 }
 
@@ -233,6 +234,9 @@ public struct ReadStatistics: Sendable {
     public var overlongLines = 0
     /// Events completed early because too many were open at once.
     public var forcedCompletions = 0
+    /// Records left out of events past the regrouper's limits (records, PATH records and
+    /// bytes per event).
+    public var recordsBeyondEventLimits = 0
 }
 
 /// Why an input cannot be replayed.

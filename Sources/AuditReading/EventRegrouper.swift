@@ -26,6 +26,19 @@ public struct EventRegrouper {
 
     /// Events completed because too many were open at once.
     public private(set) var forcedCompletions = 0
+    /// Records left out of events already at `maximumRecordsPerEvent`,
+    /// `maximumPathRecordsPerEvent` or `maximumEventBytes`.
+    public private(set) var recordsBeyondEventLimits = 0
+
+    /// One event's records at most, its PATH records at most, and its bytes at most. The
+    /// kernel's largest events are execs with long argument lists (about 550 EXECVE
+    /// records for Linux's 2 MiB of arguments) and renames (five PATH records); a record
+    /// beyond these is counted and left out, so that no forged event (an aggregator
+    /// receives any records a compromised host sends) costs gigabytes or a pass per PATH
+    /// item over millions of them.
+    public static let maximumRecordsPerEvent = 4096
+    public static let maximumPathRecordsPerEvent = 64
+    public static let maximumEventBytes = 8 << 20
     /// Events completed (what libauparse would have assembled from these lines).
     public private(set) var completedEvents = 0
     /// The time of the newest record seen (stream time, seconds).
@@ -57,6 +70,7 @@ public struct EventRegrouper {
         /// events that came after it.
         var uringItems: Int?
         var pathsSeen = 0
+        var records = 0
         /// Which opening of this slot the event is (slots are reused).
         var generation = 0
     }
@@ -110,15 +124,23 @@ public struct EventRegrouper {
         } else {
             slot = open(id)
         }
-        openBySlot[slot].lines.append(contentsOf: line)
-        openBySlot[slot].lines.append(UInt8(ascii: "\n"))
-        openBySlot[slot].lastType = type
-        if selector != nil { openBySlot[slot].summary.note(type, line) }
         lastSlot = slot
-        if type == .uringOperation {
-            openBySlot[slot].uringItems = line.decimalField(" items=")
-        } else if type == .path {
-            openBySlot[slot].pathsSeen += 1
+        if openBySlot[slot].records < Self.maximumRecordsPerEvent,
+           type != .path || openBySlot[slot].pathsSeen < Self.maximumPathRecordsPerEvent,
+           openBySlot[slot].lines.count + line.count < Self.maximumEventBytes {
+            openBySlot[slot].records += 1
+            openBySlot[slot].lines.append(contentsOf: line)
+            openBySlot[slot].lines.append(UInt8(ascii: "\n"))
+            openBySlot[slot].lastType = type
+            if selector != nil { openBySlot[slot].summary.note(type, line) }
+            if type == .uringOperation {
+                openBySlot[slot].uringItems = line.decimalField(" items=")
+            } else if type == .path {
+                openBySlot[slot].pathsSeen += 1
+            }
+        } else {
+            // Left out, but an end record still ends the event.
+            recordsBeyondEventLimits += 1
         }
         if type.endsEvent || openBySlot[slot].uringItems.map({ $0 > 0 && openBySlot[slot].pathsSeen >= $0 }) == true {
             complete(slot, to: &output)
@@ -207,6 +229,7 @@ public struct EventRegrouper {
         openBySlot[slot].summary = EventSummary()
         openBySlot[slot].uringItems = nil
         openBySlot[slot].pathsSeen = 0
+        openBySlot[slot].records = 0
         openBySlot[slot].lines.removeAll(keepingCapacity: openBySlot[slot].lines.capacity <= 1 << 16)
         openBySlot[slot].isOpen = false
         slotByID[openBySlot[slot].id] = nil

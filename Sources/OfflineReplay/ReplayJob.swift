@@ -93,6 +93,9 @@ enum ReplaySummary {
         }
         if normalizing.incompleteEvents > 0 { line += "; \(normalizing.incompleteEvents) events missing PATH records" }
         if reading.forcedCompletions > 0 { line += "; \(reading.forcedCompletions) events closed early (too many open)" }
+        if reading.recordsBeyondEventLimits > 0 {
+            line += "; \(reading.recordsBeyondEventLimits) records left out of events past their limits (records, PATH records or bytes)"
+        }
         StandardError.write(line + "\n")
     }
 }

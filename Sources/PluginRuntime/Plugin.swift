@@ -389,6 +389,7 @@ public final class Plugin {
         report.add("malformed_lines", reading.malformedLines)
         report.add("overlong_lines", reading.overlongLines)
         report.add("events_closed_early", reading.forcedCompletions)
+        report.add("records_beyond_event_limits", reading.recordsBeyondEventLimits)
         report.add("input_queue_bytes", input.load)
         report.add("input_queue_high_water_bytes", input.highWater)
         report.add("input_queue_capacity_bytes", input.capacity)

@@ -15,6 +15,29 @@ struct MalformedInputTests {
         #expect(result.error == nil)
     }
 
+    @Test("one event past its limits (records, PATH records) keeps what fits, counts the rest, and still ends on its end record")
+    func eventBomb() throws {
+        let stamp = "msg=audit(1800000000.000:1):"
+        var log = "type=SYSCALL \(stamp) arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c a1=1 a2=41 a3=1a4 items=2 "
+            + "ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm=\"x\" exe=\"/bin/x\" key=(null)\n"
+        let paths = 10_000
+        log += String(repeating: "type=PATH \(stamp) item=1 name=\"/etc/modprobe.d/x.conf\" inode=5 dev=fe:00 mode=0100644 "
+                      + "ouid=0 ogid=0 rdev=00:00 nametype=CREATE\n", count: paths)
+        let execves = 5_000
+        log += String(repeating: "type=EXECVE \(stamp) argc=1 a0=\"x\"\n", count: execves)
+        log += "type=PROCTITLE \(stamp) proctitle=78\n"
+        // And one ordinary event after it, which must be read whole.
+        log += "type=SYSCALL msg=audit(1800000000.001:2): arch=c000003e syscall=2 success=no exit=-2 items=0 ppid=1 pid=3\n"
+            + "type=PROCTITLE msg=audit(1800000000.001:2): proctitle=78\n"
+        let result = try replay(Array(log.utf8), selecting: false)
+        // Kept: the SYSCALL, 64 PATH and EXECVE records up to 4,096 in all; the PROCTITLE
+        // is past the limit too, and still ends the event.
+        let records = 1 + paths + execves + 1
+        #expect(result.statistics.recordsBeyondEventLimits == records - EventRegrouper.maximumRecordsPerEvent)
+        #expect(result.statistics.events == 2)
+        #expect(result.fileEvents.count == EventRegrouper.maximumPathRecordsPerEvent)
+    }
+
     @Test("binary garbage is skipped and counted")
     func binaryGarbage() throws {
         var generator = SystemRandomNumberGenerator()
