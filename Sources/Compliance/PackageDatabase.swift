@@ -64,11 +64,23 @@ public struct PackageDatabase: Sendable {
         var status = stat()
         if stat(prefix + "/var/lib/dpkg/status", &status) == 0 && access(Self.dpkgQuery, X_OK) == 0 {
             kind = .dpkg
-        } else if let (output, _) = runProgram(Self.rpm, ["--root", root, "-qa", "--qf", "%{NAME}\n"]), !output.isEmpty {
+        } else if Self.holdsRPMDatabase(prefix),
+                  let (output, _) = runProgram(Self.rpm, ["--root", root, "-qa", "--qf", "%{NAME}\n"]), !output.isEmpty {
             kind = .rpm
         } else {
             kind = .none
         }
+    }
+
+    /// Whether the root at `prefix` holds an RPM database where this system's rpm looks
+    /// (`%_dbpath` under the root). rpm asked about a root without one creates one there,
+    /// and the root may be a suspect disk that must not change.
+    static func holdsRPMDatabase(_ prefix: String) -> Bool {
+        guard access(rpm, X_OK) == 0, let (output, _) = runProgram(rpm, ["--eval", "%_dbpath"]) else { return false }
+        let dbpath = String(decoding: output, as: UTF8.self).trimmed(" \t\n")
+        guard dbpath.hasPrefix("/") else { return false }
+        var status = stat()
+        return ["rpmdb.sqlite", "Packages", "Packages.db"].contains { stat(prefix + dbpath + "/" + $0, &status) == 0 }
     }
 
     /// The state of each path (as the system sees it, not prefixed with the root); `links`

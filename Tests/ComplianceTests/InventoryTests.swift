@@ -92,6 +92,27 @@ struct InventoryTests {
     static let rpmAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/rpm")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/rpmbuild")
 
+    @Test("inventory --root never writes into the root: names, sizes and times the same after (rpm asked only about a database it holds)")
+    func rootUnchanged() throws {
+        try withTemporaryDirectory { root in
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/modprobe.d"), withIntermediateDirectories: true)
+            try "install cramfs /bin/false\n".write(to: root.appendingPathComponent("etc/modprobe.d/x.conf"), atomically: false, encoding: .utf8)
+            func tree() throws -> [String] {
+                let keys: [URLResourceKey] = [.fileSizeKey, .contentModificationDateKey]
+                let walker = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys))
+                return try walker.map { entry -> String in
+                    let url = entry as! URL
+                    let values = try url.resourceValues(forKeys: Set(keys))
+                    return "\(url.path) \(values.fileSize ?? -1) \(values.contentModificationDate?.timeIntervalSince1970 ?? -1)"
+                }.sorted()
+            }
+            let before = try tree()
+            let inventory = Inventory.take(root: root.path, locations: DetectionRule.defaultRule().locations, profile: nil)
+            #expect(inventory.entries.contains { $0.path == "/etc/modprobe.d/x.conf" })
+            #expect(try tree() == before)
+        }
+    }
+
     @Test("an RPM root: the package's files match, a changed one is modified (rpm -V's flags), a planted one is unowned",
           .enabled(if: rpmAvailable || TestData.mandatory))
     func rpmRoot() throws {
