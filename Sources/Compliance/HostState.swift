@@ -1,3 +1,4 @@
+import HostFiles
 import Outputs
 
 /// One line of `audisp-lkm check`: a fact about this host's setup, whether it holds, and
@@ -43,8 +44,8 @@ public enum HostStateEvidence {
     /// One line per check (`PASS  subject: detail`), the fix indented under a failure.
     public static func checkText(_ results: [CheckResult]) -> String {
         results.map { result in
-            var line = Table.printable("\(result.status.rawValue)  \(result.subject): \(result.detail)") + "\n"
-            if let fix = result.fix, result.status != .pass { line += Table.printable("      fix: \(fix)") + "\n" }
+            var line = DisplayText.printable("\(result.status.rawValue)  \(result.subject): \(result.detail)") + "\n"
+            if let fix = result.fix, result.status != .pass { line += DisplayText.printable("      fix: \(fix)") + "\n" }
             return line
         }.joined()
     }

@@ -72,6 +72,7 @@ public final class ReportWriter {
 
     /// A change in a terminal: a headline, then its evidence, indented.
     static func text(_ cells: [String]) -> String {
+        let cells = cells.map(DisplayText.printable)
         let (time, host, id, action, path, from, via, process, pid, ppid, parent, login, user, decision, detail) =
             (cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11],
              cells[12], cells[13], cells[14])

@@ -1,3 +1,4 @@
+import HostFiles
 import Outputs
 
 /// A titled table of display text: what every evidence format but JSON is made of. A
@@ -19,11 +20,11 @@ public struct Table: Sendable {
     /// A terminal table: the title, its note, the columns padded to their widest cell
     /// (at most `maximumWidth`; longer cells run on, never cut: evidence is not shortened).
     public var text: String {
-        var out = "\(Self.printable(title))\n"
-        if let note { out += "  \(Self.printable(note))\n" }
+        var out = "\(DisplayText.printable(title))\n"
+        if let note { out += "  \(DisplayText.printable(note))\n" }
         guard !rows.isEmpty else { return out + "  (none)\n" }
         let widths = columns.indices.map { column in
-            min(Self.maximumWidth, ([columns[column]] + rows.map { column < $0.count ? Self.printable($0[column]) : "" }).map(\.count).max() ?? 0)
+            min(Self.maximumWidth, ([columns[column]] + rows.map { column < $0.count ? DisplayText.printable($0[column]) : "" }).map(\.count).max() ?? 0)
         }
         out += Self.textRow(columns, widths: widths) + "\n"
         for row in rows { out += Self.textRow(row, widths: widths) + "\n" }
@@ -32,24 +33,10 @@ public struct Table: Sendable {
 
     public static let maximumWidth = 48
 
-    /// A cell for a terminal: control characters (a newline, ESC ...) as `\xNN`, so that
-    /// no file name or host name can forge a line or drive the terminal.
-    public static func printable(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
 
     public static func textRow(_ cells: [String], widths: [Int]) -> String {
         var line = " "
-        for (index, cell) in cells.map(printable).enumerated() {
+        for (index, cell) in cells.map(DisplayText.printable).enumerated() {
             line += " " + cell
             if index < cells.count - 1, index < widths.count, cell.count < widths[index] {
                 line += String(repeating: " ", count: widths[index] - cell.count)
@@ -61,7 +48,7 @@ public struct Table: Sendable {
     // MARK: CSV (RFC 4180)
 
     public static func csvRow(_ cells: [String]) -> String {
-        cells.map { cell in
+        cells.map(DisplayText.printable).map { cell in
             cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
                 ? "\"" + cell.replacingAll("\"", with: "\"\"") + "\"" : cell
         }.joined(separator: ",") + "\r\n"
@@ -100,7 +87,7 @@ public enum HTML {
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
+        for scalar in DisplayText.printable(text).unicodeScalars {
             switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"

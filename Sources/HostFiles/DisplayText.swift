@@ -26,6 +26,31 @@ public enum DisplayText {
 
     public static func of(_ text: String?) -> String { of(text.map { Array($0.utf8) }) }
 
+    /// Text for a terminal, a CSV cell or an HTML page, whatever made it: every control
+    /// character (C0, DEL, C1: a newline, ESC, BEL), invisible format character and line
+    /// or paragraph separator written `\xNN` (or `\u{NNNN}`), so that no host name, user
+    /// name or file name can forge a line or drive the reader's terminal. Text already
+    /// made by `of` has none, and is returned as it is; a `\` is left alone.
+    public static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isHidden) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if !isHidden(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x100 {
+                out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
+            } else {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+        }
+        return out
+    }
+
+    private static func isHidden(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F ... 0x9F).contains(scalar.value)
+            || [.format, .lineSeparator, .paragraphSeparator].contains(scalar.properties.generalCategory)
+    }
+
     /// The bytes a display text was made of: `\\` and `\xNN` undone (anything else after a
     /// `\`, which `of` never writes, is kept as it is).
     public static func bytes(of text: String) -> [UInt8] {

@@ -58,9 +58,11 @@ struct EvidenceTextTests {
         #expect(Table.htmlRow(["<script>&", "alert"]) == "<tr><td>&lt;script&gt;&amp;</td><td class=\"v-alert\">alert</td></tr>\n")
         // A prepended-concatenation mark joins the `<` after it into one Character: escaping
         // by scalar still catches it.
-        #expect(HTML.escape("\u{0600}<img src=x onerror=alert(1)>") == "\u{0600}&lt;img src=x onerror=alert(1)&gt;")
+        // U+0600 is an invisible prepended format character: shown as text, and the `<`
+        // after it still escaped.
+        #expect(HTML.escape("\u{0600}<img src=x onerror=alert(1)>") == "\\u{600}&lt;img src=x onerror=alert(1)&gt;")
         // Terminal cells: no newline or escape sequence gets through.
-        #expect(Table.printable("evil\n  FAKE\u{1B}[2J") == "evil\\x0a  FAKE\\x1b[2J")
+        #expect(DisplayText.printable("evil\n  FAKE\u{1B}[2J") == "evil\\x0a  FAKE\\x1b[2J")
     }
 
     @Test("display text reads back to the exact bytes, whatever they are")

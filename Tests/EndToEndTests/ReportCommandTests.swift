@@ -107,6 +107,24 @@ struct ReportCommandTests {
         #expect(processes["(audit rules)"] ?? 0 >= tampering.count && processes.count > 2)
     }
 
+    @Test("control bytes in a node= name and an ENRICHED name reach no report format raw", arguments: ["text", "csv", "html"])
+    func controlBytes(format: String) throws {
+        try withTemporaryDirectory { directory in
+            var log: [UInt8] = []
+            for line in try recordLines(URL(fileURLWithPath: Self.logs[1])) {
+                let text = "node=ev\u{1B}]0;pwn\u{07}il " + line.text.replacingOccurrences(of: "EUID=\"root\"", with: "EUID=\"x\u{1B}[2J\u{0B}y\"")
+                log += Array(text.utf8) + [0x0A]
+            }
+            let path = directory.appendingPathComponent("control.log")
+            try Data(log).write(to: path)
+            let run = try audispLKM(["report", "--format", format, path.path])
+            let raw = run.out.utf8.filter { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
+            #expect(raw.isEmpty, "\(raw.count) raw control bytes in \(format)")
+            #expect(run.out.contains("ev\\x1b]0;pwn\\x07il"))
+            #expect(run.out.contains("x\\x1b[2J\\x0by"))
+        }
+    }
+
     @Test("evidence completeness: auditd's stop and start is a gap, the rotation and the watch removals are marked")
     func completeness() throws {
         let (_, summary, _) = try Self.report(Self.logs)
