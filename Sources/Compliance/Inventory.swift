@@ -58,21 +58,27 @@ public struct Inventory: Sendable {
             + [ModprobeConfiguration.debianModules] where !places.contains(extra) {
             places.append(extra)
         }
-        let users = NameTable(path: prefix + "/etc/passwd")
-        let groups = NameTable(path: prefix + "/etc/group")
+        let users = NameTable(path: RawPath("/etc/passwd").inRoot(RawPath(prefix), followingLast: true))
+        let groups = NameTable(path: RawPath("/etc/group").inRoot(RawPath(prefix), followingLast: true))
         let (configuration, kmod) = root == "/"
             ? readBeside(load: { ModprobeConfiguration.load(root: "/") }, compare: compareWithKmod)
             : (ModprobeConfiguration.load(root: root), .unavailable("--root given: kmod reads this system"))
         // Keyed by bytes: two names that differ only in their bytes are two files.
         let readState = Dictionary(configuration.files.map { (RawPath(displayText: $0.path), $0) }, uniquingKeysWith: { first, _ in first })
         var seen = Set<RawPath>()
-        // (path, status, link target), as the system names them; the root prefixed only to ask.
+        // (path, status, link target), as the system names them; asked of the root's own
+        // tree, its links followed inside it (`RawPath.inRoot`).
         var found: [(path: RawPath, status: stat, target: RawPath?)] = []
         var listed: [String] = []
         for place in places {
-            let path = RawPath(place), system = RawPath(prefix) + path
+            let path = RawPath(place)
+            guard let system = path.inRoot(RawPath(prefix), followingLast: false),
+                  let followed = path.inRoot(RawPath(prefix), followingLast: true) else {
+                listed.append(path.text + " (cannot be examined here: more than \(RawPath.maximumLinks) links)")
+                continue
+            }
             // /lib/modprobe.d on a merged-/usr system is /usr/lib/modprobe.d: once.
-            if let real = SmallFile.realPath(system), !seen.insert(real).inserted { continue }
+            if let real = prefix.isEmpty ? SmallFile.realPath(system) : followed, !seen.insert(real).inserted { continue }
             let status: stat
             do { status = try system.status() } catch {
                 listed.append(path.text + (error.isAbsence ? " (missing)" : " (cannot be examined here: \(error))"))
@@ -84,13 +90,13 @@ public struct Inventory: Sendable {
                 continue
             }
             let names: [RawPath]
-            do { names = try SmallFile.listing(of: system) } catch {
+            do { names = try SmallFile.listing(of: followed) } catch {
                 listed.append(path.text + " (cannot be listed here: \(error))")
                 continue
             }
             listed.append(path.text)
             for name in names {
-                let entry = path + RawPath("/") + name, systemEntry = system + RawPath("/") + name
+                let entry = path + RawPath("/") + name, systemEntry = followed + RawPath("/") + name
                 // An entry gone meanwhile is listed all the same, with a zero status:
                 // never silently left out.
                 found.append((entry, (try? systemEntry.status()) ?? stat(), SmallFile.linkTarget(systemEntry)))
@@ -168,8 +174,9 @@ public struct Inventory: Sendable {
 struct NameTable {
     private var names: [UInt32: String] = [:]
 
-    init(path: String) {
-        for line in (SmallFile.text(path) ?? "").split(separator: "\n") {
+    init(path: RawPath?) {
+        let text = path.flatMap { try? SmallFile.contents($0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        for line in text.split(separator: "\n") {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             if fields.count > 2, let id = UInt32(fields[2]), names[id] == nil { names[id] = String(fields[0]) }
         }

@@ -75,8 +75,9 @@ public struct ModprobeConfiguration: Sendable {
             configuration.parseModprobe(Self.kmodLines(bytes), file: path)
         }
         var loadFiles = configuration.read(directories: modulesLoadDirectories, kind: .modulesLoad, root: root)
-        do {
-            let bytes = try SmallFile.contents(RawPath(root + debianModules))
+        do throws(SmallFile.ReadProblem) {
+            guard let modules = RawPath(debianModules).inRoot(RawPath(root), followingLast: true) else { throw .failed(errno: ELOOP) }
+            let bytes = try SmallFile.contents(modules)
             configuration.files.append(File(path: debianModules, isRead: true, kind: .modulesLoad))
             loadFiles.append((debianModules, bytes))
         } catch where !error.isAbsence {
@@ -111,7 +112,11 @@ public struct ModprobeConfiguration: Sendable {
         // `\xff.conf` as well, so it is read here by its bytes too.
         let suffixes = kind == .modprobe ? [".conf", ".alias"] : [".conf"]
         for directory in directories {
-            let systemDirectory = RawPath(root + directory)
+            guard let systemDirectory = RawPath(directory).inRoot(RawPath(root), followingLast: true) else {
+                files.append(File(path: DisplayText.of(directory), isRead: true,
+                                  readProblem: "more than \(RawPath.maximumLinks) links", kind: kind))
+                continue
+            }
             // /lib/modprobe.d is /usr/lib/modprobe.d on a merged-/usr system: list it once.
             if let real = SmallFile.realPath(systemDirectory), !seenDirectories.insert(real).inserted { continue }
             let names: [RawPath]
@@ -125,7 +130,12 @@ public struct ModprobeConfiguration: Sendable {
             }
             for name in names {
                 let path = DisplayText.of(directory) + "/" + name.text
-                let system = systemDirectory + RawPath("/") + name
+                // Its own link, if it is one, followed inside the root too.
+                let followed = (RawPath(directory) + RawPath("/") + name).inRoot(RawPath(root), followingLast: true)
+                let system = followed ?? systemDirectory + RawPath("/") + name
+                // A link that leads to /dev/null inside a root (however spelt) is a mask
+                // there, though an image holds no device node for it.
+                let maskedInRoot = root != "/" && followed.map { $0.bytes == Array((root + "/dev/null").utf8) } == true
                 guard suffixes.contains(where: { name.hasSuffix($0) }), !name.hasPrefix(".") else {
                     files.append(File(path: path, isRead: false, unreadReason: "not a \(suffixes.joined(separator: " or ")) name: never read", kind: kind))
                     continue
@@ -134,12 +144,17 @@ public struct ModprobeConfiguration: Sendable {
                 // nothing. What it cannot stat (a link to nothing) kmod 30 to 33 judge by
                 // the previous entry's stat (unchecked): it may hide the name or not, so
                 // nothing can be decided while it stands (kmod 34 drops it).
-                let status: stat
-                do { status = try system.status(followingLinks: true) } catch {
-                    files.append(File(path: path, isRead: true, readProblem: error.isAbsence
-                                          ? "a link to nothing: kmod 30 to 33 may let it hide the name or not"
-                                          : "cannot be examined: \(error)", kind: kind))
-                    continue
+                var status = stat()
+                if maskedInRoot {
+                    // What /dev/null is on the running system: makedev(1, 3).
+                    (status.st_mode, status.st_rdev) = (S_IFCHR, 0x103)
+                } else {
+                    do { status = try system.status(followingLinks: true) } catch {
+                        files.append(File(path: path, isRead: true, readProblem: error.isAbsence
+                                              ? "a link to nothing: kmod 30 to 33 may let it hide the name or not"
+                                              : "cannot be examined: \(error)", kind: kind))
+                        continue
+                    }
                 }
                 if status.st_mode & S_IFMT == S_IFDIR {
                     files.append(File(path: path, isRead: false, unreadReason: "a directory: never read, hides nothing", kind: kind))

@@ -62,7 +62,8 @@ public struct PackageDatabase: Sendable {
         self.root = root
         prefix = root == "/" ? "" : root
         var status = stat()
-        if stat(prefix + "/var/lib/dpkg/status", &status) == 0 && access(Self.dpkgQuery, X_OK) == 0 {
+        if let dpkgStatus = Self.inRoot("/var/lib/dpkg/status", prefix), stat(dpkgStatus, &status) == 0,
+           access(Self.dpkgQuery, X_OK) == 0 {
             kind = .dpkg
         } else if Self.holdsRPMDatabase(prefix),
                   let (output, _) = runProgram(Self.rpm, ["--root", root, "-qa", "--qf", "%{NAME}\n"]), !output.isEmpty {
@@ -80,7 +81,15 @@ public struct PackageDatabase: Sendable {
         let dbpath = String(decoding: output, as: UTF8.self).trimmed(" \t\n")
         guard dbpath.hasPrefix("/") else { return false }
         var status = stat()
-        return ["rpmdb.sqlite", "Packages", "Packages.db"].contains { stat(prefix + dbpath + "/" + $0, &status) == 0 }
+        return ["rpmdb.sqlite", "Packages", "Packages.db"].contains {
+            guard let file = inRoot(dbpath + "/" + $0, prefix) else { return false }
+            return stat(file, &status) == 0
+        }
+    }
+
+    /// `path` inside the root at `prefix`, its links followed there (`RawPath.inRoot`).
+    static func inRoot(_ path: String, _ prefix: String) -> String? {
+        RawPath(path).inRoot(RawPath(prefix), followingLast: true).map { String(decoding: $0.bytes, as: UTF8.self) }
     }
 
     /// The state of each path (as the system sees it, not prefixed with the root); `links`
@@ -99,7 +108,7 @@ public struct PackageDatabase: Sendable {
     /// On a merged-/usr system dpkg may list `/lib/x` for `/usr/lib/x`: both spellings are
     /// asked.
     private func dpkgStates(of paths: [RawPath], links: Set<RawPath>) -> [RawPath: State] {
-        let adminDirectory = prefix + "/var/lib/dpkg"
+        let adminDirectory = Self.inRoot("/var/lib/dpkg", prefix) ?? prefix + "/var/lib/dpkg"
         var spellings: [RawPath: RawPath] = [:]   // what dpkg may list -> the path asked
         for path in paths {
             spellings[path] = path
@@ -136,7 +145,7 @@ public struct PackageDatabase: Sendable {
                 result[path] = .owned(package: package, note: "the package records no checksum for it")
                 continue
             }
-            guard let bytes = SmallFile.bytes(RawPath(prefix) + path) else {
+            guard let file = path.inRoot(RawPath(prefix), followingLast: true), let bytes = SmallFile.bytes(file) else {
                 result[path] = .owned(package: package, note: "cannot be read to compare")
                 continue
             }

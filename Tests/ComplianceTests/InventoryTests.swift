@@ -92,6 +92,34 @@ struct InventoryTests {
     static let rpmAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/rpm")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/rpmbuild")
 
+    @Test("--root: links are followed inside the root, never out of it (an absolute or ../ link to secrets outside reads the root's own path)")
+    func linksStayInRoot() throws {
+        try withTemporaryDirectory { work in
+            let root = work.appendingPathComponent("root"), outside = work.appendingPathComponent("outside")
+            for directory in [root.appendingPathComponent("etc/modprobe.d"), root.appendingPathComponent("etc/modules-load.d"), outside] {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            }
+            // Secrets outside the root, as a shadow file and a configuration that would win.
+            try "root:$6$secret:19000:0:99999:7:::\n".write(to: outside.appendingPathComponent("shadow"), atomically: false, encoding: .utf8)
+            try "install usb-storage /tmp/outside-payload\n".write(to: outside.appendingPathComponent("secret.conf"), atomically: false, encoding: .utf8)
+            // Inside: links that lead out, absolute and relative, and one to the root's own file.
+            try "blacklist cramfs\n".write(to: root.appendingPathComponent("etc/real.conf"), atomically: false, encoding: .utf8)
+            let fm = FileManager.default
+            try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/modules").path, withDestinationPath: outside.appendingPathComponent("shadow").path)
+            try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/modprobe.d/leak.conf").path, withDestinationPath: "../../../outside/secret.conf")
+            try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/modprobe.d/inner.conf").path, withDestinationPath: "/etc/real.conf")
+            try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/modules-load.d").appendingPathComponent("loop.conf").path,
+                                      withDestinationPath: "loop.conf")
+            let inventory = Inventory.take(root: root.path, locations: DetectionRule.defaultRule().locations, profile: nil)
+            let directives = inventory.configuration.directives
+            #expect(!directives.contains { $0.arguments.contains("outside-payload") || $0.module.contains("$6$") || $0.module.contains("root:") },
+                    "\(directives)")
+            #expect(directives.contains { $0.command == "blacklist" && $0.module == "cramfs" && $0.file == "/etc/modprobe.d/inner.conf" })
+            // The links themselves are listed, with their targets as written.
+            #expect(inventory.entries.contains { $0.path == "/etc/modprobe.d/leak.conf" && $0.linkTarget == "../../../outside/secret.conf" })
+        }
+    }
+
     @Test("inventory --root never writes into the root: names, sizes and times the same after (rpm asked only about a database it holds)")
     func rootUnchanged() throws {
         try withTemporaryDirectory { root in

@@ -112,8 +112,11 @@ struct ModprobeConfigurationTests {
                 "/etc/modprobe.d/e-hidden.conf": "/nonexistent/e-hidden.conf",
                 // Relative, enough `..` to reach / from any temporary directory.
                 "/etc/modprobe.d/f-masked.conf": String(repeating: "../", count: 40) + "dev/null",
-                "/etc/modprobe.d/g-eio.conf": "/proc/self/mem",
+                // Absolute: inside the root, as everything under --root is (a FIFO there).
+                "/etc/modprobe.d/g-unreadable.conf": "/run/lkm-pipe",
             ])
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("run"), withIntermediateDirectories: true)
+            #expect(mkfifo(root.appendingPathComponent("run/lkm-pipe").path, 0o600) == 0)
             let configuration = ModprobeConfiguration.load(root: root.path)
             let installs = configuration.directives.filter { $0.command == "install" }
             // In name order, whichever directory: 50-rds.conf first.
@@ -128,8 +131,8 @@ struct ModprobeConfigurationTests {
             #expect(file("/usr/lib/modprobe.d/e-hidden.conf")?.isRead == true)
             #expect(file("/etc/modprobe.d/f-masked.conf")?.unreadReason == "a link to /dev/null: masks the name")
             #expect(configuration.blacklist(of: "masked_module") == nil)
-            // kmod reads nothing from it (its read fails): here it is said, and decides nothing.
-            #expect(file("/etc/modprobe.d/g-eio.conf")?.readProblem == "Input/output error")
+            // kmod reads nothing from it: here it is said, and decides nothing.
+            #expect(file("/etc/modprobe.d/g-unreadable.conf")?.readProblem == "not a regular file")
 
             let verdicts = try ComplianceProfile.load("cis-debian-12").evaluate(configuration)
             func verdict(_ module: String) -> ComplianceProfile.Verdict? { verdicts.first { $0.control.module == module } }
@@ -139,7 +142,7 @@ struct ModprobeConfigurationTests {
             #expect(verdict("dccp")?.findings.contains { $0.hasPrefix("install runs /bin/true && /tmp/payload") } == true)
             #expect(verdict("rds")?.fix?.hasPrefix("add /etc/modprobe.d/00-rds.conf (read before /usr/lib/modprobe.d/50-rds.conf, so its install wins): install rds /bin/false") == true,
                     "\(String(describing: verdict("rds")?.fix))")
-            #expect(verdicts.allSatisfy { !$0.passed && $0.findings.contains { $0.contains("g-eio.conf, which cannot be read here (Input/output error)") }
+            #expect(verdicts.allSatisfy { !$0.passed && $0.findings.contains { $0.contains("g-unreadable.conf, which cannot be read here (not a regular file)") }
                 && $0.findings.contains { $0.contains("e-hidden.conf, which cannot be read here (a link to nothing") } })
 
             // kmod itself, on the same /etc/modprobe.d: the same install lines, the bad one skipped.
