@@ -286,12 +286,15 @@ def run(kind, rate, seconds, pid, baseline):
     elapsed = time.monotonic() - t0
     cpu = cpu_seconds(pid) - cpu0
     base = cpu_seconds(baseline) - base0
-    if hasattr(step, "close"):
-        step.close()
-    time.sleep(1)
-    found = latencies(marker, offset)
-    for path in made:
-        os.unlink(path)
+    try:
+        if hasattr(step, "close"):
+            step.close()
+        time.sleep(1)
+        found = latencies(marker, offset)
+    finally:
+        # The probes go whatever failed: they are files in /etc/modprobe.d.
+        for path in made:
+            os.unlink(path)
     achieved = counter[0] / elapsed
     return {
         "rate": achieved, "cpu_percent": 100 * cpu / elapsed, "base_percent": 100 * base / elapsed,
