@@ -23,6 +23,14 @@ public struct TOMLTable: Equatable, Sendable {
         if values.updateValue(value, forKey: key) == nil { keys.append(key) }
     }
 
+    /// Lets `change` edit the value of `key` in place (nil: absent): a nested table is
+    /// changed without a copy of it, so that a file of many keys parses in linear time.
+    mutating func modify<Failure: Error>(_ key: String, _ change: (inout TOMLValue?) throws(Failure) -> Void) throws(Failure) {
+        let existed = values[key] != nil
+        try change(&values[key])
+        if !existed && values[key] != nil { keys.append(key) }
+    }
+
     public func string(_ key: String) -> String? {
         if case .string(let value) = values[key] { return value }
         return nil
@@ -267,7 +275,7 @@ public enum TOMLDocument {
         mutating func openTable(_ path: [String], asArrayElement: Bool) throws(TOMLError) {
             current = path
             if asArrayElement {
-                try update(&root, path[...]) { value throws(TOMLError) in
+                try Self.update(&root, path[...], line: line) { value throws(TOMLError) in
                     guard case .array(var items)? = value else {
                         if value == nil { value = .array([.table(TOMLTable())]); return }
                         throw TOMLError(line: line, message: "\(path.joined(separator: ".")) is not an array of tables")
@@ -276,7 +284,7 @@ public enum TOMLDocument {
                     value = .array(items)
                 }
             } else {
-                try update(&root, path[...]) { value throws(TOMLError) in
+                try Self.update(&root, path[...], line: line) { value throws(TOMLError) in
                     if value == nil { value = .table(TOMLTable()) }
                     guard case .table = value else {
                         throw TOMLError(line: line, message: "\(path.joined(separator: ".")) is not a table")
@@ -287,7 +295,7 @@ public enum TOMLDocument {
 
         mutating func assign(_ path: [String], _ new: TOMLValue) throws(TOMLError) {
             let line = self.line
-            try update(&root, path[...]) { value throws(TOMLError) in
+            try Self.update(&root, path[...], line: line) { value throws(TOMLError) in
                 guard value == nil else { throw TOMLError(line: line, message: "key \(path.joined(separator: ".")) defined twice") }
                 value = new
             }
@@ -295,31 +303,37 @@ public enum TOMLDocument {
 
         /// Walks `path` from `table`, descending into the last element of arrays of tables,
         /// creating intermediate tables, and lets `change` edit the final value.
-        func update(_ table: inout TOMLTable, _ path: ArraySlice<String>,
-                    _ change: (inout TOMLValue?) throws(TOMLError) -> Void) throws(TOMLError) {
+        /// Static, so that the parser's own `root` is changed in place: a method of the
+        /// parser given `&root` would copy the whole document for every key.
+        static func update(_ table: inout TOMLTable, _ path: ArraySlice<String>, line: Int,
+                           _ change: (inout TOMLValue?) throws(TOMLError) -> Void) throws(TOMLError) {
+            func error(_ message: String) -> TOMLError { TOMLError(line: line, message: message) }
             let key = path.first!
-            var value = table[key]
-            if path.count == 1 {
-                try change(&value)
-            } else {
-                switch value {
-                case nil:
+            try table.modify(key) { value throws(TOMLError) in
+                guard path.count > 1 else { return try change(&value) }
+                // Each child is taken out of its parent while it changes, and the parent's
+                // reference dropped, so that it is changed in place: no copy of it.
+                var current = value.take()
+                if current == nil {
                     var child = TOMLTable()
-                    try update(&child, path.dropFirst(), change)
+                    try update(&child, path.dropFirst(), line: line, change)
                     value = .table(child)
-                case .table(var child)?:
-                    try update(&child, path.dropFirst(), change)
+                } else if case .table(var child)? = current {
+                    current = nil
+                    try update(&child, path.dropFirst(), line: line, change)
                     value = .table(child)
-                case .array(var items)?:
+                } else if case .array(var items)? = current {
+                    current = nil
                     guard case .table(var child)? = items.last else { throw error("\(key) is not a table") }
-                    try update(&child, path.dropFirst(), change)
+                    items[items.count - 1] = .bool(false)
+                    try update(&child, path.dropFirst(), line: line, change)
                     items[items.count - 1] = .table(child)
                     value = .array(items)
-                default:
+                } else {
+                    value = current
                     throw error("\(key) is not a table")
                 }
             }
-            if let value { table.set(key, value) }
         }
     }
 }
