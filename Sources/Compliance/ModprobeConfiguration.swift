@@ -60,6 +60,12 @@ public struct ModprobeConfiguration: Sendable {
 
     public private(set) var files: [File] = []
     public private(set) var directives: [Directive] = []
+    /// The `install` and `remove` patterns read so far, by command: those without a glob
+    /// character in a set (a later line is matched by one only when it is the same
+    /// name), the others in a list that fnmatch is asked about. A file of thousands of
+    /// plain lines costs a look-up each, not a pass over all before it.
+    private var earlierNames: [String: Set<[UInt8]>] = [:]
+    private var earlierGlobs: [String: [[UInt8]]] = [:]
     /// Lines that are no known directive: (file, line, text).
     public private(set) var unknownLines: [(file: String, line: Int, text: String)] = []
 
@@ -209,7 +215,13 @@ public struct ModprobeConfiguration: Sendable {
             var directive = Directive(command: command, module: DisplayText.of(pattern), arguments: DisplayText.of(rest),
                                       file: file, line: number, pattern: pattern)
             if command == "install" || command == "remove" {
-                directive.effective = !directives.contains { $0.command == command && Self.matches($0.pattern, pattern) }
+                directive.effective = earlierNames[command]?.contains(pattern) != true
+                    && earlierGlobs[command]?.contains(where: { Self.matches($0, pattern) }) != true
+                if pattern.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "\\") }) {
+                    earlierGlobs[command, default: []].append(pattern)
+                } else {
+                    earlierNames[command, default: []].insert(pattern)
+                }
             }
             directives.append(directive)
         }
