@@ -60,12 +60,34 @@ public struct ModprobeConfiguration: Sendable {
 
     public private(set) var files: [File] = []
     public private(set) var directives: [Directive] = []
-    /// The `install` and `remove` patterns read so far, by command: those without a glob
-    /// character in a set (a later line is matched by one only when it is the same
-    /// name), the others in a list that fnmatch is asked about. A file of thousands of
-    /// plain lines costs a look-up each, not a pass over all before it.
-    private var earlierNames: [String: Set<[UInt8]>] = [:]
-    private var earlierGlobs: [String: [[UInt8]]] = [:]
+    /// Where each command's first directive for a plain name is, and where its patterns
+    /// with a glob character are, in read order: a directive, or a control of a profile,
+    /// is matched by a look-up and a pass over the patterns alone, not over every
+    /// directive (a file of thousands of lines, a profile of thousands of controls).
+    private var firstByName: [String: [[UInt8]: Int]] = [:]
+    private var globs: [String: [(pattern: [UInt8], position: Int)]] = [:]
+
+    /// Adds `directive`, indexed. Only `install` and `remove` take patterns (kmod's
+    /// fnmatch); the other commands name modules exactly.
+    private mutating func append(_ directive: Directive) {
+        let position = directives.count
+        directives.append(directive)
+        let pattern = directive.command == "load" ? Array(directive.module.utf8) : directive.pattern
+        if directive.command == "install" || directive.command == "remove",
+           pattern.contains(where: { [UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "\\")].contains($0) }) {
+            globs[directive.command, default: []].append((pattern, position))
+        } else if firstByName[directive.command]?[pattern] == nil {
+            firstByName[directive.command, default: [:]][pattern] = position
+        }
+    }
+
+    /// The position of the first `command` directive whose pattern matches `name`
+    /// (fnmatch), and of the first whose pattern is `name` itself.
+    private func firstMatching(_ command: String, _ name: [UInt8]) -> (byPattern: Int?, byName: Int?) {
+        let byName = firstByName[command]?[name]
+        let byGlob = globs[command]?.first { Self.matches($0.pattern, name) }?.position
+        return ([byName, byGlob].compactMap { $0 }.min(), byName)
+    }
     /// Lines that are no known directive: (file, line, text).
     public private(set) var unknownLines: [(file: String, line: Int, text: String)] = []
 
@@ -101,7 +123,7 @@ public struct ModprobeConfiguration: Sendable {
                 let module = normalize(word)
                 // /etc/modules-load.d/modules.conf is often a link to /etc/modules: one load.
                 let effective = loaded.insert(module).inserted
-                configuration.directives.append(Directive(command: "load", module: module, arguments: "", file: path,
+                configuration.append(Directive(command: "load", module: module, arguments: "", file: path,
                                                           line: number, effective: effective))
             }
         }
@@ -215,15 +237,9 @@ public struct ModprobeConfiguration: Sendable {
             var directive = Directive(command: command, module: DisplayText.of(pattern), arguments: DisplayText.of(rest),
                                       file: file, line: number, pattern: pattern)
             if command == "install" || command == "remove" {
-                directive.effective = earlierNames[command]?.contains(pattern) != true
-                    && earlierGlobs[command]?.contains(where: { Self.matches($0, pattern) }) != true
-                if pattern.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "\\") }) {
-                    earlierGlobs[command, default: []].append(pattern)
-                } else {
-                    earlierNames[command, default: []].insert(pattern)
-                }
+                directive.effective = firstMatching(command, pattern).byPattern == nil
             }
-            directives.append(directive)
+            append(directive)
         }
     }
 
@@ -244,10 +260,8 @@ public struct ModprobeConfiguration: Sendable {
     /// `install usb* CMD` read first wins) and the first naming it exactly (the rule for
     /// a module not there, or built in); one when they are the same.
     public func installs(for module: String) -> [Directive] {
-        let name = Array(Self.normalize(module).utf8)
-        let byPattern = directives.first { $0.command == "install" && Self.matches($0.pattern, name) }
-        let byName = directives.first { $0.command == "install" && $0.pattern == name }
-        return byPattern == byName ? [byPattern].compactMap { $0 } : [byPattern, byName].compactMap { $0 }
+        let (byPattern, byName) = firstMatching("install", Array(Self.normalize(module).utf8))
+        return (byPattern == byName ? [byPattern] : [byPattern, byName]).compactMap { $0.map { directives[$0] } }
     }
 
     /// The `install` kmod runs for `module` when it is in modules.dep, if any.
@@ -280,14 +294,12 @@ public struct ModprobeConfiguration: Sendable {
 
     /// The first `blacklist` of `module`, if any (kmod compares the name exactly).
     public func blacklist(of module: String) -> Directive? {
-        let name = Array(Self.normalize(module).utf8)
-        return directives.first { $0.command == "blacklist" && $0.pattern == name }
+        firstByName["blacklist"]?[Array(Self.normalize(module).utf8)].map { directives[$0] }
     }
 
     /// Where `module` is loaded at boot (modules-load.d, /etc/modules), if it is.
     public func load(of module: String) -> Directive? {
-        let name = Self.normalize(module)
-        return directives.first { $0.command == "load" && $0.module == name }
+        firstByName["load"]?[Array(Self.normalize(module).utf8)].map { directives[$0] }
     }
 
     // MARK: - Files
