@@ -60,6 +60,11 @@ public struct ModprobeConfiguration: Sendable {
 
     public private(set) var files: [File] = []
     public private(set) var directives: [Directive] = []
+    /// One file read at most, and all files together: a tree of large files (sparse ones
+    /// cost no disk) is flagged, never held in memory whole.
+    public static let maximumFileBytes = 64 << 20
+    public static let maximumTotalBytes = 64 << 20
+    private var bytesLeft = maximumTotalBytes
     /// Where each command's first directive for a plain name is, and where its patterns
     /// with a glob character are, in read order: a directive, or a control of a profile,
     /// is matched by a look-up and a pass over the patterns alone, not over every
@@ -204,7 +209,14 @@ public struct ModprobeConfiguration: Sendable {
         // Whole (kmod has no limit), or not at all: a directive after the part read would
         // otherwise go unseen. A mask wins its name and is not read.
         for (_, winner) in winners.filter({ files[$0.value.file].isRead }).sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
-            do { read.append((winner.path, try SmallFile.contents(winner.system))) } catch { files[winner.file].readProblem = error.description }
+            do {
+                let bytes = try SmallFile.contents(winner.system, limit: min(Self.maximumFileBytes, bytesLeft))
+                bytesLeft -= bytes.count
+                read.append((winner.path, bytes))
+            } catch {
+                files[winner.file].readProblem = bytesLeft < Self.maximumFileBytes && error == .largerThan(bytesLeft)
+                    ? "not read: the \(Self.maximumTotalBytes >> 20) MiB all files together may hold are used up" : error.description
+            }
         }
         return read
     }

@@ -97,6 +97,25 @@ struct ModprobeConfigurationTests {
         }
     }
 
+    @Test("files together hold at most maximumTotalBytes: past it a file is flagged, not read, and no control passes")
+    func totalBytes() throws {
+        try withTemporaryDirectory { root in
+            let directory = root.appendingPathComponent("etc/modprobe.d")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // Two sparse files, each over half the total: the second no longer fits.
+            let size = ModprobeConfiguration.maximumTotalBytes / 2 + 1
+            for name in ["a.conf", "b.conf"] {
+                let path = directory.appendingPathComponent(name).path
+                #expect(FileManager.default.createFile(atPath: path, contents: nil))
+                #expect(truncate(path, off_t(size)) == 0)
+            }
+            let configuration = ModprobeConfiguration.load(root: root.path)
+            let flagged = configuration.files.filter { $0.readProblem?.contains("used up") == true }
+            #expect(flagged.map(\.path) == ["/etc/modprobe.d/b.conf"])
+            #expect(configuration.unreadableModprobeFiles.contains { $0.path == "/etc/modprobe.d/b.conf" })
+        }
+    }
+
     @Test("as kmod 30: install lines are patterns, read first wins; a dash in brackets stays; a compound command is no pass; a link to nothing is undecidable; a mask however spelt")
     func kmodPatternsAndLinks() throws {
         try withTemporaryDirectory { root in
