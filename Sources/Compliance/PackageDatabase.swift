@@ -63,7 +63,7 @@ public struct PackageDatabase: Sendable {
         prefix = root == "/" ? "" : root
         var status = stat()
         if let dpkgStatus = Self.inRoot("/var/lib/dpkg/status", prefix), stat(dpkgStatus, &status) == 0,
-           access(Self.dpkgQuery, X_OK) == 0 {
+           access(Self.dpkgQuery, X_OK) == 0, prefix.isEmpty || !Self.dpkgDatabaseHoldsLinks(prefix) {
             kind = .dpkg
         } else if Self.holdsRPMDatabase(prefix),
                   let (output, _) = runProgram(Self.rpm, ["--root", root, "-qa", "--qf", "%{NAME}\n"]), !output.isEmpty {
@@ -85,6 +85,23 @@ public struct PackageDatabase: Sendable {
             guard let file = inRoot(dbpath + "/" + $0, prefix) else { return false }
             return stat(file, &status) == 0
         }
+    }
+
+    /// Whether the dpkg database of the root at `prefix` holds a symbolic link where
+    /// dpkg-query reads (its top-level files, `info/`, `updates/`, `triggers/`):
+    /// dpkg-query would follow it out of the root, so such a database is not asked.
+    static func dpkgDatabaseHoldsLinks(_ prefix: String) -> Bool {
+        guard let admin = RawPath("/var/lib/dpkg").inRoot(RawPath(prefix), followingLast: true) else { return true }
+        var holdsLink = false
+        for directory in [admin] + ["info", "updates", "triggers"].map({ admin + RawPath("/" + $0) }) {
+            try? SmallFile.forEachEntry(in: directory) { name, _ in
+                let entry = directory + RawPath("/") + name
+                if let status = try? entry.status(), status.st_mode & S_IFMT == S_IFLNK { holdsLink = true }
+                return !holdsLink
+            }
+            if holdsLink { return true }
+        }
+        return false
     }
 
     /// `path` inside the root at `prefix`, its links followed there (`RawPath.inRoot`).

@@ -120,6 +120,20 @@ struct InventoryTests {
         }
     }
 
+    @Test("--root: a dpkg database holding a link (which dpkg-query would follow out of the root) is not asked",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-query") || TestData.mandatory))
+    func dpkgDatabaseWithLinks() throws {
+        try withTemporaryDirectory { root in
+            let info = root.appendingPathComponent("var/lib/dpkg/info")
+            try FileManager.default.createDirectory(at: info, withIntermediateDirectories: true)
+            try "".write(to: root.appendingPathComponent("var/lib/dpkg/status"), atomically: false, encoding: .utf8)
+            let locations = DetectionRule.defaultRule().locations
+            #expect(Inventory.take(root: root.path, locations: locations, profile: nil).packageDatabase == "dpkg")
+            try FileManager.default.createSymbolicLink(atPath: info.appendingPathComponent("evil.list").path, withDestinationPath: "/etc/shadow")
+            #expect(Inventory.take(root: root.path, locations: locations, profile: nil).packageDatabase == "none")
+        }
+    }
+
     @Test("inventory --root never writes into the root: names, sizes and times the same after (rpm asked only about a database it holds)")
     func rootUnchanged() throws {
         try withTemporaryDirectory { root in
