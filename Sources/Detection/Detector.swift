@@ -17,8 +17,9 @@ import Synchronization
 /// processes (`ProcessTable`, 65,536 per table, a look-up per event), the file events
 /// waiting for a directory (`WaitingEvents`, 4,096, indexed by that directory), the
 /// alerted identities (`AlertedEvents`, 65,536, a set), the alert cap's groups
-/// (`AlertCap`, 4,096 per window), and, in the reader, the held exec events (64 MiB, by
-/// process) and the open events (by identity).
+/// (`AlertCap`, 4,096 per window), and, in the reader, the held exec events (8 MiB, by
+/// process), the open events (100,000, by identity; 4,096 records and 8 MiB each) and the
+/// selection's outstanding events (one batch).
 public final class Detector {
     /// What the events are read for, which decides what is parsed and what is a file event.
     public enum Purpose: Sendable {
