@@ -115,10 +115,7 @@ public struct FieldText {
     /// Whether the text is exactly `literal` (ASCII).
     @inlinable @inline(__always)
     public func equals(_ literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount else { return false }
-        // Field names are short: byte by byte beats a call to memcmp.
-        for index in 0 ..< bytes.count where bytes[index] != literal.utf8Start[index] { return false }
-        return true
+        bytes.bytes(0 ..< bytes.count, equal: literal)
     }
 
     /// Calls `body` with each space-separated `name=value` token that has a name and a value.

@@ -50,12 +50,11 @@ public struct EventRegrouper {
     }
 
     /// Held events' lines (EOE included) by process, and the order they were held in
-    /// (from `heldHead` on; a key may recur there after its event was parsed). Bound:
+    /// (a key may recur there after its event was parsed). Bound:
     /// `maximumHeldBytes`, the longest-held dropped first. Cost per event: a hash look-up;
     /// the order is compacted when stale keys outnumber live ones (amortised O(1)).
     private var held: [ProcessKey: [UInt8]] = [:]
-    private var heldOrder: [ProcessKey] = []
-    private var heldHead = 0
+    private var heldOrder = FIFOQueue<ProcessKey>()
     private var heldBytes = 0
 
     private struct OpenEvent {
@@ -81,14 +80,13 @@ public struct EventRegrouper {
     private var openBySlot: [OpenEvent] = []
     private var slotByID: [EventID: Int] = [:]
     private var freeSlots: [Int] = []
-    /// Open events in arrival order, from `arrivalsHead` on: each slot with the opening it
+    /// Open events in arrival order: each slot with the opening it
     /// was (entries of events completed since, or of a slot opened again, are skipped).
     /// Bound: one entry per event opened since the last compaction, which
     /// `completeExpired` (at most once per second of stream time) and taking from the head
     /// keep within twice the open events. Cost per event: O(1) amortised, so that a flood
     /// of events beyond `maximumOpenEvents` completes each of them in constant time.
-    private var arrivals: [(slot: Int, generation: Int)] = []
-    private var arrivalsHead = 0
+    private var arrivals = FIFOQueue<(slot: Int, generation: Int)>()
     private var openings = 0
     private var oldestOpenSeconds = UInt64.max
     private var lastSlot = -1
@@ -160,7 +158,7 @@ public struct EventRegrouper {
     /// (seconds): the plugin calls this when its input drains.
     public mutating func completeExpired(now: UInt64, to output: inout [UInt8]) {
         var oldest = UInt64.max
-        for arrival in arrivals[arrivalsHead...] where isOpen(arrival) {
+        for arrival in arrivals.elements where isOpen(arrival) {
             let slot = arrival.slot
             let seconds = openBySlot[slot].id.seconds
             if seconds &+ endOfEventTimeout <= now {
@@ -169,17 +167,16 @@ public struct EventRegrouper {
                 oldest = min(oldest, seconds)
             }
         }
-        compactArrivals()
+        sweepArrivals()
         oldestOpenSeconds = oldest
     }
 
     /// Completes every open event, in arrival order (end of input, or an ausearch block).
     public mutating func completeAll(to output: inout [UInt8]) {
-        for arrival in arrivals[arrivalsHead...] where isOpen(arrival) {
+        for arrival in arrivals.elements where isOpen(arrival) {
             complete(arrival.slot, to: &output)
         }
-        arrivals.removeAll(keepingCapacity: true)
-        arrivalsHead = 0
+        arrivals.removeAll()
         oldestOpenSeconds = .max
     }
 
@@ -196,7 +193,7 @@ public struct EventRegrouper {
         openings += 1
         openBySlot[slot].generation = openings
         slotByID[id] = slot
-        if arrivals.count - arrivalsHead > 2 * slotByID.count + 4096 { compactArrivals() }
+        if arrivals.count > 2 * slotByID.count + 4096 { sweepArrivals() }
         arrivals.append((slot, openings))
         oldestOpenSeconds = min(oldestOpenSeconds, id.seconds)
         return slot
@@ -235,8 +232,7 @@ public struct EventRegrouper {
         slotByID[openBySlot[slot].id] = nil
         freeSlots.append(slot)
         if slotByID.isEmpty {
-            arrivals.removeAll(keepingCapacity: true)
-            arrivalsHead = 0
+            arrivals.removeAll()
             oldestOpenSeconds = .max
         }
     }
@@ -254,34 +250,35 @@ public struct EventRegrouper {
             heldOrder.append(key)
         }
         // Beyond the limit, drop the longest-held processes' events.
-        while heldBytes > maximumHeldBytes, heldHead < heldOrder.count {
-            if let dropped = held.removeValue(forKey: heldOrder[heldHead]) { heldBytes -= dropped.count }
-            heldHead += 1
+        while heldBytes > maximumHeldBytes, let oldest = heldOrder.first {
+            if let dropped = held.removeValue(forKey: oldest) { heldBytes -= dropped.count }
+            heldOrder.removeFirst()
         }
         // Keys whose event was parsed linger in the order list; compact it now and then.
-        if heldOrder.count - heldHead > 2 * held.count + 4096 {
-            heldOrder = heldOrder[heldHead...].filter { held[$0] != nil }
-            heldHead = 0
-        }
+        if heldOrder.count > 2 * held.count + 4096 { heldOrder.removeAll { held[$0] == nil } }
     }
 
     private func isOpen(_ arrival: (slot: Int, generation: Int)) -> Bool {
-        openBySlot[arrival.slot].isOpen && openBySlot[arrival.slot].generation == arrival.generation
+        Self.isOpen(arrival, in: openBySlot)
+    }
+
+    private static func isOpen(_ arrival: (slot: Int, generation: Int), in slots: [OpenEvent]) -> Bool {
+        slots[arrival.slot].isOpen && slots[arrival.slot].generation == arrival.generation
+    }
+
+    /// Drops the entries of events no longer open.
+    private mutating func sweepArrivals() {
+        let slots = openBySlot
+        arrivals.removeAll { !Self.isOpen($0, in: slots) }
     }
 
     /// The slot of the oldest open event, taken from the arrival order.
     private mutating func takeOldestArrival() -> Int? {
-        while arrivalsHead < arrivals.count {
-            let arrival = arrivals[arrivalsHead]
-            arrivalsHead += 1
+        while let arrival = arrivals.first {
+            arrivals.removeFirst()
             if isOpen(arrival) { return arrival.slot }
         }
         return nil
-    }
-
-    private mutating func compactArrivals() {
-        arrivals = arrivals[arrivalsHead...].filter(isOpen)
-        arrivalsHead = 0
     }
 
     /// `[node=NAME ]type=EOE msg=audit(SEC.MSEC:SERIAL): `: libauparse appends it to the

@@ -48,16 +48,15 @@ struct MessageTypeTable {
     mutating func type(in line: UnsafeRawBufferPointer, _ range: Range<Int>?) -> MessageType {
         guard let range else { return MessageType(rawValue: 0) }
         let name = UnsafeRawBufferPointer(rebasing: line[range])
-        // The last type seen first: records of one kind often follow one another.
-        if last < known.count, known[last].name.count == name.count,
-           known[last].name.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) }) == 0 {
-            return known[last].type
+        func named(_ index: Int) -> Bool {
+            known[index].name.count == name.count
+                && known[index].name.withUnsafeBytes { memcmp($0.baseAddress!, name.baseAddress!, name.count) } == 0
         }
-        for (index, entry) in known.enumerated() where entry.name.count == name.count {
-            if entry.name.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) }) == 0 {
-                last = index
-                return entry.type
-            }
+        // The last type seen first: records of one kind often follow one another.
+        if last < known.count, named(last) { return known[last].type }
+        if let index = known.indices.first(where: named) {
+            last = index
+            return known[index].type
         }
         let key = [UInt8](name)
         let type = MessageType(rawValue: String(decoding: key, as: UTF8.self).withCString {

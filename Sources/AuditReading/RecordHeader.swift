@@ -145,8 +145,6 @@ struct RecordHeader {
         return negative ? 0 &- value : value
     }
 
-    private static let trailingPunctuation: [UInt8] = [UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "'")]
-
     /// The value of the record's `type=` field as parse_up_record finds it: the first
     /// `name=value` token (second after `node=`), with trailing `:` `,` `'` `)` removed.
     private static func typeField(_ line: UnsafeRawBufferPointer) -> Range<Int>? {
@@ -161,7 +159,7 @@ struct RecordHeader {
             if line[nameStart] == UInt8(ascii: "(") { nameStart += 1 }
             var value = equals + 1 ..< token.upperBound
             // `:` then `,` then `'`, each once, in that order.
-            for trailing in Self.trailingPunctuation where value.last.map({ line[$0] == trailing }) == true {
+            for trailing in ":,'".utf8 where value.last.map({ line[$0] == trailing }) == true {
                 value = value.lowerBound ..< value.upperBound - 1
             }
             if value.isEmpty { continue }
@@ -200,7 +198,7 @@ struct SpaceTokens {
 
 extension UnsafeRawBufferPointer {
     /// Whether the bytes in `range` are exactly the ASCII text `text`.
-    @inline(__always)
+    @inlinable @inline(__always)
     func bytes(_ range: Range<Int>, equal text: StaticString) -> Bool {
         range.count == text.utf8CodeUnitCount && matches(text, at: range.lowerBound)
     }
@@ -214,8 +212,8 @@ extension UnsafeRawBufferPointer {
     /// Byte by byte, first byte first: the field names compared on every record are a
     /// few bytes long and usually differ at once, where a call to memcmp costs more than
     /// the comparison.
-    @inline(__always)
-    private func matches(_ text: StaticString, at offset: Int) -> Bool {
+    @inlinable @inline(__always)
+    func matches(_ text: StaticString, at offset: Int) -> Bool {
         guard let start = baseAddress else { return text.utf8CodeUnitCount == 0 }
         let base = start + offset
         for index in 0 ..< text.utf8CodeUnitCount where base.load(fromByteOffset: index, as: UInt8.self) != text.utf8Start[index] {

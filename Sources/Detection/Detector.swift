@@ -134,12 +134,9 @@ public final class Detector {
             if removesWatch {
                 // Told apart by what they say: the same record read twice (overlapping
                 // inputs, whose copies may even join one open event) is one alert.
-                var id: [UInt8] = []
-                change.appendEventID(to: &id)
                 let what = "\(change.operation ?? "")|\(change.list ?? -1)|\(change.auditEnabled ?? 2)|"
-                let identity = AlertedEvents.identity([Array("watch-removal".utf8), Array((change.node ?? "").utf8), id,
-                                                       Array(what.utf8), Array(change.keys.joined(separator: [0x01])), change.path ?? []])
-                removesWatch = ownAlerts.insert(identity: identity, seconds: change.seconds)
+                removesWatch = firstOwnAlert("watch-removal", node: change.node, seconds: change.seconds, id: change.appendEventID,
+                                             telling: [Array(what.utf8), Array(change.keys.joined(separator: [0x01])), change.path ?? []])
             }
             if removesWatch { watchRemovals += 1 }
             emit(.ruleChange(change, removesWatch: removesWatch))
@@ -197,17 +194,24 @@ public final class Detector {
     private func handle(_ fileEvent: FileEvent, emit: (Finding) -> Void) {
         guard fileEvent.action != .directoryReplacement else {
             // Not through the cap: rare, and its groups and summaries are the file rule's.
-            var id: [UInt8] = []
-            fileEvent.appendEventID(to: &id)
-            let identity = AlertedEvents.identity([Array("directory-replacement".utf8), Array((fileEvent.node ?? "").utf8), id,
-                                                   fileEvent.file.path ?? []])
-            guard ownAlerts.insert(identity: identity, seconds: fileEvent.seconds) else { return }
+            guard firstOwnAlert("directory-replacement", node: fileEvent.node, seconds: fileEvent.seconds,
+                                id: fileEvent.appendEventID, telling: [fileEvent.file.path ?? []]) else { return }
             directoryReplacements += 1
             emit(.directoryReplacement(fileEvent))
             for brought in broughtFiles(fileEvent, emit: emit) { judge(brought, emit: emit) }
             return
         }
         judge(fileEvent, emit: emit)
+    }
+
+    /// Whether the project's own `rule` has not yet alerted on this host's event (`id`
+    /// writes its id), told apart from its other alerts by `parts`; it is remembered.
+    private func firstOwnAlert(_ rule: String, node: String?, seconds: Int, id: (inout [UInt8]) -> Void,
+                               telling parts: [[UInt8]]) -> Bool {
+        var eventID: [UInt8] = []
+        id(&eventID)
+        let identity = AlertedEvents.identity([Array(rule.utf8), Array((node ?? "").utf8), eventID] + parts)
+        return ownAlerts.insert(identity: identity, seconds: seconds)
     }
 
     private func judge(_ fileEvent: FileEvent, emit: (Finding) -> Void) {

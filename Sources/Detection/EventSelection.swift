@@ -30,8 +30,7 @@ struct EventSelection {
     /// The events selected but not yet processed, oldest first, with the directories they
     /// may teach and whether they may move one into a place; bound: the events of one of
     /// the reader's batches (256 KiB of records).
-    private var outstanding: [(id: EventStamp, directories: [DirectoryKey], movesDirectories: Bool)] = []
-    private var outstandingHead = 0
+    private var outstanding = FIFOQueue<(id: EventStamp, directories: [DirectoryKey], movesDirectories: Bool)>()
     /// The directories of the outstanding events, with how many name each.
     private var pending: [DirectoryKey: Int] = [:]
     private var unsettled = 0
@@ -61,8 +60,7 @@ struct EventSelection {
     /// Takes over what `earlier` (the selection of the rule this one replaces) has
     /// selected and not yet seen processed.
     mutating func takeOutstanding(from earlier: EventSelection) {
-        (outstanding, outstandingHead, pending, unsettled) =
-            (earlier.outstanding, earlier.outstandingHead, earlier.pending, earlier.unsettled)
+        (outstanding, pending, unsettled) = (earlier.outstanding, earlier.pending, earlier.unsettled)
     }
 
     /// Whether the event `summary` describes, already judged worth parsing for its system
@@ -122,19 +120,16 @@ struct EventSelection {
     /// delivered, are no longer outstanding. Events it did not select (held execs) match
     /// none.
     mutating func processed(_ stamp: EventStamp) {
-        guard let index = outstanding[outstandingHead...].firstIndex(where: { $0.id == stamp }) else { return }
-        for entry in outstanding[outstandingHead ... index] {
+        guard let index = outstanding.elements.firstIndex(where: { $0.id == stamp }) else { return }
+        let done = outstanding.elements[...index]
+        for entry in done {
             for key in entry.directories {
                 pending[key]! -= 1
                 if pending[key] == 0 { pending[key] = nil }
             }
             if entry.movesDirectories { unsettled -= 1 }
         }
-        outstandingHead = index + 1
-        if outstandingHead == outstanding.count || outstandingHead > 64 {
-            outstanding.removeFirst(outstandingHead)
-            outstandingHead = 0
-        }
+        outstanding.removeFirst(done.count)
     }
 
     private func isSystemCallRename(_ summary: EventSummary) -> Bool {

@@ -1,3 +1,5 @@
+import AuditReading
+
 /// File events waiting (replay) for the stream to name a directory they are relative to,
 /// indexed by that directory, so that an event naming a directory costs only the events
 /// it unblocks.
@@ -12,38 +14,11 @@ struct WaitingEvents {
     let capacity: Int
     /// The waiting events by arrival number; arrival order is output order.
     private var events: [Int: FileEvent] = [:]
-    /// Arrival numbers by the directory awaited.
-    private var byDirectory: [DirectoryKey: Queue] = [:]
+    /// Arrival numbers by the directory awaited, in arrival order.
+    private var byDirectory: [DirectoryKey: FIFOQueue<Int>] = [:]
     /// Arrival numbers, oldest first, for eviction; those already gone are skipped.
-    private var order = Queue()
+    private var order = FIFOQueue<Int>()
     private var next = 0
-
-    /// Arrival numbers in ascending order, taken from the front in O(1) amortised.
-    private struct Queue {
-        private var items: [Int] = []
-        private var head = 0
-
-        var first: Int? { head < items.count ? items[head] : nil }
-        var isEmpty: Bool { head == items.count }
-        var all: ArraySlice<Int> { items[head...] }
-
-        var count: Int { items.count - head }
-
-        mutating func append(_ number: Int) { items.append(number) }
-
-        mutating func keep(where isKept: (Int) -> Bool) {
-            items = items[head...].filter(isKept)
-            head = 0
-        }
-
-        mutating func removeFirst() {
-            head += 1
-            if head > 64 && head * 2 > items.count {
-                items.removeFirst(head)
-                head = 0
-            }
-        }
-    }
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -59,7 +34,7 @@ struct WaitingEvents {
         events[number] = event
         order.append(number)
         for key in [event.file.awaitedDirectory, event.original?.awaitedDirectory].compactMap({ $0 }) {
-            byDirectory[key, default: Queue()].append(number)
+            byDirectory[key, default: FIFOQueue()].append(number)
         }
         return evicted
     }
@@ -73,7 +48,7 @@ struct WaitingEvents {
         for (key, path) in named where paths[key] == nil {
             guard let waiting = byDirectory.removeValue(forKey: key) else { continue }
             paths[key] = path
-            numbers += waiting.all
+            numbers += waiting.elements
         }
         guard !numbers.isEmpty else { return [] }
         var released: [FileEvent] = []
@@ -91,9 +66,9 @@ struct WaitingEvents {
         // Released events stay in the eviction order (and, awaiting two directories, in
         // the other's list) until their turn; past twice the live ones, they are swept.
         if order.count > 2 * events.count + 4096 {
-            order.keep { events[$0] != nil }
+            order.removeAll { events[$0] == nil }
             for key in Array(byDirectory.keys) {
-                byDirectory[key]!.keep { events[$0] != nil }
+                byDirectory[key]!.removeAll { events[$0] == nil }
                 if byDirectory[key]!.isEmpty { byDirectory[key] = nil }
             }
         }
@@ -102,7 +77,7 @@ struct WaitingEvents {
 
     /// Every event still waiting, oldest first, and empties the table.
     mutating func removeAll() -> [FileEvent] {
-        let left = order.all.compactMap { events[$0] }
+        let left = order.elements.compactMap { events[$0] }
         self = WaitingEvents(capacity: capacity)
         return left
     }

@@ -1,3 +1,4 @@
+import AuditReading
 import FileEvents
 
 /// The identities of events already alerted on, so that an event seen twice alerts once,
@@ -22,8 +23,7 @@ public struct AlertedEvents: Sendable {
     public let capacity: Int
     private var identities: Set<UInt64> = []
     /// Identities in arrival order, with their event's time, for eviction.
-    private var order: [(seconds: Int, identity: UInt64)] = []
-    private var head = 0
+    private var order = FIFOQueue<(seconds: Int, identity: UInt64)>()
     private var newest = Int.min
 
     public init(window: Int = defaultWindow, capacity: Int = defaultCapacity) {
@@ -44,13 +44,9 @@ public struct AlertedEvents: Sendable {
     public mutating func insert(identity: UInt64, seconds: Int) -> Bool {
         guard !identities.contains(identity) else { return false }
         newest = max(newest, seconds)
-        while head < order.count, order.count - head >= capacity || order[head].seconds < newest - window {
-            identities.remove(order[head].identity)
-            head += 1
-        }
-        if head > 4096 && head * 2 > order.count {
-            order.removeFirst(head)
-            head = 0
+        while let oldest = order.first, order.count >= capacity || oldest.seconds < newest - window {
+            identities.remove(oldest.identity)
+            order.removeFirst()
         }
         identities.insert(identity)
         order.append((seconds, identity))
