@@ -144,6 +144,8 @@ public struct ModprobeConfiguration: Sendable {
         // `*.conf`), never a name starting with `.`. A name is bytes: kmod reads
         // `\xff.conf` as well, so it is read here by its bytes too.
         let suffixes = kind == .modprobe ? [".conf", ".alias"] : [".conf"]
+        // /dev/null as the root's own path is written (`inRoot` drops the root's trailing `/`).
+        let devNull = RawPath("/dev/null").inRoot(RawPath(root), followingLast: false)
         for directory in directories {
             guard let systemDirectory = RawPath(directory).inRoot(RawPath(root), followingLast: true) else {
                 files.append(File(path: DisplayText.of(directory), isRead: true,
@@ -168,7 +170,7 @@ public struct ModprobeConfiguration: Sendable {
                 let system = followed ?? systemDirectory + RawPath("/") + name
                 // A link that leads to /dev/null inside a root (however spelt) is a mask
                 // there, though an image holds no device node for it.
-                let maskedInRoot = root != "/" && followed.map { $0.bytes == Array((root + "/dev/null").utf8) } == true
+                let maskedInRoot = root != "/" && followed != nil && followed == devNull
                 guard suffixes.contains(where: { name.hasSuffix($0) }), !name.hasPrefix(".") else {
                     files.append(File(path: path, isRead: false, unreadReason: "not a \(suffixes.joined(separator: " or ")) name: never read", kind: kind))
                     continue

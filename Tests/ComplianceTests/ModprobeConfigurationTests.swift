@@ -149,6 +149,9 @@ struct ModprobeConfigurationTests {
             #expect(file("/etc/modprobe.d/e-hidden.conf")?.readProblem == "a link to nothing: kmod 30 to 33 may let it hide the name or not")
             #expect(file("/usr/lib/modprobe.d/e-hidden.conf")?.isRead == true)
             #expect(file("/etc/modprobe.d/f-masked.conf")?.unreadReason == "a link to /dev/null: masks the name")
+            // The same root spelt with trailing slashes.
+            let slashed = ModprobeConfiguration.load(root: root.path + "//")
+            #expect(slashed.files.first { $0.path == "/etc/modprobe.d/f-masked.conf" }?.unreadReason == "a link to /dev/null: masks the name")
             #expect(configuration.blacklist(of: "masked_module") == nil)
             // kmod reads nothing from it: here it is said, and decides nothing.
             #expect(file("/etc/modprobe.d/g-unreadable.conf")?.readProblem == "not a regular file")
