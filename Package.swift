@@ -6,6 +6,7 @@ import PackageDescription
 //   -> FileEvents (events -> creation/rename file events) -> RuleEngine (Elastic's EQL rule)
 //   -> Outputs (ECS JSON, text; syslog, file and stdout sinks)
 //   -> Detection (the one pipeline: select, normalise, evaluate, cap -> findings)
+//   PlaceBaseline (the places as last known: scan, compare, persist; what changed unseen)
 //   AuditControl (libaudit: kernel status, watches) and Settings (the configuration file),
 //   beneath both of:
 //   -> PluginRuntime (live: stdin pump, queues, signals; CCapNG drops capabilities)
@@ -31,9 +32,11 @@ let package = Package(
         .target(name: "AuditReading", dependencies: ["CAudit"]),
         .target(name: "FileEvents", dependencies: ["AuditReading"]),
         .target(name: "RuleEngine", dependencies: ["FileEvents"]),
+        // The places as last known (a baseline), scanned and compared: what changed unseen.
+        .target(name: "PlaceBaseline", dependencies: ["AuditReading", "FileEvents", "HostFiles"]),
         // The one pipeline from audit events to findings (select, normalise, evaluate, cap).
         .target(name: "Detection", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
-        .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
+        .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "PlaceBaseline"]),
         // Reading audit logs offline for people: inputs in rotation order, progress, replay's run.
         .target(name: "OfflineReplay", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs"]),
         // Compliance evidence: the period report, the inventory, the profiles (data files).
@@ -45,7 +48,7 @@ let package = Package(
         // The plugin's configuration file (/etc/audit/audisp-lkm.conf).
         .target(name: "Settings", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs"]),
         .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs",
-                                                      "AuditControl", "Settings", "HostFiles", "CCapNG"]),
+                                                      "AuditControl", "Settings", "HostFiles", "PlaceBaseline", "CCapNG"]),
         .executableTarget(
             name: "AudispLKM",
             dependencies: [
@@ -64,6 +67,7 @@ let package = Package(
         .testTarget(name: "AuditControlTests", dependencies: ["AuditControl", "RuleEngine", "FileEvents", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Outputs", "TestSupport"]),
         .testTarget(name: "PluginRuntimeTests", dependencies: ["PluginRuntime"]),
+        .testTarget(name: "PlaceBaselineTests", dependencies: ["PlaceBaseline", "HostFiles", "TestSupport"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance", "HostFiles", "RuleEngine", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AudispLKM", "RuleEngine", "TestSupport"]),
     ]

@@ -21,6 +21,43 @@ extension Array where Element == UInt8 {
         append(hexDigits[Int(byte >> 4)])
         append(hexDigits[Int(byte & 0xF)])
     }
+
+    /// The bytes that hex pairs (either case) stand for; nil when the text is not whole
+    /// hex pairs.
+    public init?(hexPairs text: UnsafeRawBufferPointer) {
+        guard text.count % 2 == 0 else { return nil }
+        self.init()
+        reserveCapacity(text.count / 2)
+        var index = 0
+        while index < text.count {
+            guard let high = text[index].hexDigitValue, let low = text[index + 1].hexDigitValue else { return nil }
+            append(high << 4 | low)
+            index += 2
+        }
+    }
+}
+
+extension UInt8 {
+    /// The value of a hex digit (either case); nil for another byte.
+    @inlinable
+    public var hexDigitValue: UInt8? {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): self - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): self - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
 }
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+extension String {
+    /// `bytes` as lower-case hex pairs.
+    public init(hexOf bytes: [UInt8]) {
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes { text.appendHex(byte) }
+        self.init(decoding: text, as: UTF8.self)
+    }
+}

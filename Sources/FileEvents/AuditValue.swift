@@ -21,27 +21,7 @@ enum AuditValue {
     }
 
     /// Hex pairs to bytes; nil when the text is not whole hex pairs.
-    static func decodeHex(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard bytes.count % 2 == 0 else { return nil }
-        var result = [UInt8]()
-        result.reserveCapacity(bytes.count / 2)
-        var index = 0
-        while index < bytes.count {
-            guard let high = hexDigit(bytes[index]), let low = hexDigit(bytes[index + 1]) else { return nil }
-            result.append(high << 4 | low)
-            index += 2
-        }
-        return result
-    }
-
-    private static func hexDigit(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        default: return nil
-        }
-    }
+    static func decodeHex(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? { [UInt8](hexPairs: bytes) }
 
     /// A decimal field (`pid=1234`); nil when not a number.
     static func decimal(_ text: FieldText) -> UInt64? {
@@ -72,7 +52,7 @@ enum AuditValue {
         var value: UInt64 = 0
         guard !text.bytes.isEmpty, text.bytes.count <= 16 else { return nil }
         for byte in text.bytes {
-            guard let digit = hexDigit(byte) else { return nil }
+            guard let digit = byte.hexDigitValue else { return nil }
             value = value << 4 | UInt64(digit)
         }
         return value

@@ -107,7 +107,7 @@ public enum FileEventDocument {
     private static func writePath(_ file: EventFile, into writer: inout JSONWriter) {
         if let path = file.path {
             writer.key("path")
-            if !writer.string(path) { writer.member("path_hex", hex(path)) }
+            if !writer.string(path) { writer.member("path_hex", String(hexOf: path)) }
         }
         writer.member("name", file.name)
         writer.member("extension", file.fileExtension)
@@ -130,19 +130,13 @@ public enum FileEventDocument {
             writer.beginArray()
             // A path that is not UTF-8 is given in hex, as `path_hex` is.
             for path in file.candidatePaths {
-                if !writer.string(path) { writer.string(hex(path)) }
+                if !writer.string(path) { writer.string(String(hexOf: path)) }
             }
             writer.endArray()
         }
         writer.endObject()
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        var text = [UInt8]()
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes { text.appendHex(byte) }
-        return String(decoding: text, as: UTF8.self)
-    }
 }
 
 extension FileEvent.Action {

@@ -95,7 +95,7 @@ struct OutputTests {
             #expect(process["name"] as? String == event.process.name.map { String(decoding: $0, as: UTF8.self) })
             #expect((document["host"] as! [String: Any])["os"] as? [String: String] == ["type": "linux"])
             if let path = event.file.path, String(validating: path, as: UTF8.self) == nil {
-                #expect(file["path_hex"] as? String == FileEventDocument.hex(path))
+                #expect(file["path_hex"] as? String == String(hexOf: path))
             } else {
                 #expect(file["path"] as? String == event.file.path.map { String(decoding: $0, as: UTF8.self) })
             }
