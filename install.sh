@@ -17,7 +17,8 @@
 # (or restarts, for a new binary) the plugin. Running it again changes only what differs.
 #
 # Uninstall stops the plugin (auditd's SIGHUP after its conf is gone), unloads the
-# rules and removes every file above and the state report. An alert file
+# rules and removes every file above, the state report and the baseline of the places
+# (/var/lib/audisp-lkm, which the plugin makes). An alert file
 # (output = file) is data and is kept.
 set -eu
 
@@ -28,6 +29,7 @@ rules=/etc/audit/rules.d/50-audisp-lkm.rules
 exec_rules=/etc/audit/rules.d/55-audisp-lkm-exec.rules
 uring_rules=/etc/audit/rules.d/52-audisp-lkm-io_uring.rules
 state=/run/audisp-lkm.state
+state_directory=/var/lib/audisp-lkm
 here=$(cd "$(dirname "$0")" && pwd)
 
 say() { echo "audisp-lkm install: $*"; }
@@ -61,7 +63,8 @@ uninstall() {
 		alerts=$(sed -n 's/^[[:space:]]*file[[:space:]]*=[[:space:]]*//p' "$settings")
 	fi
 	rm -f "$bin" "$bin.new" "$settings" "$state" "$state.tmp"
-	say "removed the plugin, its rules, binary, settings and state report"
+	rm -rf "$state_directory"
+	say "removed the plugin, its rules, binary, settings, state report and baseline"
 	[ -n "$alerts" ] && [ -e "$alerts" ] && say "kept the alert file $alerts"
 	true
 }

@@ -40,6 +40,7 @@ public struct EvidenceReport {
             throw error
         }
         let replacementRule = DirectoryReplacementRule.metadata.name
+        let modificationRule = ModificationRule.metadata.name
 
         /// Lists a change once (a duplicate is counted instead) and counts it.
         func list(_ change: ReportedChange) {
@@ -54,12 +55,14 @@ public struct EvidenceReport {
             case .directoryReplacement(let replacement):
                 event = replacement
                 decision = .alert(rule: replacementRule, undecided: false)
-            case .file(let fileEvent, let verdict, _):
+            case .file(let fileEvent, let verdict, _), .modification(let fileEvent, let verdict, _):
                 event = fileEvent
+                let (ruleName, judged) = fileEvent.action == .modification
+                    ? (modificationRule, ModificationRule.asCreation(fileEvent)) : (detectionRule.name, fileEvent)
                 switch verdict {
-                case .alert: decision = .alert(rule: detectionRule.name, undecided: false)
-                case .undecided: decision = .alert(rule: detectionRule.name, undecided: true)
-                case .excluded: decision = .excluded(clause: detector.explanation(of: verdict, for: event).joined(separator: " and "))
+                case .alert: decision = .alert(rule: ruleName, undecided: false)
+                case .undecided: decision = .alert(rule: ruleName, undecided: true)
+                case .excluded: decision = .excluded(clause: detector.explanation(of: verdict, for: judged).joined(separator: " and "))
                 case .notCandidate: decision = .none
                 case .duplicate:
                     if report.place(of: event) != nil { report.countDuplicate() }

@@ -104,7 +104,7 @@ public final class ReportWriter {
             if case .file(let event) = change.subject {
                 switch event.action {
                 case .rename where event.original != nil: return "renamed out of the place: not a rule case"
-                case .modification: return "not a rule case: the rule alerts on creations and renames"
+                case .modification: return "not a rule case: outside the files the rule covers"
                 case .deletion: return "not a rule case"
                 case .attributes: return "not a rule case"
                 default: return ""

@@ -23,7 +23,9 @@ import Synchronization
 public final class Detector {
     /// What the events are read for, which decides what is parsed and what is a file event.
     public enum Purpose: Sendable {
-        /// Alerts: a file event the rule cannot match need not be parsed.
+        /// Alerts: a file event the rule cannot match need not be parsed. Changes to
+        /// existing names in the places are file events too: a modification is judged by
+        /// `ModificationRule`, and the live baseline follows every change.
         case alerts
         /// Every file event (creations and renames), whatever the rule says of it.
         case fileEvents
@@ -41,14 +43,17 @@ public final class Detector {
         public var purpose: Purpose
         /// The alert cap; nil for none.
         public var cap: AlertCap.Settings?
+        /// Whether modifications in place are judged by `ModificationRule` (alerts, report).
+        public var modificationRule: Bool
 
         public init(rule: DetectionRule, watchKeys: [String], usrMerge: UsrMerge, purpose: Purpose,
-                    cap: AlertCap.Settings? = nil) {
+                    cap: AlertCap.Settings? = nil, modificationRule: Bool = true) {
             self.rule = rule
             self.watchKeys = watchKeys
             self.usrMerge = usrMerge
             self.purpose = purpose
             self.cap = cap
+            self.modificationRule = modificationRule
         }
     }
 
@@ -56,6 +61,8 @@ public final class Detector {
     private let host: LiveHost?
     private var normalizer: FileEventNormalizer
     private var engine: RuleEngine
+    /// The rule again, judging modifications as if they were creations (`ModificationRule`).
+    private var modificationEngine: RuleEngine
     private var selection: EventSelection?
     private var watchRemoval: WatchRemovalRule
     private var cap: AlertCap?
@@ -76,8 +83,9 @@ public final class Detector {
         self.settings = settings
         self.host = host
         normalizer = FileEventNormalizer(rule: settings.rule, usrMerge: settings.usrMerge, watchKeys: settings.watchKeys)
-        normalizer.reportsChanges = settings.purpose == .changes
+        normalizer.reportsChanges = settings.purpose != .fileEvents
         engine = RuleEngine(rule: settings.rule)
+        modificationEngine = RuleEngine(rule: settings.rule)
         selection = settings.purpose == .alerts ? EventSelection(rule: settings.rule, usrMerge: settings.usrMerge) : nil
         watchRemoval = WatchRemovalRule(keys: settings.watchKeys)
         cap = settings.cap.map(AlertCap.init(settings:))
@@ -115,7 +123,7 @@ public final class Detector {
         if settings.purpose == .changes {
             return summary.firstType?.isDaemonRecord == true ? .parse : FileEventNormalizer.disposition(summary, changes: true)
         }
-        let disposition = FileEventNormalizer.disposition(summary)
+        let disposition = FileEventNormalizer.disposition(summary, changes: settings.purpose == .alerts)
         guard disposition == .parse, selection != nil, !summary.isConfigChange else { return disposition }
         if selection!.canSkip(summary, resolver: normalizer.paths) { return .skip }
         selection!.selected(summary)
@@ -173,6 +181,7 @@ public final class Detector {
     public func reconfigure(rule: DetectionRule, watchKeys: [String], cap newCap: AlertCap.Settings?, emit: (Finding) -> Void) {
         retiredRuleStatistics.add(engine.statistics)
         engine = RuleEngine(rule: rule)
+        modificationEngine = RuleEngine(rule: rule)
         let earlier = selection
         selection = settings.purpose == .alerts ? EventSelection(rule: rule, usrMerge: settings.usrMerge) : nil
         if let earlier { selection?.takeOutstanding(from: earlier) }
@@ -215,17 +224,26 @@ public final class Detector {
     }
 
     private func judge(_ fileEvent: FileEvent, emit: (Finding) -> Void) {
-        let verdict = engine.evaluate(fileEvent)
-        guard verdict.raisesAlert, var current = cap else {
-            emit(.file(fileEvent, verdict, withheld: false))
+        if fileEvent.action == .modification && settings.modificationRule {
+            let verdict = modificationEngine.evaluate(ModificationRule.asCreation(fileEvent))
+            let withheld = verdict.raisesAlert && !admittedByCap(fileEvent, emit: emit)
+            emit(.modification(fileEvent, verdict, withheld: withheld))
             return
         }
+        let verdict = settings.purpose == .alerts && fileEvent.action.isChange ? .notCandidate : engine.evaluate(fileEvent)
+        let withheld = verdict.raisesAlert && !admittedByCap(fileEvent, emit: emit)
+        emit(.file(fileEvent, verdict, withheld: withheld))
+    }
+
+    /// Whether the alert cap lets an alert on `fileEvent` out (always, without a cap).
+    private func admittedByCap(_ fileEvent: FileEvent, emit: (Finding) -> Void) -> Bool {
+        guard var current = cap else { return true }
         // Live, the monotonic clock; offline, the event's own time.
         let time = host?.now() ?? Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
         for summary in current.dueSummaries(at: time) { emit(.capSummary(summary)) }
         let admitted = current.admit(fileEvent, at: time) { emit(.notice($0)) }
         cap = current
-        emit(.file(fileEvent, verdict, withheld: !admitted))
+        return admitted
     }
 
     /// Live: the files a replaced place holds now, each as the rename that brought it

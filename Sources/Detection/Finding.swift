@@ -7,6 +7,9 @@ public enum Finding {
     /// A file event and the rule's verdict on it. `withheld`: an alert the alert cap held
     /// back (it is counted in a later `capSummary`).
     case file(FileEvent, RuleEngine.Verdict, withheld: Bool)
+    /// An existing file in a place modified in place, with the verdict of
+    /// `ModificationRule` (the rule's own places and exclusions). `withheld` as for `file`.
+    case modification(FileEvent, RuleEngine.Verdict, withheld: Bool)
     /// A place the rule covers replaced wholesale (`DirectoryReplacementRule`, an alert).
     case directoryReplacement(FileEvent)
     /// A change to the kernel's audit rules; `removesWatch` when it removed one of the

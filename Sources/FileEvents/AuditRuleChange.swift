@@ -24,6 +24,12 @@ public struct AuditRuleChange: Sendable {
     public var auditID: UInt64?
     public var auditName: String?
     public var session: UInt64?
+    /// The process that made it, from the same event's SYSCALL and PROCTITLE records
+    /// (auditctl's `sendto`); nil when the event has none (a change the kernel made).
+    public var pid: Int?
+    public var executable: [UInt8]?
+    /// The command line, arguments joined by spaces.
+    public var commandLine: [UInt8]?
     /// `@timestamp`, identity, `host.name`.
     public var seconds: Int
     public var milliseconds: Int
@@ -34,26 +40,45 @@ public struct AuditRuleChange: Sendable {
     /// watch below a directory that is moved or unmounted in one system call).
     public static func all(in event: AuditEvent) -> [AuditRuleChange] {
         var found: [AuditRuleChange] = []
+        var process: (pid: Int?, executable: [UInt8]?, commandLine: [UInt8]?) = (nil, nil, nil)
         let stamp = event.timestamp
         event.forEachRecord { record in
-            guard record.type == .configChange else { return true }
-            var change = AuditRuleChange(seconds: stamp.seconds, milliseconds: stamp.milliseconds,
-                                         serial: stamp.serial, node: stamp.node)
-            record.forEachTextField { name, value in
-                if name.equals("op") { change.operation = value.string }
-                else if name.equals("key") {
-                    change.keys = (AuditValue.decode(value) ?? []).split(separator: 0x01).map(Array.init)
+            switch record.type {
+            case .configChange:
+                var change = AuditRuleChange(seconds: stamp.seconds, milliseconds: stamp.milliseconds,
+                                             serial: stamp.serial, node: stamp.node)
+                record.forEachTextField { name, value in
+                    if name.equals("op") { change.operation = value.string }
+                    else if name.equals("key") {
+                        change.keys = (AuditValue.decode(value) ?? []).split(separator: 0x01).map(Array.init)
+                    }
+                    else if name.equals("list") { change.list = AuditValue.decimal(value).map { Int($0) } }
+                    else if name.equals("path") { change.path = AuditValue.decode(value) }
+                    else if name.equals("res") { change.succeeded = value.equals("1") }
+                    else if name.equals("auid") { change.auditID = AuditValue.decimal(value) }
+                    else if name.equals("ses") { change.session = AuditValue.decimal(value) }
+                    else if name.equals("audit_enabled") { change.auditEnabled = AuditValue.decimal(value) }
                 }
-                else if name.equals("list") { change.list = AuditValue.decimal(value).map { Int($0) } }
-                else if name.equals("path") { change.path = AuditValue.decode(value) }
-                else if name.equals("res") { change.succeeded = value.equals("1") }
-                else if name.equals("auid") { change.auditID = AuditValue.decimal(value) }
-                else if name.equals("ses") { change.session = AuditValue.decimal(value) }
-                else if name.equals("audit_enabled") { change.auditEnabled = AuditValue.decimal(value) }
+                if let enrichment = record.enrichment { change.auditName = EnrichedNames(enrichment).auid }
+                found.append(change)
+            case .syscall where !found.isEmpty:
+                record.forEachTextField { name, value in
+                    if name.equals("pid") { process.pid = AuditValue.decimal(value).map { Int($0) } }
+                    else if name.equals("exe") { process.executable = AuditValue.decode(value) }
+                }
+            case .proctitle where !found.isEmpty:
+                record.forEachTextField { name, value in
+                    guard name.equals("proctitle"), var title = AuditValue.decode(value) else { return }
+                    while title.last == 0 { title.removeLast() }
+                    process.commandLine = title.map { $0 == 0 ? 0x20 : $0 }
+                }
+            default:
+                break
             }
-            if let enrichment = record.enrichment { change.auditName = EnrichedNames(enrichment).auid }
-            found.append(change)
             return true
+        }
+        for index in found.indices {
+            (found[index].pid, found[index].executable, found[index].commandLine) = process
         }
         return found
     }

@@ -11,10 +11,14 @@ public struct FileEvent: Sendable {
         /// replaced it (the source directory, the link's target). Never a rule candidate:
         /// audisp-lkm's own rule decides it.
         case directoryReplacement = "directory-replacement"
-        /// The compliance report's changes to existing names (`reportsChanges`): an
-        /// existing file opened for writing or truncated; a name removed; a change of
-        /// mode, owner, extended attributes or times. Never rule candidates.
+        /// Changes to existing names (`reportsChanges`): an existing file opened for
+        /// writing or truncated; a name removed; a change of mode, owner, extended
+        /// attributes or times. Never candidates of the rule (a modification is
+        /// `ModificationRule`'s).
         case modification, deletion, attributes
+
+        /// Whether it changed an existing name rather than making one.
+        public var isChange: Bool { self == .modification || self == .deletion || self == .attributes }
     }
 
     /// `event.action`.
@@ -34,6 +38,9 @@ public struct FileEvent: Sendable {
     public var serial: UInt64
     /// `host.name`: the `node=` name, when the record had one.
     public var node: String?
+    /// Live, for a change to an existing file: its SHA-256 before (the baseline's) and
+    /// after (read from the disk); nil offline.
+    public var contentDigests: ContentDigests?
 
     /// Whether a field the rule may test is unknown (not missing): the name io_uring did
     /// not log, a directory never named on a watched route, a program no record names.
@@ -225,4 +232,15 @@ public struct AuditFacts: Sendable {
     public var gid: UInt64?
     public var effectiveGID: UInt64?
     public var items: Int?
+}
+
+/// A file's content digests (SHA-256) before and after a change; nil where not known.
+public struct ContentDigests: Sendable, Equatable {
+    public var before: [UInt8]?
+    public var after: [UInt8]?
+
+    public init(before: [UInt8]?, after: [UInt8]?) {
+        self.before = before
+        self.after = after
+    }
 }

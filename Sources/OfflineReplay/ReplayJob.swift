@@ -15,6 +15,8 @@ public struct ReplayJob {
     /// For every candidate, what decided it.
     public var explains = false
     public var cap: AlertCap.Settings?
+    /// Whether modifications in place are judged by `ModificationRule`.
+    public var modificationRule = true
     public var format: OutputFormat = .json
     public var endOfEventTimeout: UInt64 = 2
 
@@ -28,10 +30,12 @@ public struct ReplayJob {
     /// error, and the others are still read). Throws only for `ausearch -i` output.
     public func run(_ inputs: [LogInput]) throws(ReplayInputError) -> Bool {
         let detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: watchKeys, usrMerge: usrMerge,
-                                                            purpose: printsEvents ? .fileEvents : .alerts, cap: cap))
+                                                            purpose: printsEvents ? .fileEvents : .alerts, cap: cap,
+                                                            modificationRule: modificationRule))
         var output = StandardOutput()
         var formatter = LineFormatter(format: format)
         let (rule, printEvents, explain) = (rule, printsEvents, explains)
+        var modifications = 0
         func handle(_ finding: Finding) {
             switch finding {
             case .file(let event, _, _) where printEvents, .directoryReplacement(let event) where printEvents:
@@ -41,6 +45,15 @@ public struct ReplayJob {
                     output.write(line)
                 }
                 if verdict.raisesAlert && !withheld { output.write(formatter.alert(event, rule: rule)) }
+            case .modification(let event, let verdict, let withheld):
+                if explain, let line = Explanation.line(for: ModificationRule.asCreation(event), verdict: verdict, detector: detector,
+                                                        formatter: &formatter) {
+                    output.write(line)
+                }
+                if verdict.raisesAlert && !withheld {
+                    modifications += 1
+                    output.write(formatter.alert(event, rule: ModificationRule.metadata))
+                }
             case .directoryReplacement(let event):
                 output.write(formatter.alert(event, rule: DirectoryReplacementRule.metadata))
             case .ruleChange(let change, let removesWatch):
@@ -61,7 +74,7 @@ public struct ReplayJob {
                             rule: printsEvents ? nil : detector.ruleStatistics,
                             withheld: capStatistics.withheldByGroup + capStatistics.withheldByCeiling,
                             watchesRemoved: detector.watchRemovals, replacements: detector.directoryReplacements,
-                            inputs: inputs.count)
+                            modifications: modifications, inputs: inputs.count)
         return complete
     }
 }
@@ -69,7 +82,7 @@ public struct ReplayJob {
 /// The end-of-run counts on standard error.
 enum ReplaySummary {
     static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, rule: RuleStatistics?,
-                      withheld: Int, watchesRemoved: Int, replacements: Int, inputs: Int) {
+                      withheld: Int, watchesRemoved: Int, replacements: Int, modifications: Int, inputs: Int) {
         var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
             + "\(reading.events) events (\(reading.parsedEvents) parsed), "
             + "\(normalizing.fileEvents) file events"
@@ -82,6 +95,7 @@ enum ReplaySummary {
             if rule.undecided > 0 { line += " (\(rule.undecided) undecided: the records do not say all the rule tests)" }
             if rule.duplicates > 0 { line += ", \(rule.duplicates) duplicates not alerted again" }
             if watchesRemoved > 0 { line += ", \(watchesRemoved) watch-removal alerts" }
+            if modifications > 0 { line += ", \(modifications) modification alerts (files changed in place)" }
             if replacements > 0 {
                 line += ", \(replacements) directory replacements (the files they brought are not in the records: live, the plugin lists them)"
             }

@@ -122,7 +122,7 @@ public enum AlertDocument {
         Timestamp.appendISO8601(seconds: seconds, milliseconds: milliseconds, to: &output)
     }
 
-    private static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
+    static func writeRule(_ rule: DetectionRule, into writer: inout JSONWriter) {
         writer.repeatedMembers(key: "\(rule.ruleID)\u{0}\(rule.name)\u{0}\(rule.version ?? -1)") { writeRuleMembers(rule, into: &$0) }
     }
 

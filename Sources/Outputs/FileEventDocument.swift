@@ -32,7 +32,11 @@ public enum FileEventDocument {
             writer.endObject()
         }
         writeResolution(event.file, into: &writer)
+        if let digests = event.contentDigests { writer.member("sha256_before", digests.before.map { String(hexOf: $0) }) }
         writer.endObject()
+        if let after = event.contentDigests?.after {
+            writer.beginObject("hash"); writer.member("sha256", String(hexOf: after)); writer.endObject()
+        }
         writer.endObject()
 
         let process = event.process

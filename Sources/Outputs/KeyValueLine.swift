@@ -107,5 +107,7 @@ extension FileEvent {
         line.add("uring_op", number: audit.uringOperation)
         line.add("exe", audit.exe)
         line.add("key", audit.key)
+        line.add("sha256_before", contentDigests?.before.map { String(hexOf: $0) })
+        line.add("sha256_after", contentDigests?.after.map { String(hexOf: $0) })
     }
 }

@@ -1,4 +1,5 @@
 import FileEvents
+import PlaceBaseline
 import RuleEngine
 
 /// The two output formats: one ECS JSON document or one `key=value` line per item.
@@ -23,6 +24,11 @@ public struct LineFormatter {
     /// A watch-removal alert: the change to the audit rules with audisp-lkm's own rule.
     public mutating func alert(_ change: AuditRuleChange, rule: DetectionRule) -> [UInt8] {
         line { AlertDocument.json(change, rule: rule, into: &$0) } text: { AlertDocument.text(change, rule: rule, into: &$0) }
+    }
+
+    /// A change to the places that no record explains (`UnwatchedChangeRule`).
+    public mutating func alert(_ change: UnwatchedChange, rule: DetectionRule) -> [UInt8] {
+        line { UnwatchedChangeDocument.json(change, rule: rule, into: &$0) } text: { UnwatchedChangeDocument.text(change, rule: rule, into: &$0) }
     }
 
     /// A summary of the alerts the cap withheld from one group.

@@ -4,6 +4,7 @@ import Detection
 import FileEvents
 import Glibc
 import Outputs
+import PlaceBaseline
 import RuleEngine
 import Settings
 import Synchronization
@@ -32,6 +33,16 @@ public final class Plugin {
     /// Places now symbolic links or mounts, found while an event is processed, followed
     /// once the detector is done with it.
     private var replaced: [FileEvent] = []
+    /// The baseline of the places and what changed unseen; nil with `state_directory = none`.
+    private var reconciler: Reconciler?
+    /// Modification alerts waiting (until monotonic `due`) for the writer to finish, so
+    /// that they carry the content after.
+    private var heldModifications: [(event: FileEvent, due: Double)] = []
+    /// What the last poll of the kernel and the mounts found.
+    private var lastLost: UInt32?
+    private var lastDropped = 0
+    private var placeMounts: PlaceMounts?
+    private var lastPoll = 0.0
     private var reader: AuditLogReader!
     private var pump: InputPump!
     private var dispatcher: AlertDispatcher!
@@ -58,12 +69,17 @@ public final class Plugin {
             diagnostics.error("not started: \(error)")
             return 1
         }
+        if let unsafe = unsafeOwnFile() {
+            diagnostics.error("not started: \(unsafe)")
+            return 1
+        }
         apply(configuration, sinkChanged: false)
         let usrMerge = configuration.usrMerge
         if configuration.manageWatches && Capabilities.canReadAuditRules { loadIOURingWatches(rule) }
         checkKernelWatches(rule, usrMerge: usrMerge)
         detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: [configuration.watchKey], usrMerge: usrMerge,
-                                                        purpose: .alerts, cap: configuration.capSettings),
+                                                        purpose: .alerts, cap: configuration.capSettings,
+                                                        modificationRule: configuration.modificationAlerts),
                             host: LiveSystem.host(usrMerge: usrMerge))
         if getuid() == 0, let failure = Capabilities.dropAll(keepingAuditControl: configuration.manageWatches) {
             diagnostics.warning("capabilities not dropped: \(failure)")
@@ -78,7 +94,20 @@ public final class Plugin {
         signals.start(onRequest: { queue.wake() }, onIgnored: { [diagnostics] sender in
             diagnostics.warning("SIGTERM from pid \(sender) ignored: only auditd (the parent) stops the plugin")
         })
+        var outcome = Reconciler.Outcome()
+        if let directory = configuration.stateDirectory {
+            do {
+                reconciler = try Reconciler(places: places(of: rule, usrMerge: usrMerge), store: BaselineStore(directory: directory),
+                                            interval: Double(configuration.reconcileInterval), outcome: &outcome)
+            } catch {
+                diagnostics.error("not started: state directory: \(error)")
+                return 1
+            }
+        }
+        placeMounts = PlaceMounts.current(places: placePaths)
+        lastLost = kernelStatus()?.lost
         pump.start()
+        raise(outcome)
         diagnostics.info("started: rule \"\(rule.name)\" version \(rule.version.map(String.init) ?? "-"), "
                          + "alerts to \(dispatcher.statistics.sink) as \(configuration.format.rawValue)")
         // The pump must win the CPU when it is short: it alone keeps auditd from waiting.
@@ -121,6 +150,7 @@ public final class Plugin {
             lastAged = Self.monotonicSeconds()
             if let due = rearmDue, lastAged >= due { rearmWatches() }
             detector.tick { [unowned self] in handle($0) }
+            if reconciler != nil { watchForBlindness(now: lastAged) }
         }
         shutDown()
     }
@@ -160,6 +190,7 @@ public final class Plugin {
         switch finding {
         case .file(let fileEvent, let verdict, let withheld):
             hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
+            noteChange(fileEvent)
             guard verdict.raisesAlert else { return }
             if withheld {
                 hostCounts.update(fileEvent.node) { $0.withheld += 1 }
@@ -167,15 +198,43 @@ public final class Plugin {
             }
             hostCounts.update(fileEvent.node) { $0.alerts += 1 }
             dispatcher.offer(formatter.alert(fileEvent, rule: detector.rule))
+        case .modification(let fileEvent, let verdict, let withheld):
+            hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
+            guard verdict.raisesAlert, !withheld else {
+                noteChange(fileEvent)
+                if verdict.raisesAlert { hostCounts.update(fileEvent.node) { $0.withheld += 1 } }
+                return
+            }
+            hostCounts.update(fileEvent.node) { $0.alerts += 1 }
+            guard let reconciler, fileEvent.node == nil, let path = fileEvent.file.path else {
+                noteChange(fileEvent)
+                dispatcher.offer(formatter.alert(fileEvent, rule: ModificationRule.metadata))
+                return
+            }
+            // The content before is the baseline's; the content after is read once the
+            // writer is done (the record is of the open, before the write).
+            var held = fileEvent
+            held.contentDigests = ContentDigests(before: reconciler.digest(of: path), after: nil)
+            heldModifications.append((held, Self.monotonicSeconds() + Reconciler.settle))
+            noteChange(fileEvent)
         case .directoryReplacement(let fileEvent):
             hostCounts.update(fileEvent.node) { $0.fileEvents += 1; $0.alerts += 1 }
+            if fileEvent.node == nil, let place = fileEvent.file.path { reconciler?.placeReplaced(place) }
             dispatcher.offer(formatter.alert(fileEvent, rule: DirectoryReplacementRule.metadata))
             replaced.append(fileEvent)
         case .ruleChange(let change, let removesWatch):
+            // The plugin's own changes (watches added again after a mount) are no tampering.
+            if change.node == nil, change.pid == Int(getpid()) { return }
             if removesWatch {
                 hostCounts.update(change.node) { $0.alerts += 1 }
                 dispatcher.offer(formatter.alert(change, rule: WatchRemovalRule.metadata))
-                if configuration.manageWatches { rearmDue = Self.monotonicSeconds() + 1 }
+                if change.node == nil {
+                    let sender = BlindWindow.Sender(auditID: change.auditID, auditName: change.auditName, pid: change.pid,
+                                                    executable: change.executable, commandLine: change.commandLine)
+                    reconciler?.blind(change.disablesAuditing ? .auditingDisabled : .watchesRemoved, sender: sender,
+                                      since: Double(change.seconds) + Double(change.milliseconds) / 1000)
+                }
+                rearmDue = Self.monotonicSeconds() + 1
             } else if rearmDue != nil {
                 // Rules still changing (auditctl -R after its -D): wait until they settle, so
                 // that a watch added first here does not make auditctl stop on "exists".
@@ -228,6 +287,7 @@ public final class Plugin {
         reader.finish()
         detector.finish { handle($0) }
         followReplacements()
+        if let reconciler { raise(reconciler.finish()) }
         let undelivered = dispatcher.finish(timeout: 3_000_000_000)
         writeState(undelivered: undelivered)
         let statistics = reader.statistics
@@ -303,6 +363,9 @@ public final class Plugin {
     /// and says so among the alerts: a watch removal is followed by this notice.
     private func rearmWatches() {
         rearmDue = nil
+        // Whoever put them back (this plugin, or a reload), the places are compared now.
+        defer { reconciler?.seeing(.watchesRemoved) }
+        guard configuration.manageWatches else { return }
         let summary = WatchLoader.apply(adding: true, paths: detector.rule.locations.map(\.path), key: configuration.watchKey,
                                         lists: WatchLoader.List.all)
         watchesRearmed += summary.changed
@@ -311,6 +374,118 @@ public final class Plugin {
         if !summary.failures.isEmpty { message += "; not re-added: " + summary.failures.joined(separator: "; ") }
         notice(message)
         diagnostics.warning(message)
+    }
+
+    // MARK: Blind windows
+
+    /// The places the baseline covers: the rule's directories and files, canonical, on
+    /// local file systems only (nothing is read where a server could make the plugin wait).
+    private func places(of rule: DetectionRule, usrMerge: UsrMerge) -> [PlaceScanner.Place] {
+        var seen = Set<[UInt8]>()
+        return rule.locations.compactMap { location in
+            let path = PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)
+            guard seen.insert(path).inserted, LiveSystem.isLocal(path) else { return nil }
+            return PlaceScanner.Place(path: path, isDirectory: location.isDirectory)
+        }
+    }
+
+    private var placePaths: [[UInt8]] {
+        detector.rule.locations.map { PathResolver.canonical(absolute: Array($0.path.utf8), usrMerge: configuration.usrMerge) }
+    }
+
+    /// A change the stream saw in a place: the baseline reads the name again.
+    private func noteChange(_ event: FileEvent) {
+        guard let reconciler, event.node == nil else { return }
+        let time = Double(event.seconds) + Double(event.milliseconds) / 1000
+        if let path = event.file.path { reconciler.streamChanged(path, at: time) }
+        if let path = event.original?.path { reconciler.streamChanged(path, at: time) }
+    }
+
+    /// About once a second: what may have blinded the detector since the last look, then
+    /// the reconciler's due work and the modification alerts whose content is settled.
+    ///   - auditing switched off (`AUDIT_GET`: the kernel does not log it coming back on);
+    ///   - records lost by the kernel (`lost` grew) or dropped by the input queue;
+    ///   - the mounts touching a place changed: the watches are added again first, so that
+    ///     they are on the directory now seen there.
+    private func watchForBlindness(now: Double) {
+        guard let reconciler else { return }
+        let wall = Double(time(nil))
+        if now - lastPoll >= 1 {
+            let since = wall - (now - lastPoll)
+            lastPoll = now
+            if let status = kernelStatus() {
+                if status.enabled == 0 {
+                    reconciler.blind(.auditingDisabled, since: wall)
+                } else if reconciler.isBlind(.auditingDisabled) {
+                    reconciler.seeing(.auditingDisabled)
+                }
+                if let lost = lastLost, status.lost > lost { reconciler.blinded(.recordsLost, from: since) }
+                lastLost = status.lost
+            }
+            let dropped = pump.droppedRecords.load(ordering: .relaxed)
+            if dropped > lastDropped { reconciler.blinded(.recordsLost, from: since) }
+            lastDropped = dropped
+            let mounts = PlaceMounts.current(places: placePaths)
+            if let mounts, mounts != placeMounts {
+                placeMounts = mounts
+                if configuration.manageWatches { reloadWatches() }
+                reconciler.blinded(.mount, from: since)
+            }
+        }
+        raise(reconciler.tick())
+        while let first = heldModifications.first, first.due <= now {
+            heldModifications.removeFirst()
+            var event = first.event
+            event.contentDigests?.after = event.file.path.flatMap(reconciler.currentDigest(of:))
+            dispatcher.offer(formatter.alert(event, rule: ModificationRule.metadata))
+        }
+    }
+
+    /// Removes and adds again every watch of the detector, so that each follows the
+    /// directory now at its path (a rule holds the inode it resolved when added).
+    private func reloadWatches() {
+        let paths = detector.rule.locations.map(\.path)
+        var summary = WatchLoader.apply(adding: false, paths: paths, key: configuration.watchKey, lists: WatchLoader.List.all)
+        summary.add(WatchLoader.applyTrees(adding: false, paths: paths, key: configuration.watchKey))
+        var added = WatchLoader.apply(adding: true, paths: paths, key: configuration.watchKey, lists: WatchLoader.List.all)
+        added.add(WatchLoader.applyTrees(adding: true, paths: paths, key: configuration.watchKey))
+        var message = "the mounts over the places changed: watches added again (\(added.changed) added)"
+        if !added.failures.isEmpty { message += "; not added: " + added.failures.joined(separator: "; ") }
+        notice(message)
+        diagnostics.warning(message)
+    }
+
+    /// The kernel's audit status, when the plugin may ask (CAP_AUDIT_CONTROL).
+    private func kernelStatus() -> KernelStatus? {
+        guard configuration.manageWatches, case .success(let status) = KernelStatus.load() else { return nil }
+        return status
+    }
+
+    private func raise(_ outcome: Reconciler.Outcome) {
+        for change in outcome.changes {
+            hostCounts.update(nil) { $0.alerts += 1 }
+            unwatchedChanges += 1
+            dispatcher.offer(formatter.alert(change, rule: UnwatchedChangeRule.metadata))
+        }
+        for message in outcome.notices {
+            notice(message)
+            diagnostics.info(message)
+        }
+    }
+
+    private var unwatchedChanges = 0
+
+    /// Why a file the detector trusts is unsafe: the settings file or the rule file not
+    /// owned by root, or writable by group or others (anyone could then blind it). nil
+    /// when all are safe. auditd and laurel refuse their own files the same way.
+    private func unsafeOwnFile() -> String? {
+        guard getuid() == 0 else { return nil }
+        for path in [configurationPath, configuration.rule].compactMap({ $0 }) {
+            var status = stat()
+            guard stat(path, &status) == 0 else { continue }
+            if let fault = BaselineStore.ownershipFault(status) { return "\(path) \(fault)" }
+        }
+        return nil
     }
 
     // MARK: Start-up checks
@@ -367,6 +542,7 @@ public final class Plugin {
         report.add("watch_removals", detector.watchRemovals)
         report.add("directory_replacements", detector.directoryReplacements)
         report.add("watches_rearmed", watchesRearmed)
+        report.add("unwatched_changes", unwatchedChanges)
         report.add("rearm_failures", rearmFailures)
         report.add("io_uring_events", detector.normalizing.uringEvents)
         report.add("io_uring_events_without_program", detector.normalizing.uringEventsWithoutProcess)

@@ -42,6 +42,13 @@ public struct PluginConfiguration: Equatable, Sendable {
     /// Whether the plugin loads its io_uring watches at start and adds removed watches
     /// again (keeping CAP_AUDIT_CONTROL for that).
     public var manageWatches = true
+    /// Where the baseline of the places is kept (root-only); nil: no baseline, no
+    /// reconciling (`none`).
+    public var stateDirectory: String? = "/var/lib/audisp-lkm"
+    /// Seconds between two scans of the places when nothing blinded the detector.
+    public var reconcileInterval = 60
+    /// Whether modifications of existing files in the places alert (`ModificationRule`).
+    public var modificationAlerts = true
 
     public init() {}
 
@@ -66,6 +73,9 @@ public struct PluginConfiguration: Equatable, Sendable {
         ("usr_merge", "auto", "yes, no or auto: /lib is /usr/lib"),
         ("watch_key", "audisp-lkm", "key of the watches; removal alerts"),
         ("manage_watches", "yes", "load io_uring watches, re-add removed"),
+        ("state_directory", "/var/lib/audisp-lkm", "the places' baseline, or none"),
+        ("reconcile_interval", "60", "seconds between scans of the places"),
+        ("modification_alerts", "yes", "alert on files changed in place"),
     ]
 
     /// The output these settings select. Nothing is opened or connected until the first
@@ -152,6 +162,13 @@ public struct PluginConfiguration: Equatable, Sendable {
             }
             return number
         }
+        func yesOrNo() throws(ValueError) -> Bool {
+            switch value {
+            case "yes": return true
+            case "no": return false
+            default: throw ValueError(message: "\"\(value)\" is not one of yes, no")
+            }
+        }
         func absolutePath() throws(ValueError) -> String {
             guard value.hasPrefix("/") else { throw ValueError(message: "\"\(value)\" is not an absolute path") }
             return value
@@ -194,12 +211,10 @@ public struct PluginConfiguration: Equatable, Sendable {
             guard value.utf8.count <= 31, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
             else { throw ValueError(message: "\"\(value)\" must be at most 31 letters, digits, -, _ or .") }
             watchKey = value
-        case "manage_watches":
-            switch value {
-            case "yes": manageWatches = true
-            case "no": manageWatches = false
-            default: throw ValueError(message: "\"\(value)\" is not one of yes, no")
-            }
+        case "manage_watches": manageWatches = try yesOrNo()
+        case "state_directory": stateDirectory = value == "none" ? nil : try absolutePath()
+        case "reconcile_interval": reconcileInterval = try integer(in: 5...86_400)
+        case "modification_alerts": modificationAlerts = try yesOrNo()
         default: preconditionFailure("key \(key) is listed but not handled")
         }
     }

@@ -117,7 +117,7 @@ struct AggregationTests {
             end_of_event_timeout = 2
 
             """.write(to: directory.appendingPathComponent("auditd.conf"), atomically: false, encoding: .utf8)
-        try "output = file\nfile = \(alerts)\nformat = json\nmanage_watches = no\nstate_file = \(state)\n"
+        try "output = file\nfile = \(alerts)\nformat = json\nmanage_watches = no\nstate_file = \(state)\nstate_directory = none\n"
             .write(to: directory.appendingPathComponent("lkm.conf"), atomically: false, encoding: .utf8)
         try """
             active = yes

@@ -82,10 +82,13 @@ private func creationSerial(in records: [[UInt8]]) -> Substring {
     return path.text.split(separator: "(")[1].split(separator: ")")[0]
 }
 
-/// A configuration file in `directory` with `settings` and the state file there.
+/// A configuration file in `directory` with `settings` and the state file there. No
+/// baseline unless `settings` name one: these plugins read records fed to them, not this
+/// host's places (BlindWindowTests covers the baseline).
 func pluginConfiguration(in directory: URL, _ settings: String) throws -> URL {
     let url = directory.appendingPathComponent("audisp-lkm.conf")
-    try (settings + "\nstate_file = \(directory.path)/state\n").write(to: url, atomically: true, encoding: .utf8)
+    let baseline = settings.contains("state_directory") ? "" : "state_directory = none\n"
+    try (settings + "\nstate_file = \(directory.path)/state\n" + baseline).write(to: url, atomically: true, encoding: .utf8)
     return url
 }
 
@@ -163,7 +166,7 @@ struct PluginProcessTests {
             #expect(eventually { lines(alerts).count > 0 })
             // Still text: the old settings are in force.
             #expect(lines(alerts).allSatisfy { $0.hasPrefix("alert=") })
-            try "output = file\nfile = \(alerts.path)\nformat = json\nstate_file = \(directory.path)/state\n"
+            try "output = file\nfile = \(alerts.path)\nformat = json\nstate_file = \(directory.path)/state\nstate_directory = none\n"
                 .write(to: settings, atomically: true, encoding: .utf8)
             kill(plugin.process.processIdentifier, SIGHUP)
             #expect(eventually { plugin.standardError.contains("reloaded") })
