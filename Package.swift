@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "OfflineReplay", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs"]),
         // Compliance evidence: the period report, the inventory, the profiles (data files).
         .target(name: "Compliance", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs",
-                                                   "AuditControl", "Settings", "HostFiles", "OfflineReplay"],
+                                                   "AuditControl", "Settings", "HostFiles", "OfflineReplay", "PlaceBaseline"],
                 resources: [.embedInCode("Profiles")]),
         // Kernel audit control through libaudit: status, rule listing, adding and removing watches.
         .target(name: "AuditControl", dependencies: ["CAudit", "FileEvents", "RuleEngine"]),

@@ -70,6 +70,6 @@ struct Check: ParsableCommand {
         }
         let rule: DetectionRule
         do { rule = try configuration.loadRule() } catch { throw ValidationError(error.description) }
-        return HostChecks.run(configuration: configuration, rule: rule, configurationText: text)
+        return HostChecks.run(configuration: configuration, rule: rule, configurationPath: config, configurationText: text)
     }
 }

@@ -35,10 +35,15 @@ struct Replay: ParsableCommand {
             symbolic link made in its name) raises "Kernel Module Configuration Directory \
             Replaced" (MITRE T1547.006), naming what replaced it.
 
-            A change to the audit rules that removes a watch with one of the --watch-key \
-            keys (CONFIG_CHANGE op=remove_rule) raises an alert of its own, "Audit Watch \
-            on Kernel Module Configuration Removed" (MITRE T1562.012), with the login user \
-            who made it.
+            An existing file in a place opened for writing, appended to or truncated raises \
+            "Kernel Module Configuration File Modified": the rule's places and exclusions, \
+            as if it were a creation (--no-modification-rule turns it off).
+
+            Changes to the audit rules that remove watches with one of the --watch-key \
+            keys (CONFIG_CHANGE op=remove_rule), or switch auditing off, raise one alert \
+            per sender and burst, "Audit Watch on Kernel Module Configuration Removed" \
+            (MITRE T1562.012): the login user, the program and its command line, the rules \
+            removed per list, and whether they came back and by whom.
 
             --events prints every file event (creation or rename) the records describe \
             instead, whether or not it concerns kernel-module configuration.
@@ -59,6 +64,10 @@ struct Replay: ParsableCommand {
 
     @Flag(help: "For every candidate event, print what decided it (one line each, in --format).")
     var explain = false
+
+    @Flag(name: .customLong("no-modification-rule"),
+          help: "Do not judge modifications of existing files (\"Kernel Module Configuration File Modified\").")
+    var noModificationRule = false
 
     @Option(help: ArgumentHelp("Load this detection-rules TOML file instead of the built-in rule.", valueName: "file"))
     var rule: String?
@@ -117,6 +126,7 @@ struct Replay: ParsableCommand {
         var job = ReplayJob(rule: try DetectionRule.selected(rule), watchKeys: watchKeys, usrMerge: UsrMerge(isMerged: !splitUsr))
         job.printsEvents = events
         job.explains = explain
+        job.modificationRule = !noModificationRule
         job.cap = maximumAlerts.map {
             AlertCap.Settings(allowance: $0, window: window, ceiling: ceiling, summaryInterval: summaryInterval)
         }

@@ -32,6 +32,8 @@ public struct EventSummary: Sendable {
     public var key: [UInt8]?
     /// Whether the event is a change to the kernel's audit rules (CONFIG_CHANGE).
     public var isConfigChange = false
+    /// A CONFIG_CHANGE that switched auditing off.
+    public var disablesAuditing = false
     /// Whether a PATH record names a new directory entry (`nametype=CREATE`, or
     /// `objtype=CREATE` from kernels before 3.x).
     public var hasCreatedName = false
@@ -96,6 +98,9 @@ public struct EventSummary: Sendable {
             pathItems.append(item)
         } else if type == .configChange {
             isConfigChange = true
+            // `auditctl -e 0` (CONFIG_CHANGE op=set audit_enabled=0 ... res=1): the trails
+            // mark the host blind from here to its next record.
+            if line.contains(" audit_enabled=0 "), line.contains(" res=1") { disablesAuditing = true }
         }
     }
 

@@ -78,8 +78,8 @@ public struct HostTrail: Sendable {
 
     /// Notes one event of this host (`startsDaemon`: a `DAEMON_START`); `add` its mark,
     /// if any, after.
-    mutating func note(time: Double, startsDaemon: Bool = false) {
-        noteInStream(time: time, startsDaemon: startsDaemon)
+    mutating func note(time: Double, startsDaemon: Bool = false, disablesAuditing: Bool = false) {
+        noteInStream(time: time, startsDaemon: startsDaemon, disablesAuditing: disablesAuditing)
         events += 1
         if firstRecord.map({ time < $0 }) ?? true { firstRecord = time }
         if lastRecord.map({ time > $0 }) ?? true { lastRecord = time }
@@ -87,17 +87,34 @@ public struct HostTrail: Sendable {
 
     /// Notes one event of this host from before the period: not counted, but the newest
     /// one before a start with no end is where an unclean stop began.
-    mutating func noteBeforePeriod(time: Double, startsDaemon: Bool = false) {
-        noteInStream(time: time, startsDaemon: startsDaemon)
+    mutating func noteBeforePeriod(time: Double, startsDaemon: Bool = false, disablesAuditing: Bool = false) {
+        noteInStream(time: time, startsDaemon: startsDaemon, disablesAuditing: disablesAuditing)
         if lastBeforePeriod.map({ time > $0 }) ?? true { lastBeforePeriod = time }
     }
 
-    private mutating func noteInStream(time: Double, startsDaemon: Bool) {
+    private mutating func noteInStream(time: Double, startsDaemon: Bool, disablesAuditing: Bool) {
         if startsDaemon, let latest = latestNoted, latest < time, newestBeforeStart.count < Self.markCapacity {
             newestBeforeStart[time] = latest
         }
         latestNoted = time
+        // The kernel logs auditing switched off, never switched on again: the host's
+        // first record after it is the first proof that it was on. Events complete out of
+        // log order (one without an end record waits for its timeout), so the records
+        // noted just before count too.
+        if disablesAuditing, onAgain.count < 64 {
+            onAgain[time] = recentTimes.filter { $0 > time }.min() ?? .infinity
+        }
+        for (off, on) in onAgain where time > off && time < on { onAgain[off] = time }
+        if recentTimes.count == Self.recentCapacity { recentTimes.removeFirst() }
+        recentTimes.append(time)
     }
+
+    /// For each time auditing was switched off, the host's first record after it (infinity
+    /// while none has come); at most 64.
+    private var onAgain: [Double: Double] = [:]
+    /// The times of the events noted last (events complete at most a few seconds out of order).
+    private var recentTimes: [Double] = []
+    private static let recentCapacity = 256
 
     mutating func add(_ mark: Mark) {
         if let last = marks.indices.last, marks[last].kind == mark.kind, marks[last].detail == mark.detail,
@@ -162,7 +179,12 @@ public struct HostTrail: Sendable {
                     gaps.append(Gap(from: open.from, to: mark.time, reason: "watch removed: \(mark.detail)", partial: true))
                 }
             case .auditingDisabled:
-                if stoppedAt == nil { (stoppedAt, stoppedBy) = (mark.time, mark.kind) }
+                if let on = onAgain[mark.time], on.isFinite, stoppedAt == nil {
+                    gaps.append(Gap(from: mark.time, to: on, reason: "auditing disabled until the host's next record "
+                                    + "(the kernel does not log it switched on)"))
+                } else if stoppedAt == nil {
+                    (stoppedAt, stoppedBy) = (mark.time, mark.kind)
+                }
             case .auditingEnabled:
                 if let stop = stoppedAt, stoppedBy == .auditingDisabled {
                     gaps.append(Gap(from: stop, to: mark.time, reason: "auditing disabled until enabled again"))

@@ -68,7 +68,7 @@ public struct EvidenceReport {
                     if report.place(of: event) != nil { report.countDuplicate() }
                     return
                 }
-            case .ruleChange, .capSummary, .notice:
+            case .ruleChange, .watchRemoval, .capSummary, .notice:
                 // Rule changes are read with auditd's own records (`noteRecords`); no cap.
                 return
             }

@@ -4,6 +4,7 @@ import Glibc
 import Outputs
 import AuditControl
 import HostFiles
+import PlaceBaseline
 import Settings
 import RuleEngine
 
@@ -13,10 +14,12 @@ public enum HostChecks {
     public static let pluginConf = "/etc/audit/plugins.d/audisp-lkm.conf"
     public static let auditdConf = "/etc/audit/auditd.conf"
 
-    public static func run(configuration: PluginConfiguration, rule: DetectionRule, configurationText: String) -> [CheckResult] {
+    public static func run(configuration: PluginConfiguration, rule: DetectionRule, configurationPath: String,
+                           configurationText: String) -> [CheckResult] {
         var results = [CheckResult(.pass, "configuration", configurationText),
                        CheckResult(.pass, "rule", "\(rule.name), version \(rule.version.map(String.init) ?? "-")"
                                    + (configuration.rule.map { " (\($0))" } ?? " (built in)"))]
+        results += ownFiles(configuration: configuration, configurationPath: configurationPath)
         let status = KernelStatus.load()
         // Asked once (/proc): both checks judge the same auditd.
         let liveAuditd = (try? status.get()).flatMap { $0.auditdIsAlive ? $0.pid : nil }
@@ -25,6 +28,47 @@ public enum HostChecks {
         results += plugin(configuration: configuration, auditd: liveAuditd)
         results.append(output(configuration))
         results += auditdSettings()
+        return results
+    }
+
+    // MARK: The detector's own files
+
+    /// The settings and rule files and the state directory, which the plugin refuses to
+    /// use when they are not root's or others can write them; and the baseline of the
+    /// places, without which what is done while the detector cannot see goes unnamed.
+    static func ownFiles(configuration: PluginConfiguration, configurationPath: String) -> [CheckResult] {
+        var results: [CheckResult] = []
+        for (subject, path) in [("settings file", configurationPath), ("rule file", configuration.rule)] {
+            guard let path, let status = try? RawPath(path).status(followingLinks: true) else { continue }
+            if let fault = BaselineStore.ownershipFault(status) {
+                results.append(CheckResult(.fail, subject, "\(path) \(fault): the plugin refuses to start",
+                                           fix: "chown root:root \(path); chmod go-w \(path)"))
+            }
+        }
+        guard let directory = configuration.stateDirectory else {
+            results.append(CheckResult(.warn, "baseline", "state_directory = none: changes made while the detector cannot see are not named",
+                                       fix: "state_directory = /var/lib/audisp-lkm"))
+            return results
+        }
+        guard let status = try? RawPath(directory).status() else {
+            results.append(CheckResult(.warn, "baseline", "\(directory) does not exist yet: the plugin makes it when it starts"))
+            return results
+        }
+        if let fault = BaselineStore.ownershipFault(status) {
+            results.append(CheckResult(.fail, "baseline", "\(directory) \(fault): the plugin refuses to start",
+                                       fix: "chown root:root \(directory); chmod 0700 \(directory)"))
+            return results
+        }
+        switch Result(catching: { () throws(BaselineStore.Problem) in try BaselineStore(directory: directory).load() }) {
+        case .success(let baseline?):
+            results.append(CheckResult(baseline.complete ? .pass : .warn, "baseline",
+                                       "\(baseline.entries.count) names of the places, last known true "
+                                       + "\(Timestamp.iso8601(seconds: baseline.recorded, milliseconds: 0))" + (baseline.complete ? "" : "; incomplete (too many names)")))
+        case .success(nil):
+            results.append(CheckResult(.warn, "baseline", "none yet in \(directory): the plugin records it when it starts"))
+        case .failure(let problem):
+            results.append(CheckResult(.fail, "baseline", "\(problem)", fix: "remove it; the plugin records a new one (and says so)"))
+        }
         return results
     }
 

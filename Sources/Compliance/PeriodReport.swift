@@ -48,11 +48,14 @@ public struct PeriodReport: Sendable {
         guard period.contains(time) else {
             outsidePeriod += 1
             if trails[name] == nil && trails.count < Self.hostCapacity { trails[name] = HostTrail(host: name) }
-            if let since = period.since, time < since { trails[name]?.noteBeforePeriod(time: time, startsDaemon: startsDaemon) }
+            if let since = period.since, time < since {
+                trails[name]?.noteBeforePeriod(time: time, startsDaemon: startsDaemon, disablesAuditing: summary.disablesAuditing)
+            }
             return
         }
         if trails[name] == nil && trails.count >= Self.hostCapacity { return }
-        trails[name, default: HostTrail(host: name)].note(time: time, startsDaemon: startsDaemon)
+        trails[name, default: HostTrail(host: name)].note(time: time, startsDaemon: startsDaemon,
+                                                          disablesAuditing: summary.disablesAuditing)
     }
 
     /// Hosts tracked at most (a log of invented node= names cannot grow the report).

@@ -69,7 +69,24 @@ public final class Detector {
     /// The counts of rules and caps replaced by `reconfigure`.
     private var retiredRuleStatistics = RuleStatistics()
     private var retiredCapStatistics = AlertCap.Statistics()
+    private var retiredModificationAlerts = 0
+    /// Watch-removal bursts completed (each one alert).
     public private(set) var watchRemovals = 0
+    /// The open bursts of watch removals, by sender, with when each last grew (live, the
+    /// host's monotonic clock; offline, stream time). Bound: one per sender, closed
+    /// `WatchRemovalBurst.gap` seconds after its last change.
+    private var bursts: [BurstSender: (burst: WatchRemovalBurst, touched: Double)] = [:]
+
+    private struct BurstSender: Hashable {
+        var node: String?
+        var auditID: UInt64?
+        var session: UInt64?
+        var pid: Int?
+
+        init(_ change: AuditRuleChange) {
+            (node, auditID, session, pid) = (change.node, change.auditID, change.session, change.pid)
+        }
+    }
     public private(set) var directoryReplacements = 0
     /// The project's own rules' alerts already raised (watch removals, directory
     /// replacements), so that an event read twice (overlapping inputs) alerts once, as the
@@ -137,6 +154,10 @@ public final class Detector {
             selection?.processed(EventSelection.EventStamp(seconds: stamp.seconds, milliseconds: stamp.milliseconds,
                                                             serial: stamp.serial, node: stamp.node))
         }
+        if !bursts.isEmpty, host == nil {
+            let stamp = event.timestamp
+            closeBursts(node: stamp.node, before: Double(stamp.seconds) + Double(stamp.milliseconds) / 1000, emit: emit)
+        }
         for change in AuditRuleChange.all(in: event) {
             var removesWatch = watchRemoval.matches(change)
             if removesWatch {
@@ -146,7 +167,19 @@ public final class Detector {
                 removesWatch = firstOwnAlert("watch-removal", node: change.node, seconds: change.seconds, id: change.appendEventID,
                                              telling: [Array(what.utf8), Array(change.keys.joined(separator: [0x01])), change.path ?? []])
             }
-            if removesWatch { watchRemovals += 1 }
+            let touched = host?.now() ?? change.time
+            if removesWatch {
+                let sender = BurstSender(change)
+                var open = bursts[sender] ?? (WatchRemovalBurst(first: change), touched)
+                open.burst.add(change, removes: true)
+                open.touched = touched
+                bursts[sender] = open
+            } else if change.addsRule, change.keys.contains(where: watchRemoval.keys.contains) {
+                for sender in bursts.keys where sender.node == change.node {
+                    bursts[sender]!.burst.add(change, removes: false)
+                    bursts[sender]!.touched = touched
+                }
+            }
             emit(.ruleChange(change, removesWatch: removesWatch))
         }
         var replaced: [[UInt8]] = []
@@ -165,14 +198,29 @@ public final class Detector {
     /// what it withheld.
     public func finish(emit: (Finding) -> Void) {
         normalizer.finish { handle($0, emit: emit) }
+        closeBursts(node: nil, before: .infinity, allNodes: true, emit: emit)
         flushCap(emit: emit)
     }
 
-    /// Live: the cap's summaries due now.
+    /// Live: the watch-removal bursts and the cap's summaries due now.
     public func tick(emit: (Finding) -> Void) {
-        guard var current = cap, let host else { return }
+        guard let host else { return }
+        closeBursts(node: nil, before: host.now(), allNodes: true, emit: emit)
+        guard var current = cap else { return }
         for summary in current.dueSummaries(at: host.now()) { emit(.capSummary(summary)) }
         cap = current
+    }
+
+    /// Emits, oldest first, the bursts of `node` (or of every node) whose last change is
+    /// more than `WatchRemovalBurst.gap` seconds before `time`.
+    private func closeBursts(node: String?, before time: Double, allNodes: Bool = false, emit: (Finding) -> Void) {
+        let done = bursts.filter { (allNodes || $0.key.node == node) && $0.value.touched + WatchRemovalBurst.gap < time }
+        guard !done.isEmpty else { return }
+        for sender in done.keys { bursts[sender] = nil }
+        for (_, open) in done.sorted(by: { $0.value.burst.first.time < $1.value.burst.first.time }) {
+            watchRemovals += 1
+            emit(.watchRemoval(open.burst))
+        }
     }
 
     /// A new rule, watch keys and cap (the plugin's SIGHUP). What the stream has taught
@@ -180,6 +228,7 @@ public final class Detector {
     /// what the old one withheld.
     public func reconfigure(rule: DetectionRule, watchKeys: [String], cap newCap: AlertCap.Settings?, emit: (Finding) -> Void) {
         retiredRuleStatistics.add(engine.statistics)
+        retiredModificationAlerts += modificationEngine.statistics.alerts
         engine = RuleEngine(rule: rule)
         modificationEngine = RuleEngine(rule: rule)
         let earlier = selection
@@ -326,6 +375,8 @@ public final class Detector {
     public var directoryLookUps: Int { normalizer.paths.statistics.fileSystemLookUps }
     public var knownProcesses: Int { normalizer.processes.count }
     public var alertedIdentities: Int { engine.alertedCount }
+    /// `ModificationRule`'s alerts (before the cap), over every rule in force since the start.
+    public var modificationAlerts: Int { retiredModificationAlerts + modificationEngine.statistics.alerts }
 }
 
 extension AlertCap.Statistics {

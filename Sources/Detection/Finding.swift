@@ -13,8 +13,10 @@ public enum Finding {
     /// A place the rule covers replaced wholesale (`DirectoryReplacementRule`, an alert).
     case directoryReplacement(FileEvent)
     /// A change to the kernel's audit rules; `removesWatch` when it removed one of the
-    /// detector's watches (`WatchRemovalRule`, an alert).
+    /// detector's watches or switched auditing off (not yet an alert: see `watchRemoval`).
     case ruleChange(AuditRuleChange, removesWatch: Bool)
+    /// One sender's burst of such removals, complete (`WatchRemovalRule`, one alert).
+    case watchRemoval(WatchRemovalBurst)
     /// The alert cap's account of alerts it withheld.
     case capSummary(AlertCap.Summary)
     /// Something the reader of the alerts must know that is no alert (the cap's ceiling

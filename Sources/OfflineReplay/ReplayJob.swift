@@ -56,8 +56,10 @@ public struct ReplayJob {
                 }
             case .directoryReplacement(let event):
                 output.write(formatter.alert(event, rule: DirectoryReplacementRule.metadata))
-            case .ruleChange(let change, let removesWatch):
-                if removesWatch && !printEvents { output.write(formatter.alert(change, rule: WatchRemovalRule.metadata)) }
+            case .ruleChange:
+                break
+            case .watchRemoval(let burst):
+                if !printEvents { output.write(formatter.alert(burst, rule: WatchRemovalRule.metadata)) }
             case .capSummary(let summary):
                 output.write(formatter.summary(summary, rule: rule))
             case .notice(let message):

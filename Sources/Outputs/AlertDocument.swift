@@ -11,11 +11,53 @@ public enum AlertDocument {
         writer.endObject()
     }
 
-    /// A watch-removal alert: who removed which watch of the detector, and when.
-    public static func json(_ change: AuditRuleChange, rule: DetectionRule, into writer: inout JSONWriter) {
+    /// A watch-removal alert: one sender's burst of removals, with its first record's
+    /// fields, the rules removed per list, the sender, whether the watches came back and
+    /// who put them back, and (live) what comparing the places with their baseline found.
+    public static func json(_ burst: WatchRemovalBurst, rule: DetectionRule, reconciled: String?, into writer: inout JSONWriter) {
         writer.beginObject()
-        writeMembers(of: change, rule: rule, into: &writer)
+        writeMembers(of: burst.first, rule: rule, into: &writer)
+        writer.beginObject("process")
+        writer.member("pid", number: burst.first.pid)
+        writer.member("executable", burst.first.executable)
+        writer.member("command_line", burst.first.commandLine)
         writer.endObject()
+        writer.beginObject("audisp_lkm")
+        writer.key("removed")
+        writer.beginArray()
+        for list in burst.removed.keys.sorted() {
+            writer.beginObject(); writer.member("list", list); writer.member("count", number: burst.removed[list]!); writer.endObject()
+        }
+        writer.endArray()
+        writer.member("auditing_disabled", flag: burst.disablesAuditing)
+        writer.key("last"); writer.asciiString { appendTime(burst.last, to: &$0) }
+        writer.member("restored", number: burst.restored)
+        if let by = burst.restoredBy {
+            writer.beginObject("restored_by")
+            writer.member("pid", number: by.pid)
+            writer.member("executable", by.executable)
+            writer.member("auid", decimalString: by.auditID)
+            writer.endObject()
+        }
+        writer.member("reconciled", reconciled)
+        writer.endObject()
+        writer.endObject()
+    }
+
+    /// The burst as one `key=value` line.
+    public static func text(_ burst: WatchRemovalBurst, rule: DetectionRule, reconciled: String?, into line: inout KeyValueLine) {
+        text(burst.first, rule: rule, into: &line)
+        line.add("pid", number: burst.first.pid)
+        line.add("executable", burst.first.executable)
+        line.add("command_line", burst.first.commandLine)
+        for list in burst.removed.keys.sorted() { line.add("removed", "\(list):\(burst.removed[list]!)") }
+        var last: [UInt8] = []
+        appendTime(burst.last, to: &last)
+        line.add("last", last)
+        line.add("restored", number: burst.restored)
+        line.add("restored_by_pid", number: burst.restoredBy?.pid)
+        line.add("restored_by", burst.restoredBy?.executable)
+        line.add("reconciled", reconciled)
     }
 
     /// The watch-removal alert's members, into an object already begun (the compliance

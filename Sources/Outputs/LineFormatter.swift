@@ -21,9 +21,11 @@ public struct LineFormatter {
         line { AlertDocument.json(event, rule: rule, into: &$0) } text: { AlertDocument.text(event, rule: rule, into: &$0) }
     }
 
-    /// A watch-removal alert: the change to the audit rules with audisp-lkm's own rule.
-    public mutating func alert(_ change: AuditRuleChange, rule: DetectionRule) -> [UInt8] {
-        line { AlertDocument.json(change, rule: rule, into: &$0) } text: { AlertDocument.text(change, rule: rule, into: &$0) }
+    /// A watch-removal alert: one sender's burst of changes to the audit rules, with
+    /// audisp-lkm's own rule; live, with what the places' reconcile found.
+    public mutating func alert(_ burst: WatchRemovalBurst, rule: DetectionRule, reconciled: String? = nil) -> [UInt8] {
+        line { AlertDocument.json(burst, rule: rule, reconciled: reconciled, into: &$0) }
+            text: { AlertDocument.text(burst, rule: rule, reconciled: reconciled, into: &$0) }
     }
 
     /// A change to the places that no record explains (`UnwatchedChangeRule`).

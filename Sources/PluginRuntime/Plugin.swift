@@ -205,9 +205,9 @@ public final class Plugin {
                 if verdict.raisesAlert { hostCounts.update(fileEvent.node) { $0.withheld += 1 } }
                 return
             }
-            hostCounts.update(fileEvent.node) { $0.alerts += 1 }
             guard let reconciler, fileEvent.node == nil, let path = fileEvent.file.path else {
                 noteChange(fileEvent)
+                hostCounts.update(fileEvent.node) { $0.alerts += 1 }
                 dispatcher.offer(formatter.alert(fileEvent, rule: ModificationRule.metadata))
                 return
             }
@@ -222,12 +222,21 @@ public final class Plugin {
             if fileEvent.node == nil, let place = fileEvent.file.path { reconciler?.placeReplaced(place) }
             dispatcher.offer(formatter.alert(fileEvent, rule: DirectoryReplacementRule.metadata))
             replaced.append(fileEvent)
+        case .watchRemoval(let burst):
+            if burst.first.node == nil, burst.first.pid == Int(getpid()) { return }
+            hostCounts.update(burst.first.node) { $0.alerts += 1 }
+            if let last = lastReconciled, burst.first.node == nil, last.scanned >= burst.last {
+                dispatcher.offer(formatter.alert(burst, rule: WatchRemovalRule.metadata, reconciled: last.finding))
+            } else if reconciler != nil, burst.first.node == nil {
+                // Held until the places are compared: the alert says what changed meanwhile.
+                heldBursts.append((burst, Self.monotonicSeconds() + Self.burstHoldLimit))
+            } else {
+                dispatcher.offer(formatter.alert(burst, rule: WatchRemovalRule.metadata))
+            }
         case .ruleChange(let change, let removesWatch):
             // The plugin's own changes (watches added again after a mount) are no tampering.
             if change.node == nil, change.pid == Int(getpid()) { return }
             if removesWatch {
-                hostCounts.update(change.node) { $0.alerts += 1 }
-                dispatcher.offer(formatter.alert(change, rule: WatchRemovalRule.metadata))
                 if change.node == nil {
                     let sender = BlindWindow.Sender(auditID: change.auditID, auditName: change.auditName, pid: change.pid,
                                                     executable: change.executable, commandLine: change.commandLine)
@@ -288,6 +297,9 @@ public final class Plugin {
         detector.finish { handle($0) }
         followReplacements()
         if let reconciler { raise(reconciler.finish()) }
+        releaseBursts(reconciled: "not compared: the plugin stopped")
+        for (event, _) in heldModifications { dispatcher.offer(formatter.alert(event, rule: ModificationRule.metadata)) }
+        heldModifications = []
         let undelivered = dispatcher.finish(timeout: 3_000_000_000)
         writeState(undelivered: undelivered)
         let statistics = reader.statistics
@@ -436,7 +448,15 @@ public final class Plugin {
         while let first = heldModifications.first, first.due <= now {
             heldModifications.removeFirst()
             var event = first.event
-            event.contentDigests?.after = event.file.path.flatMap(reconciler.currentDigest(of:))
+            let after = event.file.path.flatMap(reconciler.currentDigest(of:))
+            event.contentDigests?.after = after
+            // Opened for writing, nothing written (touch): no change to raise. A write
+            // later than this look is the next scan's (an unexplained modification).
+            if let before = event.contentDigests?.before, before == after {
+                unchangedModifications += 1
+                continue
+            }
+            hostCounts.update(nil) { $0.alerts += 1 }
             dispatcher.offer(formatter.alert(event, rule: ModificationRule.metadata))
         }
     }
@@ -467,13 +487,38 @@ public final class Plugin {
             unwatchedChanges += 1
             dispatcher.offer(formatter.alert(change, rule: UnwatchedChangeRule.metadata))
         }
+        if let reconciled = outcome.reconciled, !reconciled.causes.isDisjoint(with: [.watchesRemoved, .auditingDisabled]) {
+            lastReconciled = (reconciled.finding, reconciled.scanned)
+            releaseBursts(reconciled: reconciled.finding)
+        }
         for message in outcome.notices {
             notice(message)
             diagnostics.info(message)
         }
+        let now = Self.monotonicSeconds()
+        if heldBursts.contains(where: { $0.due <= now }) {
+            releaseBursts(reconciled: "not compared yet: the detector is still blind (the places are compared when it sees again)")
+        }
+    }
+
+    /// Watch-removal alerts waiting for the reconcile that answers them, and for how long
+    /// at most (monotonic seconds).
+    private var heldBursts: [(burst: WatchRemovalBurst, due: Double)] = []
+    /// The last reconcile after watches were removed: a burst that closes after it (its
+    /// last change before the scan) carries its finding.
+    private var lastReconciled: (finding: String, scanned: Double)?
+    private static let burstHoldLimit = 30.0
+
+    private func releaseBursts(reconciled: String) {
+        for (burst, _) in heldBursts {
+            dispatcher.offer(formatter.alert(burst, rule: WatchRemovalRule.metadata, reconciled: reconciled))
+        }
+        heldBursts = []
     }
 
     private var unwatchedChanges = 0
+    /// Files opened for writing whose content did not change (no alert).
+    private var unchangedModifications = 0
 
     /// Why a file the detector trusts is unsafe: the settings file or the rule file not
     /// owned by root, or writable by group or others (anyone could then blind it). nil
@@ -536,6 +581,7 @@ public final class Plugin {
         report.add("incomplete_events", detector.normalizing.incompleteEvents)
         report.add("candidates", rule.candidates)
         report.add("alerts", rule.alerts)
+        report.add("modification_alerts", detector.modificationAlerts)
         report.add("excluded", rule.excluded)
         report.add("duplicates", rule.duplicates)
         report.add("undecided_alerts", rule.undecided)
@@ -543,6 +589,7 @@ public final class Plugin {
         report.add("directory_replacements", detector.directoryReplacements)
         report.add("watches_rearmed", watchesRearmed)
         report.add("unwatched_changes", unwatchedChanges)
+        report.add("modifications_without_change", unchangedModifications)
         report.add("rearm_failures", rearmFailures)
         report.add("io_uring_events", detector.normalizing.uringEvents)
         report.add("io_uring_events_without_program", detector.normalizing.uringEventsWithoutProcess)

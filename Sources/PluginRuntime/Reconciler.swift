@@ -19,6 +19,8 @@ final class Reconciler {
     struct Outcome {
         var changes: [UnwatchedChange] = []
         var notices: [String] = []
+        /// A scan after blind windows completed: their causes, and what it found in words.
+        var reconciled: (causes: Set<BlindWindow.Cause>, finding: String, scanned: Double)?
     }
 
     /// Seconds a scan's differences wait for the stream: the longest an event's records
@@ -130,7 +132,10 @@ final class Reconciler {
         for path in earlier { baseline.refresh(path, to: nil) }
         let fresh = PlaceScanner(places: [.init(path: place, isDirectory: true)]).scan(at: 0)
         for (path, entry) in fresh.entries { baseline.refresh(path, to: entry) }
-        if waiting != nil { refreshedSinceScan.formUnion(earlier + fresh.entries.keys) }
+        if waiting != nil {
+            refreshedSinceScan.formUnion(earlier + fresh.entries.keys)
+            waiting?.changes.removeAll { $0.path == place || PathText.directory(of: $0.path) == place }
+        }
         unsaved = true
     }
 
@@ -165,10 +170,13 @@ final class Reconciler {
             baseline = current
             unsaved = true
             outcome.changes = scan.changes.map { UnwatchedChange(change: $0, windows: scan.windows, found: scan.time) }
-            let causes = Set(scan.windows.map(\.cause.rawValue)).sorted().joined(separator: ", ")
-            if scan.windows.contains(where: { $0.cause != .unexplained }) {
-                outcome.notices.append("places compared with their baseline after \(causes): " + (outcome.changes.isEmpty
-                    ? "nothing changed while unwatched" : "\(outcome.changes.count) changes no record explains"))
+            let causes = Set(scan.windows.map(\.cause))
+            if causes != [.unexplained] {
+                let finding = outcome.changes.isEmpty ? "nothing changed while unwatched"
+                    : "changed while unwatched: " + outcome.changes.map { String(decoding: $0.change.path, as: UTF8.self) }.joined(separator: ", ")
+                outcome.reconciled = (causes, finding, scan.time)
+                outcome.notices.append("places compared with their baseline after "
+                                       + causes.map(\.rawValue).sorted().joined(separator: ", ") + ": " + finding)
             }
         }
         let blindNow = openWindows.contains { $0.cause == .auditingDisabled }

@@ -31,6 +31,25 @@ struct AuditTrailTests {
         return trail
     }
 
+    @Test("auditing switched off is a gap to the host's next record, even when that record was noted first")
+    func auditingOffUntilNextRecord() {
+        var trail = HostTrail(host: "h")
+        // The -e 0 event has no end record: it completes after the events that follow it.
+        for time in [90.0, 101, 102] { trail.note(time: time) }
+        trail.note(time: 100, disablesAuditing: true)
+        trail.note(time: 150)
+        trail.add(HostTrail.Mark(kind: .auditingDisabled, time: 100, eventID: "100:1", detail: "audit_enabled=0"))
+        let gaps = trail.gaps(in: ReportPeriod(since: 50, until: 300))
+        #expect(gaps.contains { $0.from == 100 && $0.to == 101 && $0.reason.hasPrefix("auditing disabled until the host's next record") },
+                "\(gaps)")
+        // With no record after it, the gap runs to the end.
+        var silent = HostTrail(host: "h")
+        silent.note(time: 90)
+        silent.note(time: 100, disablesAuditing: true)
+        silent.add(HostTrail.Mark(kind: .auditingDisabled, time: 100, eventID: "100:1", detail: "audit_enabled=0"))
+        #expect(silent.gaps(in: ReportPeriod(since: 50, until: 300)).contains { $0.from == 100 && $0.to == 300 })
+    }
+
     @Test("each removed watch needs its own re-add: one add after two removals leaves the gap open")
     func removalsCountPerWatch() {
         let exit = "key audisp-lkm on the exit list"

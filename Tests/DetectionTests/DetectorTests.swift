@@ -37,8 +37,10 @@ struct DetectorTests {
                 if verdict.raisesAlert { result.modifications.append("\(event.eventID) \(event.file.path?.text ?? "-")") }
             case .directoryReplacement(let event):
                 result.alerts.append("replacement \(event.eventID) \(event.file.path?.text ?? "-")")
-            case .ruleChange(let change, let removesWatch):
-                if removesWatch { result.alerts.append("watch-removal \(change.seconds).\(change.serial)") }
+            case .ruleChange:
+                break
+            case .watchRemoval(let burst):
+                result.alerts.append("watch-removal \(burst.first.seconds).\(burst.first.serial) \(burst.removedCount)")
             case .capSummary, .notice:
                 break
             }

@@ -22,7 +22,7 @@ struct DebianPackageTests {
                         dropIn, "/etc/logrotate.d/audisp-lkm", "/usr/share/audisp-lkm/auditd-plugin.sh",
                         "/usr/share/man/man8/audisp-lkm.8.gz", "/usr/share/man/man5/audisp-lkm.conf.5.gz",
                         "/usr/share/doc/audisp-lkm/copyright", "/etc/audit/rules.d/50-audisp-lkm.rules", "/var/log/audisp-lkm",
-                        "/run/audisp-lkm.state"]
+                        "/run/audisp-lkm.state", "/var/lib/audisp-lkm"]
 
     @Test("build-deb.sh and lintian; dpkg -i: an alert in the alerts file, forwarded whole by rsyslog; an upgrade keeps an edit; -r stops and unloads; --purge leaves nothing",
           .enabled(if: available || TestData.mandatory))

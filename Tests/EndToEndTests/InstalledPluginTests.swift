@@ -263,7 +263,9 @@ struct InstalledPluginTests {
         kill(pid, SIGUSR1)
         let state = URL(fileURLWithPath: "/run/audisp-lkm.state")
         #expect(eventually { Int(stateReport(state)["alerts"] ?? "") ?? 0 >= 9 }, "\(stateReport(state)) pid \(pid)")
-        #expect(stateReport(state)["watch_removals"] == "1")
+        // The `-d` above, and the rules the kernel dropped when the bind mount went away
+        // (a watch on the mounted directory's inode, added again after the mount).
+        #expect(Int(stateReport(state)["watch_removals"] ?? "") ?? 0 >= 1, "\(stateReport(state))")
 
         // The place a directory again (the link above would rightly fail check).
         try runCommand("/bin/rm", ["-f", place])
@@ -272,7 +274,7 @@ struct InstalledPluginTests {
 
         // Uninstall, then nothing is left: files, rules, process.
         try runCommand(install, ["--uninstall"])
-        for file in Self.installed + ["/run/audisp-lkm.state"] {
+        for file in Self.installed + ["/run/audisp-lkm.state", "/var/lib/audisp-lkm"] {
             #expect(!FileManager.default.fileExists(atPath: file), "\(file) left behind")
         }
         #expect(try !runCommand("/sbin/auditctl", ["-l"]).contains("audisp-lkm"))

@@ -92,8 +92,9 @@ func pluginConfiguration(in directory: URL, _ settings: String) throws -> URL {
     return url
 }
 
-/// The alerts `replay` raises on the fixture: what the plugin must raise from the same records.
-private let fixtureAlerts = 24
+/// The alerts `replay` raises on the fixture: what the plugin must raise from the same
+/// records (24 of the rule, and one of the modification rule: lkmops open-existing).
+private let fixtureAlerts = 25
 
 @Suite("The plugin process: output faults, signals, end of input", .serialized)
 struct PluginProcessTests {
@@ -125,7 +126,8 @@ struct PluginProcessTests {
             #expect(plugin.waitForExit() == 0)
             #expect(lines(alerts).count == fixtureAlerts)
             let state = stateReport(directory.appendingPathComponent("state"))
-            #expect(state["alerts"] == "\(fixtureAlerts)")
+            #expect(state["alerts"] == "\(fixtureAlerts - 1)")
+            #expect(state["modification_alerts"] == "1")
             #expect(state["alerts_delivered"] == "\(fixtureAlerts)")
             #expect(state["records"] == "\(records.count + event.count + 1)")
         }
@@ -245,6 +247,43 @@ struct PluginProcessTests {
             }
             try plugin.closeInput()
             #expect(plugin.waitForExit() == 0)
+        }
+    }
+
+    @Test("started as root, it refuses a settings file, a rule file or a state directory that others can write",
+          .enabled(if: getuid() == 0 || TestData.mandatory))
+    func refusesUnsafeOwnFiles() throws {
+        try #require(getuid() == 0, "needs root")
+        try withTemporaryDirectory { directory in
+            let rule = directory.appendingPathComponent("rule.toml")
+            try DetectionRule.defaultRuleTOML.write(to: rule, atomically: true, encoding: .utf8)
+            let state = directory.appendingPathComponent("state-directory").path
+            let settings = try configuration(in: directory, "output = stdout\nrule = \(rule.path)\nstate_directory = \(state)")
+            func start() throws -> (status: Int32?, error: String) {
+                let plugin = try PluginProcess(configuration: settings)
+                let status = plugin.waitForExit(seconds: 10)
+                if status == nil { kill(plugin.process.processIdentifier, SIGKILL) }
+                return (status, plugin.standardError)
+            }
+            for (path, mode) in [(settings.path, mode_t(0o666)), (rule.path, 0o664)] {
+                chmod(path, mode)
+                let refused = try start()
+                chmod(path, 0o644)
+                #expect(refused.status == 1, "\(path)")
+                #expect(refused.error.contains("not started: \(path) can be written by group or others"), "\(refused.error)")
+            }
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
+            chmod(state, 0o777)
+            let refused = try start()
+            #expect(refused.status == 1 && refused.error.contains("not started: state directory: \(state) can be written"), "\(refused.error)")
+            // Made safe, it starts, records the baseline and says so.
+            chmod(state, 0o700)
+            let plugin = try PluginProcess(configuration: settings)
+            #expect(eventually { plugin.standardError.contains("started") })
+            #expect(plugin.standardError.contains("baseline of the places recorded in \(state)/baseline"))
+            try plugin.closeInput()
+            #expect(plugin.waitForExit() == 0)
+            #expect(FileManager.default.fileExists(atPath: state + "/baseline"))
         }
     }
 

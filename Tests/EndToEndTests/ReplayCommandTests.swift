@@ -53,14 +53,19 @@ struct ReplayCommandTests {
         #expect(creations.filter { $0.contains("spelled_path=") }.count == 2)
         // The 10 names io_uring did not log, and the same-text rename of step 3.
         #expect(lines.filter { $0.contains("verdict=undecided") }.count == 11)
-        // Twelve rules removed (one by -W, eleven by -D, three of them io_uring), and auditing switched off once.
-        let removed = removals.filter { $0.contains("action=audit-watch-removed") }
-        #expect(removed.count == 12)
-        #expect(removed.filter { $0.contains("list=io_uring") }.count == 3)
-        #expect(removed.allSatisfy { $0.contains("op=remove_rule") && $0.contains("key=lkmfix") && $0.contains("auid_name=unset") })
+        // Twelve rules removed (one by -W, eleven by -D, three of them io_uring), and auditing
+        // switched off once: three senders, so three alerts, each saying what it removed.
+        let removed = removals.filter { $0.contains("action=audit-watch-removed") }.map { KeyValueText.parse($0) }
+        #expect(removed.count == 2)
+        let byW = removed.first { $0["command_line"] == "auditctl -W /etc/modprobe.d -p wa -k lkmfix" }
+        let byD = removed.first { $0["command_line"] == "auditctl -D -k lkmfix" }
+        #expect(byW?["removed"] == "exit:1" && byW?["executable"] == "/usr/sbin/auditctl", "\(removed)")
+        #expect(removals.contains { $0.contains("command_line=\"auditctl -D -k lkmfix\" removed=exit:8 removed=io_uring:3") }, "\(removals)")
+        #expect(byD?["restored"] == "0")
+        #expect(removed.allSatisfy { $0["op"] == "remove_rule" && $0["key"] == "lkmfix" && $0["auid_name"] == "unset" })
         #expect(removals.filter { $0.contains("action=auditing-disabled") }.count == 1)
         #expect(run.err.contains("11 undecided"))
-        #expect(run.err.contains("13 watch-removal alerts"))
+        #expect(run.err.contains("3 watch-removal alerts"))
         #expect(run.err.contains("14 io_uring operations"))
         // The late place replaced by a mount, by a directory renamed in, by one renamed over
         // it, then by a symbolic link.
@@ -148,10 +153,17 @@ struct ReplayCommandTests {
         let run = try audispLKM(["replay", fixture])
         #expect(run.status == 0)
         let lines = run.out.split(separator: "\n")
-        #expect(lines.count == 24)
+        // 24 of the rule, and the recording's open of an existing file for writing
+        // (lkmops open-existing), which the companion rule raises.
+        #expect(lines.count == 25)
+        var modified: [[String: Any]] = []
         for line in lines {
             let alert = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let rule = alert["rule"] as? [String: Any]
+            if rule?["name"] as? String == "Kernel Module Configuration File Modified" {
+                modified.append(alert)
+                continue
+            }
             #expect(rule?["name"] as? String == "Loadable Kernel Module Configuration File Creation")
             #expect(rule?["version"] as? String == "1")
             #expect((alert["event"] as? [String: Any])?["kind"] as? String == "alert")
@@ -160,13 +172,22 @@ struct ReplayCommandTests {
             #expect(threat?.count == 2)
         }
         #expect(run.err.contains("26 candidates, 24 alerts, 2 excluded"))
+        #expect(modified.count == 1)
+        #expect(jsonField(modified.first ?? [:], "event.action") as? String == "modification")
+        #expect(jsonField(modified.first ?? [:], "file.path") as? String == "/etc/modprobe.d/lkmfix-openat.conf")
+        #expect(jsonField(modified.first ?? [:], "auditd.syscall") as? String == "openat")
+        #expect(run.err.contains("1 modification alerts"))
+        // Off with one option: the rule's alerts alone.
+        let without = try audispLKM(["replay", "--no-modification-rule", fixture])
+        #expect(without.out.split(separator: "\n").count == 24)
     }
 
     @Test("--explain says which pattern matched and which exclusion removed an event")
     func explain() throws {
         let run = try audispLKM(["replay", "--explain", "--format", "text", fixture])
         let explanations = run.out.split(separator: "\n").filter { $0.hasPrefix("explain=") }
-        #expect(explanations.count == 26)
+        // The rule's 26 candidates, and the modification the companion rule judged as a creation.
+        #expect(explanations.count == 27)
         #expect(explanations.contains { $0.contains("verdict=excluded") && $0.contains("process.name == \\\"droplet-agent.postinst\\\"") })
         #expect(explanations.contains { $0.contains("verdict=alert") && $0.contains("file.path like~ \\\"/usr/lib/modprobe.d/*\\\"") })
     }
@@ -178,8 +199,8 @@ struct ReplayCommandTests {
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
         }
         let explanations = documents.compactMap { jsonField($0, "audisp_lkm.explain") as? [String: Any] }
-        #expect(explanations.count == 26)
-        #expect(documents.count - explanations.count == 24)
+        #expect(explanations.count == 27)
+        #expect(documents.count - explanations.count == 25)
         #expect(explanations.contains { $0["verdict"] as? String == "excluded"
                 && ($0["by"] as? String)?.contains("process.name == \"droplet-agent.postinst\"") == true })
         #expect(explanations.allSatisfy { ($0["event_id"] as? String)?.contains(":") == true && $0["path"] is String })
@@ -189,19 +210,20 @@ struct ReplayCommandTests {
     func alertCap() throws {
         let run = try audispLKM(["replay", "--max-alerts", "5", "--window", "300", "--format", "text", fixture])
         let lines = run.out.split(separator: "\n")
-        // Of the fixture's 24 alerts, 20 are lkmops's in /etc/modprobe.d; the other groups
-        // (the i386 build, other directories, the script) stay under 5 each.
+        // Of the fixture's 25 alerts, 21 are lkmops's in /etc/modprobe.d (20 creations and
+        // renames, one modification: one cap for both rules); the other groups (the i386
+        // build, other directories, the script) stay under 5 each.
         let summaries = lines.filter { $0.contains("action=alerts-withheld") }
         #expect(lines.count - summaries.count == 9)
         #expect(summaries.count == 1)
         let summary = summaries.first.map { KeyValueText.parse($0) } ?? [:]
         #expect(summary["executable"] == "/var/tmp/lkmfix/lkmops" && summary["directory"] == "/etc/modprobe.d")
-        #expect(summary["withheld"] == "15")
+        #expect(summary["withheld"] == "16")
         // Ten PATH@ID entries (a path may hold a space: the fixture has one).
         let sample = summary["sample"] ?? ""
         #expect(sample.filter { $0 == "@" }.count == 10)
         #expect(sample.hasPrefix("/etc/modprobe.d/") && sample.components(separatedBy: " /etc/modprobe.d/").count == 10)
-        #expect(run.err.contains("15 withheld by --max-alerts"))
+        #expect(run.err.contains("16 withheld by --max-alerts"))
         // A ceiling of 7 over all groups: 7 alerts, and the notice saying so.
         let capped = try audispLKM(["replay", "--max-alerts", "5", "--ceiling", "7", "--format", "text", fixture])
         let cappedLines = capped.out.split(separator: "\n")

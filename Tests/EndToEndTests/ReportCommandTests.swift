@@ -46,15 +46,17 @@ struct ReportCommandTests {
         changes.first { jsonField($0, "event.id") as? String == id && jsonField($0, "file.path") as? String == path }
     }
 
-    @Test("each step of the recording has its action and decision: creations alert or are excluded with their clause, changes are none")
+    @Test("each step of the recording has its action and decision: creations alert or are excluded with their clause, writes to existing files alert, other changes are none")
     func decisions() throws {
         let (changes, summary, _) = try Self.report(Self.logs)
         struct Step { var name: String; var nameType: String; var syscall: String; var path: String; var action: String; var decision: String; var count: Int }
         let m = "/etc/modprobe.d", l = "/etc/modules-load.d"
         let steps = [
             Step(name: "\(m)/lkmrep-a.conf", nameType: "CREATE", syscall: "openat", path: "\(m)/lkmrep-a.conf", action: "creation", decision: "alert", count: 1),
-            // b (append), c (truncate's open, the rewrite), d (touch's open): opened for writing.
-            Step(name: "\(m)/lkmrep-a.conf", nameType: "NORMAL", syscall: "openat", path: "\(m)/lkmrep-a.conf", action: "modification", decision: "none", count: 4),
+            // b (append), c (truncate's open, the rewrite), d (touch's open): opened for
+            // writing, so "Kernel Module Configuration File Modified" (the records cannot
+            // tell that touch wrote nothing; live, the plugin compares the content).
+            Step(name: "\(m)/lkmrep-a.conf", nameType: "NORMAL", syscall: "openat", path: "\(m)/lkmrep-a.conf", action: "modification", decision: "alert", count: 4),
             Step(name: "\(m)/lkmrep-a.conf", nameType: "NORMAL", syscall: "fchmodat", path: "\(m)/lkmrep-a.conf", action: "attributes", decision: "none", count: 1),
             Step(name: "\(m)/lkmrep-a.conf", nameType: "NORMAL", syscall: "fchownat", path: "\(m)/lkmrep-a.conf", action: "attributes", decision: "none", count: 1),
             Step(name: "\(m)/lkmrep-perl.conf", nameType: "CREATE", syscall: "openat", path: "\(m)/lkmrep-perl.conf", action: "creation", decision: "excluded", count: 1),
@@ -77,6 +79,9 @@ struct ReportCommandTests {
                 #expect(jsonField(found, "audisp_lkm.decision") as? String == step.decision, "\(id) \(step.path)")
             }
         }
+        let modified = changes.filter { jsonField($0, "event.action") as? String == "modification" }
+        #expect(!modified.isEmpty && modified.allSatisfy { jsonField($0, "audisp_lkm.rule") as? String == "Kernel Module Configuration File Modified" },
+                "\(modified.map { jsonField($0, "audisp_lkm") ?? "" })")
         // The clause that excluded each: perl's process name; sed's name and temporary file.
         let perl = try #require(Self.change(changes, id: Self.events(naming: "\(m)/lkmrep-perl.conf", "CREATE", by: "openat")[0],
                                             path: "\(m)/lkmrep-perl.conf"))
