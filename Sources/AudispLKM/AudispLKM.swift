@@ -20,13 +20,14 @@ struct AudispLKM: ParsableCommand {
             Without a subcommand it is the audisp plugin (`audisp-lkm plugin`), as auditd \
             runs it; `replay` reads logs offline. For auditors: `report` is a period's \
             evidence from the logs, `inventory` the module configuration as it stands, \
-            `check` the proof that the control is in place. `watches` loads the watches \
-            no rules file can hold.
+            `check` the proof that the control is in place, `baseline` what changed in the \
+            places that no record has explained yet. `watches` loads the watches no rules \
+            file can hold.
 
             Exit status: 0 on success whatever was found; 2 on unusable input or arguments, \
             with a one-line reason on standard error.
             """,
-        subcommands: [PluginCommand.self, Replay.self, Report.self, InventoryCommand.self, Check.self, Watches.self, Manual.self],
+        subcommands: [PluginCommand.self, Replay.self, Report.self, InventoryCommand.self, Check.self, BaselineCommand.self, Watches.self, Manual.self],
         defaultSubcommand: PluginCommand.self
     )
 

@@ -15,6 +15,10 @@ struct Check: ParsableCommand {
             One line per check, PASS, WARN or FAIL, and under every WARN and FAIL the fix:
 
               configuration, rule  the plugin's configuration (errors name the line) and rule
+              settings/rule file   FAIL when not root's or writable by group or others (the
+                                   plugin refuses to start on them)
+              baseline             the state directory (root's, 0700) and the baseline of
+                                   the places in it (WARN when absent or state_directory = none)
               auditd               running (the kernel's auditd pid is a live auditd)
               auditing             on; locked with -e 2 or not (WARN: root can remove watches)
               lost records         the kernel's lost counter since boot

@@ -37,7 +37,8 @@ struct Manual: ParsableCommand {
     static var commandPage: String {
         let commands: [(String, ParsableCommand.Type)] = [
             ("plugin", PluginCommand.self), ("replay", Replay.self), ("report", Report.self),
-            ("inventory", InventoryCommand.self), ("check", Check.self), ("watches", Watches.self),
+            ("inventory", InventoryCommand.self), ("check", Check.self), ("baseline", BaselineCommand.self),
+            ("watches", Watches.self),
         ]
         var page = """
             .TH AUDISP-LKM 8 "" "audisp-lkm" "System Administration"

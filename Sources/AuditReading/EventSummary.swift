@@ -31,6 +31,8 @@ public struct EventSummary: Sendable {
     /// several keys, `(null)`).
     public var key: [UInt8]?
     /// Whether the event is a change to the kernel's audit rules (CONFIG_CHANGE).
+    /// The CWD record's `cwd=` value as logged (quoted or hex).
+    public var cwd: [UInt8]?
     public var isConfigChange = false
     /// A CONFIG_CHANGE that switched auditing off.
     public var disablesAuditing = false
@@ -96,6 +98,13 @@ public struct EventSummary: Sendable {
             let item = pathItem(line)
             if item.name == nil { hasUnreadableName = true }
             pathItems.append(item)
+        } else if type == .cwd {
+            // `cwd=` as logged (quoted, or hex): the selection resolves relative names by it.
+            if let start = line.firstIndex(of: " cwd=") {
+                let valueStart = start + 5
+                let end = line[valueStart...].firstIndex(where: { $0 == UInt8(ascii: " ") || $0 == 0x1D }) ?? line.count
+                cwd = [UInt8](line[valueStart ..< end])
+            }
         } else if type == .configChange {
             isConfigChange = true
             // `auditctl -e 0` (CONFIG_CHANGE op=set audit_enabled=0 ... res=1): the trails

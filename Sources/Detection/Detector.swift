@@ -142,6 +142,10 @@ public final class Detector {
         }
         let disposition = FileEventNormalizer.disposition(summary, changes: settings.purpose == .alerts)
         guard disposition == .parse, selection != nil, !summary.isConfigChange else { return disposition }
+        // A change to existing names only (no name made): parsed when it may be in a place.
+        if FileEventNormalizer.disposition(summary) == .skip && !selection!.mayChangePlace(summary, keys: normalizer.watchKeys) {
+            return .skip
+        }
         if selection!.canSkip(summary, resolver: normalizer.paths) { return .skip }
         selection!.selected(summary)
         return .parse

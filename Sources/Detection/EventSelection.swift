@@ -27,6 +27,8 @@ struct EventSelection {
     /// the directories of the files it names (only entries directly in them count).
     private let trees: [[UInt8]]
     private let directories: [[UInt8]]
+    /// Lower-case: the files the rule names (`/etc/modules`).
+    private let files: Set<[UInt8]>
     /// The events selected but not yet processed, oldest first, with the directories they
     /// may teach and whether they may move one into a place; bound: the events of one of
     /// the reader's batches (256 KiB of records).
@@ -55,6 +57,9 @@ struct EventSelection {
         directories = locations.filter { !$0.isDirectory }.map { location in
             lowered(PathResolver.directory(of: PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)))
         }
+        files = Set(locations.filter { !$0.isDirectory }.map { location in
+            lowered(PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge))
+        })
     }
 
     /// Takes over what `earlier` (the selection of the rule this one replaces) has
@@ -130,6 +135,33 @@ struct EventSelection {
             if entry.movesDirectories { unsettled -= 1 }
         }
         outstanding.removeFirst(done.count)
+    }
+
+    /// Whether a change to existing names (no name made) may be in a place: logged for
+    /// one of `keys` (the detector's watches), or naming, absolutely or from the working
+    /// directory, a path the rule covers. A relative name with no working directory logged
+    /// counts. (Judged by names alone: a change through a bind mount of a place, under a
+    /// foreign key, is not parsed in replay.)
+    func mayChangePlace(_ summary: EventSummary, keys: Set<[UInt8]>) -> Bool {
+        if let key = summary.key, keys.contains(Array(key.split(separator: 0x01).first ?? [])) { return true }
+        let directory = summary.cwd.flatMap { PathResolver.canonicalPath(logged: $0, usrMerge: usrMerge) }
+        for item in summary.pathItems {
+            guard let logged = item.name else { return true }
+            if let canonical = PathResolver.canonicalPath(logged: logged, usrMerge: usrMerge) {
+                if holds(canonical.map(WildcardPattern.fold)) { return true }
+                continue
+            }
+            guard let directory, let name = PathResolver.decodedName(logged: logged) else { return true }
+            if holds(PathResolver.canonical(absolute: directory + [UInt8(ascii: "/")] + name, usrMerge: usrMerge)
+                .map(WildcardPattern.fold)) { return true }
+        }
+        return false
+    }
+
+    /// Whether an existing name (lower-case) is one the rule covers: below a place, or a
+    /// file it names. Unlike `covers`, not its directory's other files (`/etc/passwd`).
+    private func holds(_ path: [UInt8]) -> Bool {
+        files.contains(path) || trees.contains { path.starts(with: $0) }
     }
 
     private func isSystemCallRename(_ summary: EventSummary) -> Bool {

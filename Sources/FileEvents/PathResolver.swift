@@ -140,9 +140,12 @@ public struct PathResolver: Sendable {
     /// is absolute; nil for a relative, empty, `(null)` or malformed one, which only the
     /// whole event can resolve.
     public static func canonicalPath(logged: [UInt8], usrMerge: UsrMerge) -> [UInt8]? {
-        guard let name = logged.withUnsafeBytes(AuditValue.decode), name.first == PathText.slash else { return nil }
+        guard let name = decodedName(logged: logged), name.first == PathText.slash else { return nil }
         return canonical(absolute: name, usrMerge: usrMerge)
     }
+
+    /// A name as the kernel logged it (quoted, or hex), decoded; nil for `(null)` or bad hex.
+    public static func decodedName(logged: [UInt8]) -> [UInt8]? { logged.withUnsafeBytes(AuditValue.decode) }
 
     /// The directory part of a canonical path (`/etc` for `/etc/modules`).
     public static func directory(of path: [UInt8]) -> [UInt8] { PathText.directory(of: path) }

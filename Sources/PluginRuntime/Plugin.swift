@@ -97,7 +97,7 @@ public final class Plugin {
         var outcome = Reconciler.Outcome()
         if let directory = configuration.stateDirectory {
             do {
-                reconciler = try Reconciler(places: places(of: rule, usrMerge: usrMerge), store: BaselineStore(directory: directory),
+                reconciler = try Reconciler(places: LiveSystem.places(of: rule, usrMerge: usrMerge), store: BaselineStore(directory: directory),
                                             interval: Double(configuration.reconcileInterval), outcome: &outcome)
             } catch {
                 diagnostics.error("not started: state directory: \(error)")
@@ -389,17 +389,6 @@ public final class Plugin {
     }
 
     // MARK: Blind windows
-
-    /// The places the baseline covers: the rule's directories and files, canonical, on
-    /// local file systems only (nothing is read where a server could make the plugin wait).
-    private func places(of rule: DetectionRule, usrMerge: UsrMerge) -> [PlaceScanner.Place] {
-        var seen = Set<[UInt8]>()
-        return rule.locations.compactMap { location in
-            let path = PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)
-            guard seen.insert(path).inserted, LiveSystem.isLocal(path) else { return nil }
-            return PlaceScanner.Place(path: path, isDirectory: location.isDirectory)
-        }
-    }
 
     private var placePaths: [[UInt8]] {
         detector.rule.locations.map { PathResolver.canonical(absolute: Array($0.path.utf8), usrMerge: configuration.usrMerge) }
