@@ -62,13 +62,17 @@ public struct EvidenceReport {
                 switch verdict {
                 case .alert: decision = .alert(rule: ruleName, undecided: false)
                 case .undecided: decision = .alert(rule: ruleName, undecided: true)
-                case .excluded: decision = .excluded(clause: detector.explanation(of: verdict, for: judged).joined(separator: " and "))
+                case .excluded:
+                    let clauses = fileEvent.action == .modification ? [] : detector.exclusionClauses(of: fileEvent, verdict: verdict)
+                    decision = .excluded(clause: detector.explanation(of: verdict, for: judged).joined(separator: " and "),
+                                         borrowed: BorrowedExclusionRule.isBorrowed(clauses)
+                                            ? clauses.compactMap(\.borrowedBecause).joined(separator: "; ") : nil)
                 case .notCandidate: decision = .none
                 case .duplicate:
                     if report.place(of: event) != nil { report.countDuplicate() }
                     return
                 }
-            case .ruleChange, .watchRemoval, .capSummary, .notice:
+            case .ruleChange, .watchRemoval, .capSummary, .notice, .borrowedExclusion:
                 // Rule changes are read with auditd's own records (`noteRecords`); no cap.
                 return
             }

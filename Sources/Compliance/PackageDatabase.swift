@@ -55,7 +55,7 @@ public struct PackageDatabase: Sendable {
     public let root: String
     public let kind: Kind
     private let prefix: String
-    static let dpkgQuery = "/usr/bin/dpkg-query"
+    static let dpkgQuery = DpkgOwners.dpkgQuery
     static let rpm = "/usr/bin/rpm"
 
     public init(root: String) {
@@ -126,30 +126,8 @@ public struct PackageDatabase: Sendable {
     /// asked.
     private func dpkgStates(of paths: [RawPath], links: Set<RawPath>) -> [RawPath: State] {
         let adminDirectory = Self.inRoot("/var/lib/dpkg", prefix) ?? prefix + "/var/lib/dpkg"
-        var spellings: [RawPath: RawPath] = [:]   // what dpkg may list -> the path asked
-        for path in paths {
-            spellings[path] = path
-            for (merged, split) in [("/usr/lib/", "/lib/"), ("/usr/bin/", "/bin/"), ("/usr/sbin/", "/sbin/")] {
-                if path.hasPrefix(merged) { spellings[RawPath(split) + RawPath(bytes: Array(path.bytes.dropFirst(merged.utf8.count)))] = path }
-                else if path.hasPrefix(split) { spellings[RawPath(merged) + RawPath(bytes: Array(path.bytes.dropFirst(split.utf8.count)))] = path }
-            }
-        }
-        var owners: [RawPath: String] = [:]
-        // `dpkg-query -S` takes glob patterns (`*`, `?`, `[` and `\` escaping): each is
-        // escaped, so a name is asked as itself.
-        let patterns = spellings.keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }.map { path in
-            RawPath(bytes: path.bytes.flatMap { Array("*?[\\".utf8).contains($0) ? [UInt8(ascii: "\\"), $0] : [$0] })
-        }
-        if let (output, _) = runProgram(Self.dpkgQuery, [RawPath("--admindir=\(adminDirectory)"), RawPath("-S")] + patterns) {
-            for line in output.split(separator: 0x0A) {
-                // "pkg1, pkg2: /path"; diversions ("diversion by PKG from: /path", "local
-                // diversion to: /path") name no owner.
-                guard let separator = line.firstRange(of: Array(": /".utf8)),
-                      !line.starts(with: "diversion ".utf8), !line.starts(with: "local diversion ".utf8) else { continue }
-                guard let asked = spellings[RawPath(bytes: Array(line[(separator.lowerBound + 2)...]))] else { continue }
-                owners[asked] = String(decoding: line[..<separator.lowerBound], as: UTF8.self).split(separator: ",").first.map { $0.trimmed(" ") }
-            }
-        }
+        let spellings = DpkgOwners.spellings(of: paths)
+        let owners = DpkgOwners.of(paths, adminDirectory: adminDirectory) ?? [:]
         let sums = dpkgChecksums(of: Set(owners.values), adminDirectory: adminDirectory, spellings: spellings)
         var result: [RawPath: State] = [:]
         for path in paths {

@@ -98,7 +98,8 @@ public final class ReportWriter {
 
     static func detail(_ change: ReportedChange) -> String {
         switch change.decision {
-        case .excluded(let clause): return "excluded by: \(clause)"
+        case .excluded(let clause, let borrowed):
+            return "excluded by: \(clause)" + (borrowed.map { "; borrowed, so \(BorrowedExclusionRule.metadata.name) alerts: \($0)" } ?? "")
         case .alert(let rule, let undecided): return rule + (undecided ? " (undecided: the records do not say all the rule tests)" : "")
         case .none:
             if case .file(let event) = change.subject {
@@ -123,7 +124,13 @@ public final class ReportWriter {
         }
         writer.beginObject("audisp_lkm")
         writer.member("decision", change.decision.name)
-        if case .excluded(let clause) = change.decision { writer.member("excluded_by", clause) }
+        if case .excluded(let clause, let borrowed) = change.decision {
+            writer.member("excluded_by", clause)
+            if let borrowed {
+                writer.member("borrowed", borrowed)
+                writer.member("companion_rule", BorrowedExclusionRule.metadata.name)
+            }
+        }
         if case .alert(let rule, let undecided) = change.decision {
             writer.member("rule", rule)
             writer.member("undecided", flag: undecided)

@@ -14,8 +14,9 @@ public struct ReportedChange: Sendable {
     public enum Decision: Sendable, Equatable {
         /// A rule alerts (`undecided`: on what the records say, it might not).
         case alert(rule: String, undecided: Bool)
-        /// The rule's exclusions removed it: the clause that did.
-        case excluded(clause: String)
+        /// The rule's exclusions removed it: the clause that did; `borrowed`, when the
+        /// program did not earn it, why (`BorrowedExclusionRule` alerts on it).
+        case excluded(clause: String, borrowed: String?)
         /// Not a case of any rule (a modification, a deletion, an attribute change).
         case none
 

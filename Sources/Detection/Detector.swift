@@ -70,6 +70,8 @@ public final class Detector {
     private var retiredRuleStatistics = RuleStatistics()
     private var retiredCapStatistics = AlertCap.Statistics()
     private var retiredModificationAlerts = 0
+    /// Events excluded through borrowed clauses (`BorrowedExclusionRule` alerts).
+    public private(set) var borrowedExclusions = 0
     /// Watch-removal bursts completed (each one alert).
     public private(set) var watchRemovals = 0
     /// The open bursts of watch removals, by sender, with when each last grew (live, the
@@ -286,6 +288,20 @@ public final class Detector {
         let verdict = settings.purpose == .alerts && fileEvent.action.isChange ? .notCandidate : engine.evaluate(fileEvent)
         let withheld = verdict.raisesAlert && !admittedByCap(fileEvent, emit: emit)
         emit(.file(fileEvent, verdict, withheld: withheld))
+        let clauses = exclusionClauses(of: fileEvent, verdict: verdict)
+        if BorrowedExclusionRule.isBorrowed(clauses) {
+            borrowedExclusions += 1
+            emit(.borrowedExclusion(fileEvent, clauses, withheld: !admittedByCap(fileEvent, emit: emit)))
+        }
+    }
+
+    /// For an excluded event, each clause of the rule's that excluded it, earned or not
+    /// (`BorrowedExclusionRule`); none for another verdict. Live, the host says what an
+    /// executable is; offline, its location does.
+    public func exclusionClauses(of event: FileEvent, verdict: RuleEngine.Verdict) -> [BorrowedExclusionRule.Clause] {
+        guard case .excluded(let index) = verdict else { return [] }
+        return BorrowedExclusionRule.clauses(of: event, exclusion: engine.exclusion(index),
+                                             standing: host?.programStanding ?? ProgramStanding.byLocation)
     }
 
     /// Whether the alert cap lets an alert on `fileEvent` out (always, without a cap).

@@ -10,6 +10,10 @@ public enum Finding {
     /// An existing file in a place modified in place, with the verdict of
     /// `ModificationRule` (the rule's own places and exclusions). `withheld` as for `file`.
     case modification(FileEvent, RuleEngine.Verdict, withheld: Bool)
+    /// A file event the rule excluded through clauses it did not earn
+    /// (`BorrowedExclusionRule`, an alert; the `file` finding before it keeps the rule's
+    /// own verdict). `withheld` as for `file`.
+    case borrowedExclusion(FileEvent, [BorrowedExclusionRule.Clause], withheld: Bool)
     /// A place the rule covers replaced wholesale (`DirectoryReplacementRule`, an alert).
     case directoryReplacement(FileEvent)
     /// A change to the kernel's audit rules; `removesWatch` when it removed one of the

@@ -1,4 +1,5 @@
 import FileEvents
+import RuleEngine
 
 /// What only the running host can answer, handed to the detector by the plugin. Offline
 /// (`replay`, `report`) there is none: the detector decides from the records alone, and
@@ -13,6 +14,9 @@ public struct LiveHost: Sendable {
     /// The names in a directory, at most `limit`, and whether there are more (the files a
     /// replaced place holds now).
     public var entries: @Sendable (_ directory: [UInt8], _ limit: Int) -> (names: [[UInt8]], more: Bool)
+    /// What the host says of an executable a `process.name` exclusion names: owned by an
+    /// installed package in a root-only directory, or not (`BorrowedExclusionRule`).
+    public var programStanding: @Sendable (_ executable: [UInt8]) -> ProgramStanding
     /// Now, in seconds of a monotonic clock: the alert cap's time live (setting the wall
     /// clock back must not reopen its windows).
     public var now: @Sendable () -> Double
@@ -20,10 +24,12 @@ public struct LiveHost: Sendable {
     public init(namesOfInode: @escaping @Sendable ([UInt8], UInt64) -> [[UInt8]],
                 directories: @escaping @Sendable ([[UInt8]]) -> [(path: [UInt8], key: DirectoryKey)],
                 entries: @escaping @Sendable ([UInt8], Int) -> (names: [[UInt8]], more: Bool),
+                programStanding: @escaping @Sendable ([UInt8]) -> ProgramStanding,
                 now: @escaping @Sendable () -> Double) {
         self.namesOfInode = namesOfInode
         self.directories = directories
         self.entries = entries
+        self.programStanding = programStanding
         self.now = now
     }
 }

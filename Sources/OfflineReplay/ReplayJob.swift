@@ -54,6 +54,8 @@ public struct ReplayJob {
                     modifications += 1
                     output.write(formatter.alert(event, rule: ModificationRule.metadata))
                 }
+            case .borrowedExclusion(let event, let clauses, let withheld):
+                if !withheld && !printEvents { output.write(formatter.alert(event, rule: BorrowedExclusionRule.metadata, borrowed: clauses)) }
             case .directoryReplacement(let event):
                 output.write(formatter.alert(event, rule: DirectoryReplacementRule.metadata))
             case .ruleChange:
@@ -76,7 +78,7 @@ public struct ReplayJob {
                             rule: printsEvents ? nil : detector.ruleStatistics,
                             withheld: capStatistics.withheldByGroup + capStatistics.withheldByCeiling,
                             watchesRemoved: detector.watchRemovals, replacements: detector.directoryReplacements,
-                            modifications: modifications, inputs: inputs.count)
+                            modifications: modifications, borrowed: detector.borrowedExclusions, inputs: inputs.count)
         return complete
     }
 }
@@ -84,7 +86,7 @@ public struct ReplayJob {
 /// The end-of-run counts on standard error.
 enum ReplaySummary {
     static func print(reading: ReadStatistics, normalizing: NormalizerStatistics, rule: RuleStatistics?,
-                      withheld: Int, watchesRemoved: Int, replacements: Int, modifications: Int, inputs: Int) {
+                      withheld: Int, watchesRemoved: Int, replacements: Int, modifications: Int, borrowed: Int, inputs: Int) {
         var line = "audisp-lkm: \(inputs) input\(inputs == 1 ? "" : "s"): \(reading.records) records, "
             + "\(reading.events) events (\(reading.parsedEvents) parsed), "
             + "\(normalizing.fileEvents) file events"
@@ -96,6 +98,7 @@ enum ReplaySummary {
             line += "; \(rule.candidates) candidates, \(rule.alerts) alerts, \(rule.excluded) excluded"
             if rule.undecided > 0 { line += " (\(rule.undecided) undecided: the records do not say all the rule tests)" }
             if rule.duplicates > 0 { line += ", \(rule.duplicates) duplicates not alerted again" }
+            if borrowed > 0 { line += ", \(borrowed) excluded through borrowed clauses (alerts)" }
             if watchesRemoved > 0 { line += ", \(watchesRemoved) watch-removal alerts" }
             if modifications > 0 { line += ", \(modifications) modification alerts (files changed in place)" }
             if replacements > 0 {
@@ -130,7 +133,12 @@ enum Explanation {
         case .undecided:
             return formatter.explanation(event, verdict: "undecided", details: [("directory", event.file.directory), ("because", reasons())])
         case .excluded:
-            return formatter.explanation(event, verdict: "excluded", details: [("by", reasons())])
+            // Each excluding clause, and whether the program earned it (BorrowedExclusionRule).
+            let earned = detector.exclusionClauses(of: event, verdict: verdict).map { clause in
+                clause.text + (clause.borrowedBecause.map { ": borrowed (\($0))" } ?? ": earned")
+            }
+            return formatter.explanation(event, verdict: "excluded",
+                                         details: [("by", reasons()), ("earned", Array(earned.joined(separator: "; ").utf8))])
         case .duplicate:
             return formatter.explanation(event, verdict: "duplicate", details: [])
         }

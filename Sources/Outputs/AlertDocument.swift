@@ -4,9 +4,25 @@ import RuleEngine
 /// An alert: the file event's ECS fields plus the rule's (`rule.*`, `threat`,
 /// `kibana.alert.severity` and `risk_score`, as Elastic's own alert documents carry them).
 public enum AlertDocument {
-    public static func json(_ event: FileEvent, rule: DetectionRule, into writer: inout JSONWriter) {
+    /// `borrowed`: for `BorrowedExclusionRule`, the clauses that excluded it and why none
+    /// was earned (`audisp_lkm.borrowed`).
+    public static func json(_ event: FileEvent, rule: DetectionRule, borrowed: [BorrowedExclusionRule.Clause] = [],
+                            into writer: inout JSONWriter) {
         writer.beginObject()
         FileEventDocument.writeMembers(of: event, kind: "alert", into: &writer)
+        if !borrowed.isEmpty {
+            writer.beginObject("audisp_lkm")
+            writer.key("borrowed")
+            writer.beginArray()
+            for clause in borrowed {
+                writer.beginObject()
+                writer.member("clause", clause.text)
+                writer.member("because", clause.borrowedBecause)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.endObject()
+        }
         writeRule(rule, into: &writer)
         writer.endObject()
     }
@@ -211,12 +227,17 @@ public enum AlertDocument {
     }
 
     /// The alert as one `key=value` line: the rule, then the event.
-    public static func text(_ event: FileEvent, rule: DetectionRule, into line: inout KeyValueLine) {
+    public static func text(_ event: FileEvent, rule: DetectionRule, borrowed: [BorrowedExclusionRule.Clause] = [],
+                            into line: inout KeyValueLine) {
         line.add("alert", rule.name)
         line.add("rule_id", rule.ruleID)
         line.add("severity", rule.severity)
         line.add("risk_score", number: rule.riskScore)
         event.keyValueLine(into: &line)
+        for clause in borrowed {
+            line.add("borrowed", clause.text)
+            line.add("because", clause.borrowedBecause)
+        }
     }
 
     /// A watch-removal alert as one `key=value` line.

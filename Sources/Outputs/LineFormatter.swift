@@ -17,8 +17,9 @@ public struct LineFormatter {
     public init(format: OutputFormat) { self.format = format }
 
     /// An alert: the file event with the rule that matched it.
-    public mutating func alert(_ event: FileEvent, rule: DetectionRule) -> [UInt8] {
-        line { AlertDocument.json(event, rule: rule, into: &$0) } text: { AlertDocument.text(event, rule: rule, into: &$0) }
+    public mutating func alert(_ event: FileEvent, rule: DetectionRule, borrowed: [BorrowedExclusionRule.Clause] = []) -> [UInt8] {
+        line { AlertDocument.json(event, rule: rule, borrowed: borrowed, into: &$0) }
+            text: { AlertDocument.text(event, rule: rule, borrowed: borrowed, into: &$0) }
     }
 
     /// A watch-removal alert: one sender's burst of changes to the audit rules, with

@@ -15,9 +15,11 @@ public enum LiveSystem {
     /// The detector's view of this host: what the records leave out, asked of the file
     /// system as it stands now.
     public static func host(usrMerge: UsrMerge) -> LiveHost {
-        LiveHost(namesOfInode: { names(in: $0, inode: $1) },
+        let ownership = ProgramOwnership()
+        return LiveHost(namesOfInode: { names(in: $0, inode: $1) },
                  directories: { directories($0.map { String(decoding: $0, as: UTF8.self) }, usrMerge: usrMerge) },
                  entries: { entries(in: $0, limit: $1) },
+                 programStanding: { ownership.standing(of: $0) },
                  now: { Plugin.monotonicSeconds() })
     }
 

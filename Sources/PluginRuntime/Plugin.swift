@@ -217,6 +217,10 @@ public final class Plugin {
             held.contentDigests = ContentDigests(before: reconciler.digest(of: path), after: nil)
             heldModifications.append((held, Self.monotonicSeconds() + Reconciler.settle))
             noteChange(fileEvent)
+        case .borrowedExclusion(let fileEvent, let clauses, let withheld):
+            guard !withheld else { hostCounts.update(fileEvent.node) { $0.withheld += 1 }; return }
+            hostCounts.update(fileEvent.node) { $0.alerts += 1 }
+            dispatcher.offer(formatter.alert(fileEvent, rule: BorrowedExclusionRule.metadata, borrowed: clauses))
         case .directoryReplacement(let fileEvent):
             hostCounts.update(fileEvent.node) { $0.fileEvents += 1; $0.alerts += 1 }
             if fileEvent.node == nil, let place = fileEvent.file.path { reconciler?.placeReplaced(place) }
@@ -571,6 +575,7 @@ public final class Plugin {
         report.add("candidates", rule.candidates)
         report.add("alerts", rule.alerts)
         report.add("modification_alerts", detector.modificationAlerts)
+        report.add("borrowed_exclusions", detector.borrowedExclusions)
         report.add("excluded", rule.excluded)
         report.add("duplicates", rule.duplicates)
         report.add("undecided_alerts", rule.undecided)

@@ -45,6 +45,9 @@ public struct RuleEngine: Sendable {
         exclusions = parts.compactMap { if case .not(let inner) = $0 { return inner } else { return nil } }
     }
 
+    /// The rule's `not (...)` clause at `index` (an `excluded` verdict's).
+    public func exclusion(_ index: Int) -> Condition { exclusions[index] }
+
     /// The number of alerted events remembered (bounded: `AlertedEvents`).
     public var alertedCount: Int { alerted.count }
 

@@ -37,7 +37,7 @@ struct DetectorTests {
                 if verdict.raisesAlert { result.modifications.append("\(event.eventID) \(event.file.path?.text ?? "-")") }
             case .directoryReplacement(let event):
                 result.alerts.append("replacement \(event.eventID) \(event.file.path?.text ?? "-")")
-            case .ruleChange:
+            case .ruleChange, .borrowedExclusion:
                 break
             case .watchRemoval(let burst):
                 result.alerts.append("watch-removal \(burst.first.seconds).\(burst.first.serial) \(burst.removedCount)")

@@ -1,14 +1,13 @@
 import Glibc
-import HostFiles
 
 /// Runs a program (no shell) and returns its standard output, or nil when it cannot be
 /// started. Standard error goes to /dev/null; the exit status is returned beside.
-func runProgram(_ path: String, _ arguments: [String]) -> (output: [UInt8], status: Int32)? {
+public func runProgram(_ path: String, _ arguments: [String]) -> (output: [UInt8], status: Int32)? {
     runProgram(path, arguments.map { RawPath($0) })
 }
 
 /// `runProgram` with arguments as bytes (paths that need not be UTF-8).
-func runProgram(_ path: String, _ arguments: [RawPath]) -> (output: [UInt8], status: Int32)? {
+public func runProgram(_ path: String, _ arguments: [RawPath]) -> (output: [UInt8], status: Int32)? {
     guard access(path, X_OK) == 0 else { return nil }
     var pipe: [Int32] = [0, 0]
     guard Glibc.pipe(&pipe) == 0 else { return nil }
