@@ -42,13 +42,7 @@ struct BaselineCommand: ParsableCommand {
     var format: OutputFormat = .text
 
     func run() throws {
-        let configuration: PluginConfiguration
-        let rule: DetectionRule
-        do {
-            configuration = try PluginConfiguration.load(path: config, required: config != PluginConfiguration.defaultPath)
-                ?? PluginConfiguration()
-            rule = try configuration.loadRule()
-        } catch { throw ValidationError("\(error)") }
+        let (configuration, rule) = try PluginConfiguration.selected(config)
         guard let directory = stateDirectory ?? configuration.stateDirectory else {
             throw ValidationError("state_directory = none in \(config): there is no baseline")
         }

@@ -53,17 +53,7 @@ struct Watches: ParsableCommand {
     var key: String?
 
     func run() throws {
-        let configuration: PluginConfiguration
-        let rule: DetectionRule
-        do {
-            configuration = try PluginConfiguration.load(path: config, required: config != PluginConfiguration.defaultPath)
-                ?? PluginConfiguration()
-            rule = try configuration.loadRule()
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let (configuration, rule) = try PluginConfiguration.selected(config)
         let lists: [WatchLoader.List] = allLists ? WatchLoader.List.all : [.ioUring]
         let paths = rule.locations.map(\.path)
         let watchKey = key ?? configuration.watchKey

@@ -175,7 +175,8 @@ public enum AlertDocument {
         return (milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000, ((milliseconds % 1000) + 1000) % 1000)
     }
 
-    private static func appendTime(_ time: Double, to output: inout [UInt8]) {
+    /// Seconds since the epoch (with a fraction) as ISO 8601 with milliseconds.
+    static func appendTime(_ time: Double, to output: inout [UInt8]) {
         let (seconds, milliseconds) = split(time)
         Timestamp.appendISO8601(seconds: seconds, milliseconds: milliseconds, to: &output)
     }

@@ -10,7 +10,7 @@ enum UnwatchedChangeDocument {
         let change = found.change
         writer.beginObject()
         writer.key("@timestamp")
-        writer.asciiString { appendTime(found.found, to: &$0) }
+        writer.asciiString { AlertDocument.appendTime(found.found, to: &$0) }
         let type = change.action == .creation ? "creation" : change.action == .deletion ? "deletion" : "change"
         FileEventDocument.writeEvent(kind: "alert", category: "file", type: type, action: change.action.rawValue,
                                      id: { $0 += Array("scan:".utf8); $0.appendDecimal(UInt64(max(0, found.found))) },
@@ -39,8 +39,8 @@ enum UnwatchedChangeDocument {
         for window in found.windows {
             writer.beginObject()
             writer.member("cause", window.cause.rawValue)
-            writer.key("start"); writer.asciiString { appendTime(window.start, to: &$0) }
-            writer.key("end"); writer.asciiString { appendTime(window.end, to: &$0) }
+            writer.key("start"); writer.asciiString { AlertDocument.appendTime(window.start, to: &$0) }
+            writer.key("end"); writer.asciiString { AlertDocument.appendTime(window.end, to: &$0) }
             if let sender = window.sender {
                 writer.beginObject("by")
                 writer.member("auid", decimalString: sender.auditID)
@@ -78,8 +78,8 @@ enum UnwatchedChangeDocument {
         line.add("process", "unknown")
         for window in found.windows {
             var start: [UInt8] = [], end: [UInt8] = []
-            appendTime(window.start, to: &start)
-            appendTime(window.end, to: &end)
+            AlertDocument.appendTime(window.start, to: &start)
+            AlertDocument.appendTime(window.end, to: &end)
             line.add("blinded_by", window.cause.rawValue)
             line.add("blind_from", start)
             line.add("blind_until", end)
@@ -97,7 +97,7 @@ enum UnwatchedChangeDocument {
         writer.member("mode", String(entry.mode & 0o7777, radix: 8))
         writer.member("uid", decimalString: entry.owner)
         writer.member("gid", decimalString: entry.group)
-        writer.key("mtime"); writer.asciiString { appendTime(Double(entry.modified.seconds), to: &$0) }
+        writer.key("mtime"); writer.asciiString { AlertDocument.appendTime(Double(entry.modified.seconds), to: &$0) }
         if let digest = entry.digestText { writer.beginObject("hash"); writer.member("sha256", digest); writer.endObject() }
         switch entry.content {
         case .tooLarge: writer.member("content", "too large to hash")
@@ -105,10 +105,5 @@ enum UnwatchedChangeDocument {
         case .unreadable(let code): writer.member("content", "unreadable (errno \(code))")
         case .digest, .none: break
         }
-    }
-
-    private static func appendTime(_ time: Double, to output: inout [UInt8]) {
-        let milliseconds = Int((time * 1000).rounded(.down))
-        Timestamp.appendISO8601(seconds: milliseconds / 1000, milliseconds: milliseconds % 1000, to: &output)
     }
 }

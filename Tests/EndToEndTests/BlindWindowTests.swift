@@ -15,12 +15,7 @@ struct BlindWindowTests {
     @Test("flushed rules, auditing off, mounts over a place, auditd down, a killed plugin, a rewrite, an append: each named",
           .enabled(if: InstalledPluginTests.available || TestData.mandatory))
     func routes() throws {
-        try #require(InstalledPluginTests.available, "needs root, a running auditd and a running rsyslogd")
-        try withSystemAuditLock {
-            try withTemporaryDirectory { work in
-                try exercise(work: work)
-            }
-        }
+        try InstalledPluginTests.withInstallableHost(exercise)
     }
 
     private func exercise(work: URL) throws {

@@ -99,12 +99,7 @@ struct BorrowedExclusionTests {
     @Test("installed: each borrowing alerts live, with the clause; the real perl and dpkg stay quiet",
           .enabled(if: InstalledPluginTests.available || TestData.mandatory))
     func installed() throws {
-        try #require(InstalledPluginTests.available, "needs root, a running auditd and a running rsyslogd")
-        try withSystemAuditLock {
-            try withTemporaryDirectory { work in
-                try exercise(work: work)
-            }
-        }
+        try InstalledPluginTests.withInstallableHost(exercise)
     }
 
     private func exercise(work: URL) throws {

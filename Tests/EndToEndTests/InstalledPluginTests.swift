@@ -20,11 +20,15 @@ struct InstalledPluginTests {
     @Test("install.sh; real creations and renames alert in syslog with the right fields; exclusions stay quiet; --uninstall leaves nothing",
           .enabled(if: available || TestData.mandatory))
     func installedPlugin() throws {
-        try #require(Self.available, "needs root, a running auditd and a running rsyslogd")
+        try Self.withInstallableHost(exercise)
+    }
+
+    /// Runs `body` with a scratch directory, once this host can take the installed plugin
+    /// (root, auditd, rsyslogd) and no other test changes its audit state.
+    static func withInstallableHost(_ body: (URL) throws -> Void) throws {
+        try #require(available, "needs root, a running auditd and a running rsyslogd")
         try withSystemAuditLock {
-            try withTemporaryDirectory { work in
-                try exercise(work: work)
-            }
+            try withTemporaryDirectory(body)
         }
     }
 
