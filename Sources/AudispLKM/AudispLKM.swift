@@ -15,7 +15,7 @@ struct AudispLKM: ParsableCommand {
             twins.
 
             Records are read with libauparse, regrouped into events, and turned into file \
-            events with Elastic Defend's field meanings (see README.md).
+            events with Elastic Defend's field meanings (see docs/design.md).
 
             Without a subcommand it is the audisp plugin (`audisp-lkm plugin`), as auditd \
             runs it; `replay` reads logs offline. For auditors: `report` is a period's \
@@ -32,7 +32,7 @@ struct AudispLKM: ParsableCommand {
     )
 
     /// Runs the command. Every failure, bad arguments included, exits with status 2 and
-    /// one line on standard error (SPEC §6); `--help` prints the manual and exits 0.
+    /// one line on standard error; `--help` prints the manual and exits 0.
     static func main() {
         do {
             var command = try parseAsRoot()

@@ -36,7 +36,7 @@ struct InventoryCommand: ParsableCommand {
             its module is not loadable the way the document's audit checks (an install \
             line whose command is exactly /bin/false or /bin/true, and/or a blacklist \
             line), and if not, the lines that fix it. Built in: \(ComplianceProfile.builtInNames.joined(separator: ", ")). \
-            A profile file has the same TOML shape (see README.md).
+            A profile file has the same TOML shape (see docs/manual.md, \"audisp-lkm inventory\").
 
             Read-only; runs unprivileged wherever the files are readable. --root DIR reads \
             a mounted image or a copy (its own /etc/passwd and dpkg database) instead of /.

@@ -29,9 +29,42 @@ struct Manual: ParsableCommand {
         }.joined(separator: "\n")
     }
 
-    /// A command's `--help`, preformatted.
-    static func help(_ command: ParsableCommand.Type) -> String {
-        ".nf\n" + roff(AudispLKM.helpMessage(for: command, columns: 78)) + "\n.fi\n"
+    /// A command's manual entry from its own `--help` (as ArgumentParser lays it out): the
+    /// abstract and discussion as paragraphs (indented lines, such as examples, kept as
+    /// they are), the usage line, and a `.TP` entry per argument and option.
+    static func entry(_ command: ParsableCommand.Type) -> String {
+        let help = HelpText(AudispLKM.helpMessage(for: command, columns: 1000))
+        var page = help.overview.map { ".PP\n" + roff($0) + "\n" } ?? ""
+        page += paragraphs(help.discussion)
+        if let usage = help.usage { page += ".PP\n.B Usage:\n" + roff(usage) + "\n" }
+        for (title, entries) in help.lists where !entries.isEmpty {
+            page += ".PP\n.I \(roff(title.capitalized)):\n"
+            for entry in entries {
+                page += ".TP\n" + boldNames(entry.names) + "\n" + roff(entry.help) + "\n"
+            }
+        }
+        return page
+    }
+
+    /// Blank-line separated paragraphs: prose as `.PP`, indented blocks kept as written.
+    static func paragraphs(_ text: String) -> String {
+        text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { block in
+            let lines = block.split(separator: "\n", omittingEmptySubsequences: false)
+            if lines.dropFirst().contains(where: { $0.hasPrefix("  ") }) || lines.first?.hasPrefix("  ") == true {
+                let head = lines.first.map { $0.hasPrefix("  ") ? "" : ".PP\n" + roff(String($0)) + "\n" } ?? ""
+                let body = lines.first?.hasPrefix("  ") == true ? lines : Array(lines.dropFirst())
+                return head + ".RS 2\n.nf\n" + roff(body.map { String($0.drop { $0 == " " }.isEmpty ? $0 : $0) }.joined(separator: "\n")) + "\n.fi\n.RE\n"
+            }
+            return ".PP\n" + roff(block) + "\n"
+        }.joined()
+    }
+
+    /// `-h, --help` or `--format <format>`: names in bold, values in italics.
+    static func boldNames(_ names: String) -> String {
+        names.split(separator: " ").map { word in
+            word.hasPrefix("<") ? "\\fI" + roff(String(word.dropFirst().dropLast(word.hasSuffix(">,") ? 2 : 1))) + "\\fR" + (word.hasSuffix(">,") ? "," : "")
+                : "\\fB" + roff(String(word)) + "\\fR"
+        }.joined(separator: " ")
     }
 
     static var commandPage: String {
@@ -40,6 +73,7 @@ struct Manual: ParsableCommand {
             ("inventory", InventoryCommand.self), ("check", Check.self), ("baseline", BaselineCommand.self),
             ("watches", Watches.self),
         ]
+        let root = HelpText(AudispLKM.helpMessage(for: AudispLKM.self, columns: 1000))
         var page = """
             .TH AUDISP-LKM 8 "" "audisp-lkm" "System Administration"
             .SH NAME
@@ -50,9 +84,10 @@ struct Manual: ParsableCommand {
             .SH DESCRIPTION
 
             """
-        page += help(AudispLKM.self)
+        page += (root.overview.map { ".PP\n" + roff($0) + "\n" } ?? "") + paragraphs(root.discussion)
+        page += ".SH COMMANDS\n"
         for (name, command) in commands {
-            page += ".SH \(name.uppercased())\n" + help(command)
+            page += ".SS \(name)\n" + entry(command)
         }
         page += """
             .SH FILES
@@ -65,6 +100,12 @@ struct Manual: ParsableCommand {
             .TP
             .I /etc/audit/rules.d/50-audisp-lkm.rules
             the audit watches
+            .TP
+            .I /var/lib/audisp-lkm/baseline
+            the baseline of the places (root's, mode 0600)
+            .TP
+            .I /run/audisp-lkm.state
+            the state report, written on SIGUSR1 and at exit
             .TP
             .I /var/log/audisp-lkm/alerts.json
             the alerts, written by rsyslog (the package's /etc/rsyslog.d/30-audisp-lkm.conf)
@@ -97,5 +138,61 @@ struct Manual: ParsableCommand {
 
             """
         return page
+    }
+}
+
+/// A `--help` text as ArgumentParser lays it out: `OVERVIEW:`, the discussion, `USAGE:`,
+/// then `ARGUMENTS:`, `OPTIONS:` and `SUBCOMMANDS:` lists whose entries start two spaces in
+/// (the name, then the help from column 26, or on the next lines when the name is long).
+struct HelpText {
+    var overview: String?
+    var discussion = ""
+    var usage: String?
+    var lists: [(title: String, entries: [(names: String, help: String)])] = []
+
+    init(_ text: String) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)[...]
+        if let first = lines.first, first.hasPrefix("OVERVIEW: ") {
+            var overviewLines = [String(first.dropFirst(10))]
+            lines = lines.dropFirst()
+            while let line = lines.first, !line.isEmpty {
+                overviewLines.append(line)
+                lines = lines.dropFirst()
+            }
+            overview = overviewLines.joined(separator: " ")
+        }
+        var discussionLines: [String] = []
+        while let line = lines.first, !line.hasPrefix("USAGE: ") {
+            discussionLines.append(line)
+            lines = lines.dropFirst()
+        }
+        discussion = discussionLines.joined(separator: "\n").trimmingCharacters(in: "\n")
+        var usageLines: [String] = []
+        while let line = lines.first, !line.isEmpty {
+            usageLines.append(line.hasPrefix("USAGE: ") ? String(line.dropFirst(7)) : line.trimmingCharacters(in: " "))
+            lines = lines.dropFirst()
+        }
+        usage = usageLines.isEmpty ? nil : usageLines.joined(separator: " ")
+        for line in lines {
+            if line.hasSuffix(":"), !line.hasPrefix(" ") {
+                lists.append((String(line.dropLast()), []))
+            } else if line.hasPrefix("  "), !line.hasPrefix("   "), !lists.isEmpty {
+                let body = line.dropFirst(2)
+                let split = body.firstRange(of: "  ")
+                let names = split.map { String(body[..<$0.lowerBound]) } ?? String(body)
+                let help = split.map { String(body[$0.upperBound...]).trimmingCharacters(in: " ") } ?? ""
+                lists[lists.count - 1].entries.append((names, help))
+            } else if line.hasPrefix("   "), !lists.isEmpty, var last = lists[lists.count - 1].entries.popLast() {
+                last.help += (last.help.isEmpty ? "" : " ") + line.trimmingCharacters(in: " ")
+                lists[lists.count - 1].entries.append(last)
+            }
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        let drop: (Character) -> Bool = { set.contains($0) }
+        return String(self.drop(while: drop).reversed().drop(while: drop).reversed())
     }
 }

@@ -186,7 +186,7 @@ public struct ProcessIdentity: Sendable {
     }
 }
 
-/// How `process.executable` was found (SPEC §2): an exec record of the same pid earlier
+/// How `process.executable` was found: an exec record of the same pid earlier
 /// in the stream, the script named in PROCTITLE when `exe` is an interpreter, or `exe`;
 /// for io_uring operations also the ring's `io_uring_setup` record or `/proc`.
 public enum ExecutableSource: String, Sendable {

@@ -1,6 +1,6 @@
 import AuditReading
 
-/// Turns audit events into file events (SPEC §2): decides creation versus rename,
+/// Turns audit events into file events (docs/design.md, "Creation versus rename"): decides creation versus rename,
 /// resolves paths and the process, and keeps the state that needs (directories seen,
 /// exec records).
 ///

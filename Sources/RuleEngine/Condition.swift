@@ -3,7 +3,7 @@ import FileEvents
 /// A compiled EQL condition, evaluated on file events.
 ///
 /// Null semantics are Elasticsearch's, which runs a plain EQL query as one Query DSL
-/// filter (research/detection-semantics.md §2.3): a test of a field the event does not
+/// filter: a test of a field the event does not
 /// have is false; `not` is plain negation, so `not (x in (...))` is true when x is
 /// missing; `x != null` means x is present; `x != "v"` is `not (x == "v")`, true when x is
 /// missing (a `must_not` term query).

@@ -1,6 +1,6 @@
 /// The default rule: Elastic's "Loadable Kernel Module Configuration File Creation",
 /// version 1 (detection-rules commit 0273997, PR #4307), verbatim. Elastic License 2.0;
-/// see README.md. `--rule FILE` or `rule = FILE` replaces it.
+/// see packaging/debian/copyright. `--rule FILE` or `rule = FILE` replaces it.
 enum DefaultRule {
     /// The rule's version: detection-rules keeps versions in version.lock.json, not in the
     /// TOML; the seed rule is version 1.

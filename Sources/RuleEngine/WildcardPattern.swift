@@ -1,6 +1,6 @@
 /// An EQL `like` / `like~` / `:` pattern, compiled once.
 ///
-/// Elasticsearch semantics (research/detection-semantics.md §2.2): the whole value must
+/// Elasticsearch semantics (EQL wildcards run as a wildcard query): the whole value must
 /// match; `*` is any run of characters, `/` included (no path meaning); `?` is exactly one
 /// character (one Unicode scalar); there is no escape, every `*` and `?` is a wildcard.
 /// Case-insensitive patterns fold ASCII letters, which is what the rule's paths need;

@@ -153,15 +153,22 @@ struct ReplayCommandTests {
         let run = try audispLKM(["replay", fixture])
         #expect(run.status == 0)
         let lines = run.out.split(separator: "\n")
-        // 24 of the rule, and the recording's open of an existing file for writing
-        // (lkmops open-existing), which the companion rule raises.
-        #expect(lines.count == 25)
+        // 24 of the rule; the recording's open of an existing file for writing (lkmops
+        // open-existing), which the modification rule raises; and the two creations the
+        // rule excluded by the name of a script in /var/tmp, "droplet-agent.postinst",
+        // which borrows the name (BorrowedExclusionRule).
+        #expect(lines.count == 27)
         var modified: [[String: Any]] = []
+        var borrowed: [[String: Any]] = []
         for line in lines {
             let alert = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let rule = alert["rule"] as? [String: Any]
             if rule?["name"] as? String == "Kernel Module Configuration File Modified" {
                 modified.append(alert)
+                continue
+            }
+            if rule?["name"] as? String == "Kernel Module Configuration File Creation by a Program Borrowing an Exclusion" {
+                borrowed.append(alert)
                 continue
             }
             #expect(rule?["name"] as? String == "Loadable Kernel Module Configuration File Creation")
@@ -177,9 +184,16 @@ struct ReplayCommandTests {
         #expect(jsonField(modified.first ?? [:], "file.path") as? String == "/etc/modprobe.d/lkmfix-openat.conf")
         #expect(jsonField(modified.first ?? [:], "auditd.syscall") as? String == "openat")
         #expect(run.err.contains("1 modification alerts"))
-        // Off with one option: the rule's alerts alone.
+        #expect(borrowed.count == 2)
+        for alert in borrowed {
+            let clause = (jsonField(alert, "audisp_lkm.borrowed") as? [[String: Any]])?.first
+            #expect(clause?["clause"] as? String == "process.name == \"droplet-agent.postinst\"", "\(String(describing: clause))")
+            #expect((clause?["because"] as? String)?.contains("/var/tmp/") == true, "\(String(describing: clause))")
+        }
+        #expect(run.err.contains("2 excluded through borrowed clauses"))
+        // Off with one option: the modification rule's alert goes.
         let without = try audispLKM(["replay", "--no-modification-rule", fixture])
-        #expect(without.out.split(separator: "\n").count == 24)
+        #expect(without.out.split(separator: "\n").count == 26)
     }
 
     @Test("--explain says which pattern matched and which exclusion removed an event")
@@ -200,7 +214,7 @@ struct ReplayCommandTests {
         }
         let explanations = documents.compactMap { jsonField($0, "audisp_lkm.explain") as? [String: Any] }
         #expect(explanations.count == 27)
-        #expect(documents.count - explanations.count == 25)
+        #expect(documents.count - explanations.count == 27)
         #expect(explanations.contains { $0["verdict"] as? String == "excluded"
                 && ($0["by"] as? String)?.contains("process.name == \"droplet-agent.postinst\"") == true })
         #expect(explanations.allSatisfy { ($0["event_id"] as? String)?.contains(":") == true && $0["path"] is String })
@@ -210,11 +224,11 @@ struct ReplayCommandTests {
     func alertCap() throws {
         let run = try audispLKM(["replay", "--max-alerts", "5", "--window", "300", "--format", "text", fixture])
         let lines = run.out.split(separator: "\n")
-        // Of the fixture's 25 alerts, 21 are lkmops's in /etc/modprobe.d (20 creations and
-        // renames, one modification: one cap for both rules); the other groups (the i386
-        // build, other directories, the script) stay under 5 each.
+        // Of the fixture's 27 alerts, 21 are lkmops's in /etc/modprobe.d (20 creations and
+        // renames, one modification: one cap for every rule); the other groups (the i386
+        // build, other directories, the scripts) stay under 5 each.
         let summaries = lines.filter { $0.contains("action=alerts-withheld") }
-        #expect(lines.count - summaries.count == 9)
+        #expect(lines.count - summaries.count == 11)
         #expect(summaries.count == 1)
         let summary = summaries.first.map { KeyValueText.parse($0) } ?? [:]
         #expect(summary["executable"] == "/var/tmp/lkmfix/lkmops" && summary["directory"] == "/etc/modprobe.d")

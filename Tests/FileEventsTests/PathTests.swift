@@ -30,7 +30,7 @@ struct PathTests {
         #expect(UsrMerge(isMerged: false).canonical(Array(input.utf8)).text == input)
     }
 
-    @Test("file.extension: the last '.' segment, none for dot files and trailing dots (SPEC §2)", arguments: [
+    @Test("file.extension: the last '.' segment, none for dot files and trailing dots", arguments: [
         ("x.conf.dpkg-new", "dpkg-new"),
         (".a.conf.swp", "swp"),
         ("a.tar.gz", "gz"),
