@@ -14,15 +14,36 @@ public enum HTMLPage {
         h1 { font-size: 18px; border-bottom: 2px solid #333; margin-top: 1.6em; }
         h2 { font-size: 15px; margin: 1.2em 0 .3em; }
         table { border-collapse: collapse; width: 100%; margin-bottom: 1em; }
-        th, td { border: 1px solid #bbb; padding: 2px 5px; text-align: left; vertical-align: top; word-break: break-all; }
-        th { background: #eee; }
+        th, td { border: 1px solid #bbb; padding: 2px 5px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
+        th { background: #eee; white-space: nowrap; }
+        td.t, td.id, td.n, td.h, td.d, td.v-alert, td.v-excluded, td.v-none, td.v-pass, td.v-fail, td.v-warn { white-space: nowrap; overflow-wrap: normal; }
+        td.p, td.proc { overflow-wrap: normal; word-break: normal; }
+        td.p .s { white-space: nowrap; }
+        td.proc { font-size: 12px; }
         .note, .meta { color: #444; }
         .v-alert, .v-fail, .v-modified, .v-unowned { background: #fbd5d5; font-weight: bold; }
         .v-excluded { background: #e8e8e8; }
         .v-warn { background: #fff0c2; }
         .v-pass { background: #d8f0d8; }
+        .verdict { display: grid; grid-template-columns: repeat(4, 1fr); gap: 8px; margin: 1em 0; }
+        .verdict .box { display: block; border: 2px solid #888; border-radius: 6px; padding: 8px 10px; color: #111; text-decoration: none; }
+        .verdict .title { display: block; font-size: 12px; text-transform: uppercase; letter-spacing: .05em; color: #333; }
+        .verdict .headline { display: block; font-size: 20px; font-weight: bold; margin: 2px 0 4px; }
+        .verdict .line { display: block; font-size: 12px; }
+        .t-alert, .t-fail { border-color: #c0392b; background: #fdecea; }
+        .t-warn { border-color: #c79100; background: #fff7e0; }
+        .t-pass { border-color: #2e7d32; background: #eaf6ea; }
         svg { display: block; margin: .5em 0 1em; }
-        @media print { body { margin: 0; } tr { break-inside: avoid; } @page { size: A4 landscape; margin: 12mm; } }
+        @media print {
+          body { margin: 0; font-size: 11px; }
+          thead { display: table-header-group; }
+          tr { break-inside: avoid; }
+          h1 { break-before: page; }
+          .verdict + h1 { break-before: auto; }
+          .verdict { break-inside: avoid; }
+          a { color: inherit; }
+          @page { size: A4 landscape; margin: 10mm; }
+        }
         </style>
         </head>
         <body>

@@ -201,6 +201,15 @@ public struct ReportTotals: Sendable {
     public private(set) var byProcess = Tally()
     public private(set) var byAction = Tally()
     public private(set) var byDecision = Tally()
+    /// Alerts by the rule that raised them.
+    public private(set) var byRule = Tally()
+    /// Exclusions the program borrowed (`BorrowedExclusionRule` alerts on them).
+    public private(set) var borrowed = 0
+    /// Watch-removal alerts as bursts: the records of one login user on one host, each
+    /// within 2 s of the one before (`auditctl -D` removes rules one by one), as the page
+    /// lists them; and when each host's and user's last one came.
+    public private(set) var tamperBursts = 0
+    private var lastTamper: [String: Double] = [:]
 
     mutating func add(_ change: ReportedChange, host: String) {
         changes += 1
@@ -210,6 +219,15 @@ public struct ReportTotals: Sendable {
         byProcess.add(change.process)
         byAction.add(change.action)
         byDecision.add(change.decision.name)
+        switch change.decision {
+        case .alert where { if case .rules = change.subject { true } else { false } }():
+            let sender = host + "|" + change.loginUser
+            if lastTamper[sender].map({ change.time - $0 > 2 }) ?? true { tamperBursts += 1 }
+            if lastTamper[sender] != nil || lastTamper.count < Tally.distinctCapacity { lastTamper[sender] = change.time }
+        case .alert(let rule, _): byRule.add(rule)
+        case .excluded(_, let borrowed?) where !borrowed.isEmpty: self.borrowed += 1
+        case .excluded, .none: break
+        }
     }
 
     /// The tallies with their titles and JSON keys, in the order reports print them.

@@ -6,15 +6,17 @@ import RuleEngine
 
 /// Writes the period report in one of the evidence formats: the changes as they come
 /// (`write`), then, at `finish`, the totals, what each host's logs can vouch for and, with
-/// `--host-state`, the checks and the inventory. HTML puts the answers first: its change
-/// rows wait in an unlinked temporary file until the summary is written.
+/// `--host-state`, the checks and the inventory. Text and HTML open with the verdict
+/// (`ReportVerdict`), so their rows wait (`SpoolFile`, `EvidencePage`) until the summary
+/// is known; JSON ends with it, and CSV is the rows alone.
 public final class ReportWriter {
     public let format: EvidenceFormat
     private let output: EvidenceOutput
     private let rule: DetectionRule
-    private var pendingRows: UnsafeMutablePointer<FILE>?
-    /// A change row could not be kept for the page (disk full): the page is refused.
-    private var pendingFailed = false
+    /// The text format's change lines, written after the verdict.
+    private var textRows: SpoolFile?
+    /// The page's changes, sorted into its sections.
+    private var page: EvidencePage?
 
     public static let columns = ["time (UTC)", "host", "event id", "action", "path", "from", "via", "process", "pid", "ppid",
                                  "parent process", "login user", "user", "decision", "detail"]
@@ -28,26 +30,21 @@ public final class ReportWriter {
         case .csv:
             output.write(Table.csvRow(Self.columns))
         case .text:
-            output.write("Changes under the places the rule covers: time, host, action, decision, path; then the evidence\n\n")
+            textRows = try SpoolFile()
         case .html:
-            guard let file = tmpfile() else { throw EvidenceError("a temporary file for the page: \(String(cString: strerror(errno)))") }
-            pendingRows = file
+            page = try EvidencePage()
         case .json:
             break
         }
     }
-
-    deinit { if let pendingRows { fclose(pendingRows) } }
 
     /// One change.
     public func write(_ change: ReportedChange) {
         switch format {
         case .json: output.write(line: json(change))
         case .csv: output.write(Table.csvRow(cells(change)))
-        case .text: output.write(Self.text(cells(change)))
-        case .html:
-            let row = Table.htmlRow(cells(change))
-            if row.withCString({ fputs($0, pendingRows) }) < 0 { pendingFailed = true }
+        case .text: textRows?.write(Self.text(cells(change)))
+        case .html: page?.add(change, host: change.host ?? unnamedHost)
         }
     }
 
@@ -149,16 +146,20 @@ public final class ReportWriter {
         let hosts = report.trails.keys.sorted().compactMap { name in
             report.trails[name].map { HostGaps(trail: $0, gaps: $0.gaps(in: report.period)) }
         }
+        let verdict = ReportVerdict(report: report, hosts: hosts, hostState: hostState, period: periodText(report.period))
         switch format {
         case .csv:
             break
         case .json:
-            output.write(line: summaryJSON(report, inputs: inputs, generated: generated, hosts: hosts))
+            output.write(line: summaryJSON(report, inputs: inputs, generated: generated, hosts: hosts, verdict: verdict))
             if let hostState {
                 output.write(line: HostStateEvidence.checkJSON(hostState.checks, time: generated, host: hostState.inventory.hostName))
                 for document in HostStateEvidence.inventoryJSON(hostState.inventory) { output.write(line: document) }
             }
         case .text:
+            output.write(verdict.text)
+            output.write("Changes under the places the rule covers: time, host, action, decision, path; then the evidence\n\n")
+            try textRows?.copy(to: output)
             output.write("\n")
             for table in summaryTables(report, hosts: hosts) { output.write(table.text + "\n") }
             if let hostState {
@@ -171,48 +172,28 @@ public final class ReportWriter {
                          + "input\(inputs.count == 1 ? "" : "s"): \(HTML.escape(inputs.joined(separator: ", "))). "
                          + "Rule: \(HTML.escape(rule.name)), version \(rule.version.map(String.init) ?? "-"). "
                          + "Every change carries its event id: <code>ausearch -a ID</code> finds its records.</p>\n")
-            output.write("<h1>1. What changed, who did it, and was it caught?</h1>\n")
+            output.write(verdict.html)
+            try page?.write(to: output)
             let tables = summaryTables(report, hosts: hosts)
             output.write(tables[0].html)
-            output.write("<section><h2>Changes (\(report.totals.changes))</h2>\n")
-            if report.totals.changes == 0 {
-                output.write("<p class=\"none\">(none)</p>\n")
+            output.write("<h1 id=\"configuration\">2. What is configured now?</h1>\n")
+            if let hostState {
+                for table in HostStateEvidence.inventoryTables(hostState.inventory) { output.write(table.html) }
             } else {
-                output.write(Table.htmlHead(Self.columns))
-                try copyPendingRows()
-                output.write("</tbody></table>\n")
+                output.write("<p class=\"none\">Not examined: <code>report --host-state</code> adds this host's inventory.</p>\n")
             }
-            output.write("</section>\n<h1>Evidence completeness: what the logs can vouch for</h1>\n")
+            output.write("<h1 id=\"control\">3. Is the control in place?</h1>\n")
+            if let hostState {
+                output.write(HostStateEvidence.checkTable(hostState.checks).html)
+            } else {
+                output.write("<p class=\"none\">Not examined: <code>report --host-state</code> adds this host's checks.</p>\n")
+            }
+            output.write("<h1 id=\"evidence\">4. Is the evidence complete? Gaps and blind windows</h1>\n")
             output.write(TimelineSVG.svg(report: report, hosts: hosts))
             for table in tables.dropFirst() { output.write(table.html) }
-            if let hostState {
-                output.write("<h1>2. What is configured now?</h1>\n")
-                for table in HostStateEvidence.inventoryTables(hostState.inventory) { output.write(table.html) }
-                output.write("<h1>3. Is the control in place?</h1>\n")
-                output.write(HostStateEvidence.checkTable(hostState.checks).html)
-            }
             output.write(HTMLPage.foot)
         }
         try output.close()
-    }
-
-    private func copyPendingRows() throws(EvidenceError) {
-        guard let pendingRows else { return }
-        guard !pendingFailed, fflush(pendingRows) == 0 else {
-            output.discard()
-            throw EvidenceError("the page's change rows could not be kept in a temporary file: \(String(cString: strerror(errno)))")
-        }
-        rewind(pendingRows)
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, pendingRows)
-            guard count > 0 else { break }
-            output.write(bytes: Array(chunk[..<count]))
-        }
-        if ferror(pendingRows) != 0 {
-            output.discard()
-            throw EvidenceError("the page's change rows could not be read back from their temporary file")
-        }
     }
 
     func periodText(_ period: ReportPeriod) -> String {
@@ -255,7 +236,8 @@ public final class ReportWriter {
         return [totals, coverage, gaps, marks]
     }
 
-    private func summaryJSON(_ report: PeriodReport, inputs: [String], generated: Double, hosts: [HostGaps]) -> [UInt8] {
+    private func summaryJSON(_ report: PeriodReport, inputs: [String], generated: Double, hosts: [HostGaps],
+                             verdict: ReportVerdict) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()
         writer.member("@timestamp", isoTime(generated))
@@ -266,6 +248,7 @@ public final class ReportWriter {
         writer.member("until", report.period.until.map(isoTime))
         writer.endObject()
         writer.key("inputs"); writer.beginArray(); for input in inputs { writer.string(input) }; writer.endArray()
+        verdict.write(into: &writer)
         writer.member("changes", number: report.totals.changes)
         writer.member("duplicates", number: report.duplicates)
         writer.beginObject("totals")

@@ -61,10 +61,13 @@ public struct Table: Sendable {
     public var html: String {
         var out = "<section><h2>\(HTML.escape(title))</h2>\n"
         if let note { out += "<p class=\"note\">\(HTML.escape(note))</p>\n" }
-        if rows.isEmpty { return out + "<p class=\"none\">(none)</p></section>\n" }
-        out += Self.htmlHead(columns)
-        for row in rows { out += Self.htmlRow(row) }
-        return out + "</tbody></table></section>\n"
+        return out + htmlBody() + "</section>\n"
+    }
+
+    /// The table alone (`(none)` when it has no rows), its cells classed by column.
+    public func htmlBody(classes: [String] = []) -> String {
+        guard !rows.isEmpty else { return "<p class=\"none\">(none)</p>\n" }
+        return Self.htmlHead(columns) + rows.map { Self.htmlRow($0, classes: classes) }.joined() + "</tbody></table>\n"
     }
 
     public static func htmlHead(_ columns: [String]) -> String {
@@ -73,10 +76,25 @@ public struct Table: Sendable {
 
     /// A row; a cell's class comes from its text when it is a verdict word (PASS, FAIL,
     /// alert...), so the page can colour it.
-    public static func htmlRow(_ cells: [String]) -> String {
-        "<tr>" + cells.map { cell in
+    /// `classes` names each column's cell class: `t` (a time), `id`, `n` (a number), `h`
+    /// (a host) and `d` (a decision or action) never wrap; `p` (paths) breaks only after a
+    /// `/`; a line break in a cell is kept.
+    public static func htmlRow(_ cells: [String], classes: [String] = []) -> String {
+        "<tr>" + cells.enumerated().map { index, cell in
             let marked = ["PASS", "WARN", "FAIL", "alert", "excluded", "none", "pass", "fail", "modified", "unowned"].contains(cell)
-            return marked ? "<td class=\"v-\(cell.lowercased())\">\(HTML.escape(cell))</td>" : "<td>\(HTML.escape(cell))</td>"
+            let kind = index < classes.count ? classes[index] : ""
+            let names = [marked ? "v-\(cell.lowercased())" : "", kind].filter { !$0.isEmpty }.joined(separator: " ")
+            // Each line escaped alone (the escape writes a line break as \x0a), then joined.
+            // A path's pieces between slashes never break (not at a hyphen either): only
+            // after a `/`.
+            let text = cell.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                guard kind == "p" else { return HTML.escape(String(line)) }
+                return line.split(separator: "/", omittingEmptySubsequences: false).enumerated().map { index, piece in
+                    let text = HTML.escape(String(piece)) + (index < line.split(separator: "/", omittingEmptySubsequences: false).count - 1 ? "/" : "")
+                    return text.isEmpty ? "" : "<span class=\"s\">\(text)</span>"
+                }.joined(separator: "<wbr>")
+            }.joined(separator: "<br>")
+            return (names.isEmpty ? "<td>" : "<td class=\"\(names)\">") + text + "</td>"
         }.joined() + "</tr>\n"
     }
 }
