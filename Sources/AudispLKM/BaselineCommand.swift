@@ -48,8 +48,7 @@ struct BaselineCommand: ParsableCommand {
         }
         let found: (stored: Baseline?, now: Baseline, changes: [UnwatchedChange], scanSeconds: Double)
         do {
-            found = try LiveSystem.pendingChanges(places: LiveSystem.places(of: rule, usrMerge: configuration.usrMerge),
-                                                  store: BaselineStore(directory: directory))
+            found = try BaselineStore(directory: directory).pendingChanges(places: LiveSystem.places(of: rule, usrMerge: configuration.usrMerge))
         } catch { throw ValidationError("\(error)") }
         guard let stored = found.stored else { throw ValidationError("no baseline in \(directory) yet: the plugin records it when it starts") }
         var output = StandardOutput()

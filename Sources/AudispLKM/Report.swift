@@ -1,4 +1,6 @@
 import ArgumentParser
+import PluginRuntime
+import PlaceBaseline
 import AuditReading
 import Compliance
 import FileEvents
@@ -125,7 +127,8 @@ struct Report: ParsableCommand {
         if hostState {
             let checks = try Check.results(config: config)
             report.hostState = HostState(checks: checks, inventory: Inventory.take(root: "/", locations: report.rule.locations,
-                                                                                   profile: loadedProfile))
+                                                                                   profile: loadedProfile),
+                                         baseline: try BaselineEvidence.onThisHost(config: config, rule: report.rule))
         }
         // Records without node= name their host only when it is known: --host, or this host.
         report.knownHost = host ?? (hostState ? LocalHost.name : nil)
@@ -139,3 +142,16 @@ struct Report: ParsableCommand {
 }
 
 extension EvidenceFormat: ExpressibleByArgument {}
+
+extension BaselineEvidence {
+    /// The places against the baseline the plugin keeps in the configuration's state
+    /// directory; nil when there is none (or it is `none`), or it cannot be read (`check`
+    /// says why).
+    static func onThisHost(config: String, rule: DetectionRule) throws -> BaselineEvidence? {
+        let (configuration, _) = try PluginConfiguration.selected(config)
+        guard let directory = configuration.stateDirectory,
+              let found = try? BaselineStore(directory: directory).pendingChanges(places: LiveSystem.places(of: rule, usrMerge: configuration.usrMerge)),
+              let stored = found.stored else { return nil }
+        return BaselineEvidence(recorded: stored.recorded, changes: found.changes)
+    }
+}

@@ -1,5 +1,6 @@
 import HostFiles
 import Outputs
+import PlaceBaseline
 
 /// One line of `audisp-lkm check`: a fact about this host's setup, whether it holds, and
 /// how to fix it when it does not.
@@ -24,9 +25,34 @@ public struct CheckResult: Sendable {
 public struct HostState: Sendable {
     public var checks: [CheckResult]
     public var inventory: Inventory
+    /// The places against the plugin's stored baseline: what changed that no record has
+    /// explained yet; nil when there is no baseline to compare with.
+    public var baseline: BaselineEvidence?
 
-    public init(checks: [CheckResult], inventory: Inventory) {
-        (self.checks, self.inventory) = (checks, inventory)
+    public init(checks: [CheckResult], inventory: Inventory, baseline: BaselineEvidence? = nil) {
+        (self.checks, self.inventory, self.baseline) = (checks, inventory, baseline)
+    }
+}
+
+/// The places now against the plugin's stored baseline (`BaselineStore.pendingChanges`).
+public struct BaselineEvidence: Sendable {
+    /// When the baseline was last known true (seconds since the epoch).
+    public var recorded: Int
+    public var changes: [UnwatchedChange]
+
+    public init(recorded: Int, changes: [UnwatchedChange]) {
+        (self.recorded, self.changes) = (recorded, changes)
+    }
+
+    /// A table: one row per difference.
+    var table: Table {
+        Table(title: "The places against the plugin's baseline: \(changes.count) differences no record explains yet",
+              columns: ["action", "path", "from", "SHA-256 before", "SHA-256 after"],
+              rows: changes.map { found in
+                  [found.change.action.rawValue, DisplayText.of(found.change.path), found.change.originalPath.map(DisplayText.of) ?? "",
+                   found.change.before?.digestText ?? "-", found.change.after?.digestText ?? "-"]
+              },
+              note: "the baseline was last known true at \(isoTime(Double(recorded))); the plugin raises these at its next scan")
     }
 }
 

@@ -59,8 +59,11 @@ struct ReportVerdict {
         var evidence = ["\(hosts.count) host\(hosts.count == 1 ? "" : "s")"]
         evidence.append("\(blind) gap\(blind == 1 ? "" : "s") with nothing recorded, \(partial) partial (a watch removed)")
         if losses > 0 { evidence.append("\(losses) notices of records lost") }
+        if let baseline = hostState?.baseline {
+            evidence.append("\(baseline.changes.count) differences from the plugin's baseline no record explains yet")
+        }
         boxes.append(Box(anchor: "evidence", title: "Evidence", headline: gaps.isEmpty && losses == 0 ? "complete" : "\(gaps.count) blind window\(gaps.count == 1 ? "" : "s")",
-                         lines: evidence, tone: blind + losses > 0 ? "fail" : partial > 0 ? "warn" : "pass"))
+                         lines: evidence, tone: blind + losses + (hostState?.baseline?.changes.count ?? 0) > 0 ? "fail" : partial > 0 ? "warn" : "pass"))
         self.boxes = boxes
     }
 

@@ -155,6 +155,10 @@ public final class ReportWriter {
             if let hostState {
                 output.write(line: HostStateEvidence.checkJSON(hostState.checks, time: generated, host: hostState.inventory.hostName))
                 for document in HostStateEvidence.inventoryJSON(hostState.inventory) { output.write(line: document) }
+                for found in hostState.baseline?.changes ?? [] {
+                    var formatter = LineFormatter(format: .json)
+                    output.write(line: formatter.alert(found, rule: UnwatchedChangeRule.metadata))
+                }
             }
         case .text:
             output.write(verdict.text)
@@ -165,6 +169,7 @@ public final class ReportWriter {
             if let hostState {
                 output.write(HostStateEvidence.checkTable(hostState.checks).text + "\n")
                 for table in HostStateEvidence.inventoryTables(hostState.inventory) { output.write(table.text + "\n") }
+                if let baseline = hostState.baseline { output.write(baseline.table.text + "\n") }
             }
         case .html:
             output.write(HTMLPage.head(title: "Kernel-module configuration: evidence for \(periodText(report.period))"))
@@ -191,6 +196,7 @@ public final class ReportWriter {
             output.write("<h1 id=\"evidence\">4. Is the evidence complete? Gaps and blind windows</h1>\n")
             output.write(TimelineSVG.svg(report: report, hosts: hosts))
             for table in tables.dropFirst() { output.write(table.html) }
+            if let baseline = hostState?.baseline { output.write(baseline.table.html) }
             output.write(HTMLPage.foot)
         }
         try output.close()

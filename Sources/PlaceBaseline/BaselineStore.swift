@@ -48,6 +48,26 @@ public struct BaselineStore: Sendable {
         return nil
     }
 
+    /// The places now against the stored baseline, as the plugin's next scan would see
+    /// them, without changing anything: what changed that no record has explained yet, and
+    /// the scan's own cost in seconds.
+    public func pendingChanges(places: [PlaceScanner.Place]) throws(Problem)
+        -> (stored: Baseline?, now: Baseline, changes: [UnwatchedChange], scanSeconds: Double) {
+        let stored = try load()
+        func monotonic() -> Double {
+            var clock = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &clock)
+            return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
+        }
+        let started = monotonic()
+        let now = PlaceScanner(places: places).scan(at: Int(Glibc.time(nil)))
+        let scanSeconds = monotonic() - started
+        guard let stored else { return (nil, now, [], scanSeconds) }
+        let window = BlindWindow(cause: .unexplained, start: Double(stored.recorded), end: Double(now.recorded))
+        let changes = now.changes(since: stored).map { UnwatchedChange(change: $0, windows: [window], found: Double(now.recorded)) }
+        return (stored, now, changes, scanSeconds)
+    }
+
     /// The stored baseline; nil when there is none yet.
     public func load() throws(Problem) -> Baseline? {
         let bytes: [UInt8]

@@ -49,6 +49,16 @@ public struct PlaceScanner: Sendable {
         return baseline
     }
 
+    /// The places of a rule's locations (directories, or files such as `/etc/modules`),
+    /// canonical under `usrMerge`, each once.
+    public static func places(_ locations: [(path: String, isDirectory: Bool)], usrMerge: UsrMerge) -> [Place] {
+        var seen = Set<[UInt8]>()
+        return locations.compactMap { location in
+            let path = PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)
+            return seen.insert(path).inserted ? Place(path: path, isDirectory: location.isDirectory) : nil
+        }
+    }
+
     /// The entry at `path` now (a name the stream just changed); nil when it is gone.
     public static func entry(at path: [UInt8]) -> PlaceEntry? {
         guard let status = try? RawPath(bytes: path).status() else { return nil }

@@ -26,26 +26,7 @@ public enum LiveSystem {
     /// The places the baseline covers: the rule's directories and files, canonical, on
     /// local file systems only (nothing is read where a server could make the plugin wait).
     public static func places(of rule: DetectionRule, usrMerge: UsrMerge) -> [PlaceScanner.Place] {
-        var seen = Set<[UInt8]>()
-        return rule.locations.compactMap { location in
-            let path = PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)
-            guard seen.insert(path).inserted, isLocal(path) else { return nil }
-            return PlaceScanner.Place(path: path, isDirectory: location.isDirectory)
-        }
-    }
-
-    /// The places now against the stored baseline, as the plugin's next scan would see
-    /// them: what changed that no record has explained yet. Also the scan's own cost.
-    public static func pendingChanges(places: [PlaceScanner.Place], store: BaselineStore)
-        throws(BaselineStore.Problem) -> (stored: Baseline?, now: Baseline, changes: [UnwatchedChange], scanSeconds: Double) {
-        let stored = try store.load()
-        let started = Plugin.monotonicSeconds()
-        let now = PlaceScanner(places: places).scan(at: Int(time(nil)))
-        let scanSeconds = Plugin.monotonicSeconds() - started
-        guard let stored else { return (nil, now, [], scanSeconds) }
-        let window = BlindWindow(cause: .unexplained, start: Double(stored.recorded), end: Double(now.recorded))
-        let changes = now.changes(since: stored).map { UnwatchedChange(change: $0, windows: [window], found: Double(now.recorded)) }
-        return (stored, now, changes, scanSeconds)
+        PlaceScanner.places(rule.locations.map { ($0.path, $0.isDirectory) }, usrMerge: usrMerge).filter { isLocal($0.path) }
     }
 
     /// Whether `path` (symbolic links followed as text, from the links themselves) is on a

@@ -202,7 +202,11 @@ final class Reconciler {
         lastScan = wall
         nextPeriodic = monotonic + interval
         refreshedSinceScan = []
-        waiting = (scan, wall, scan.changes(since: baseline), windows, monotonic + Self.grace)
+        // A name the stream has already changed, still settling, is explained.
+        let changes = scan.changes(since: baseline).filter { change in
+            refreshes[change.path] == nil && change.originalPath.map { refreshes[$0] == nil } ?? true
+        }
+        waiting = (scan, wall, changes, windows, monotonic + Self.grace)
     }
 
     /// Writes the baseline when it changed (at most once a second), or when forced; its

@@ -169,6 +169,20 @@ struct BlindWindowTests {
         }
         #expect(alert(for: killed) != nil, "\(InstalledPluginTests.pluginDiagnosis())")
 
+        // The report's host state compares the places with the baseline on disk: a file
+        // made while the plugin is stopped (SIGSTOP) is a difference no record explains yet.
+        let paused = path("/etc/modprobe.d", "while-paused.conf")
+        let running = try #require(InstalledPluginTests.pluginPID())
+        kill(running, SIGSTOP)
+        defer { kill(running, SIGCONT) }
+        try shell("echo dummy > '\(paused)'")
+        let evidence = try audispLKM(["report", "--host-state", "--format", "json", "--since", "recent", "/var/log/audit/audit.log"],
+                                     executable: "/usr/sbin/audisp-lkm")
+        kill(running, SIGCONT)
+        let differences = evidence.out.split(separator: "\n").filter { $0.contains(Self.unwatched) && $0.contains(paused) }
+        #expect(differences.count == 1, "\(evidence.err)")
+        #expect(evidence.out.contains("differences from the plugin's baseline no record explains yet"))
+
         try runCommand(install, ["--uninstall"])
         #expect(!FileManager.default.fileExists(atPath: Self.stateDirectory), "the baseline outlived the uninstall")
     }
