@@ -21,7 +21,7 @@
 #   /etc/logrotate.d/audisp-lkm                       (conffile)
 #   /usr/share/audisp-lkm/auditd-plugin.sh            the maintainer scripts' shell functions (install.sh's too)
 #   /usr/share/man/man8/audisp-lkm.8.gz, man5/audisp-lkm.conf.5.gz  written by `audisp-lkm manual`
-#   /usr/share/doc/audisp-lkm/                        copyright, changelog, README, example rules
+#   /usr/share/doc/audisp-lkm/                        copyright, changelog, README, docs/, example rules
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,6 +74,12 @@ install -m 0644 "$here/packaging/auditd-plugin.sh" "$root/usr/share/audisp-lkm/a
 install -m 0644 "$here/packaging/debian/copyright" "$doc/copyright"
 install -m 0644 "$here/audit-rules/52-audisp-lkm-io_uring.rules" "$here/audit-rules/55-audisp-lkm-exec.rules" "$doc/examples/"
 gzip -9n < "$here/README.md" > "$doc/README.md.gz"
+# The README's links: the manual, the design and the known limits, beside it.
+mkdir -p "$doc/docs"
+for page in manual design known-limits; do
+	gzip -9n < "$here/docs/$page.md" > "$doc/docs/$page.md.gz"
+	chmod 0644 "$doc/docs/$page.md.gz"
+done
 {
 	if [ "$version" != "$changelog_version" ]; then
 		printf 'audisp-lkm (%s) unstable; urgency=medium\n\n  * Rebuilt.\n\n -- %s  %s\n\n' \
