@@ -75,7 +75,7 @@ install -m 0644 "$here/packaging/debian/copyright" "$doc/copyright"
 install -m 0644 "$here/audit-rules/52-audisp-lkm-io_uring.rules" "$here/audit-rules/55-audisp-lkm-exec.rules" "$doc/examples/"
 gzip -9n < "$here/README.md" > "$doc/README.md.gz"
 # The README's links: the manual, the design and the known limits, beside it.
-mkdir -p "$doc/docs"
+install -d -m 0755 "$doc/docs"
 for page in manual design known-limits; do
 	gzip -9n < "$here/docs/$page.md" > "$doc/docs/$page.md.gz"
 	chmod 0644 "$doc/docs/$page.md.gz"
