@@ -32,15 +32,16 @@ struct LiveKernelTests {
           .enabled(if: auditdIsRunning || TestData.mandatory))
     func recordEvasionAndReplay() throws {
         try #require(auditdIsRunning, "needs root and a running auditd (AUDISP_LKM_REQUIRE_ALL=1 makes this mandatory)")
-        // The script creates the first of these the machine lacks, after loading its watches.
-        let late = try #require(["/run/modules-load.d", "/run/modprobe.d", "/usr/local/lib/modules-load.d",
-                                 "/usr/local/lib/modprobe.d"].first { !FileManager.default.fileExists(atPath: $0) })
-        let result = try withSystemAuditLock {
-            try withTemporaryDirectory { directory in
+        // The script creates the first of these the machine lacks, after loading its watches:
+        // asked under the lock, since other suites make and remove /run/modules-load.d.
+        let (late, result) = try withSystemAuditLock {
+            let late = try #require(["/run/modules-load.d", "/run/modprobe.d", "/usr/local/lib/modules-load.d",
+                                     "/usr/local/lib/modprobe.d"].first { !FileManager.default.fileExists(atPath: $0) })
+            return (late, try withTemporaryDirectory { directory in
                 let output = directory.appendingPathComponent("evasion.log")
                 try runCommand("/bin/bash", [TestData.recordScript.path, "--evasion", output.path])
                 return try replay(files: [output.path])
-            }
+            })
         }
         EvasionFixture.check(result.fileEvents, against: EvasionFixture.expected(late: late), late: late)
         #expect(!FileManager.default.fileExists(atPath: late))
