@@ -129,6 +129,8 @@ struct Report: ParsableCommand {
             report.hostState = HostState(checks: checks, inventory: Inventory.take(root: "/", locations: report.rule.locations,
                                                                                    profile: loadedProfile),
                                          baseline: try BaselineEvidence.onThisHost(config: config, rule: report.rule))
+            // Its programs are this host's: a process.name exclusion is earned by the package database.
+            report.programStanding = LiveSystem.programStanding()
         }
         // Records without node= name their host only when it is known: --host, or this host.
         report.knownHost = host ?? (hostState ? LocalHost.name : nil)

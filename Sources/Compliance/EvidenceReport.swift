@@ -18,6 +18,9 @@ public struct EvidenceReport {
     public var knownHost: String?
     /// This host's checks and inventory, added to the same document.
     public var hostState: HostState?
+    /// What this host's package database says of an executable a `process.name` exclusion
+    /// names (`BorrowedExclusionRule`), with `--host-state`; nil: its location alone.
+    public var programStanding: (@Sendable (_ executable: [UInt8]) -> ProgramStanding)?
 
     public init(period: ReportPeriod, rule: DetectionRule, watchKeys: [String], usrMerge: UsrMerge) {
         self.period = period
@@ -31,7 +34,8 @@ public struct EvidenceReport {
     /// read). An error (an unusable input, a write that failed) leaves no partial file.
     public func run(_ inputs: [LogInput], format: EvidenceFormat, to destination: EvidenceOutput, generated: Double) throws -> Bool {
         let (detectionRule, knownHost) = (rule, knownHost)
-        let detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: watchKeys, usrMerge: usrMerge, purpose: .changes))
+        let detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: watchKeys, usrMerge: usrMerge, purpose: .changes,
+                                                            programStanding: programStanding))
         let unnamedHost = knownHost ?? "(unnamed)"
         var report = PeriodReport(period: period, places: detectionRule.locations, watchKeys: watchKeys, unnamedHost: unnamedHost)
         let writer: ReportWriter

@@ -45,15 +45,20 @@ public final class Detector {
         public var cap: AlertCap.Settings?
         /// Whether modifications in place are judged by `ModificationRule` (alerts, report).
         public var modificationRule: Bool
+        /// Offline, what a package database says of an executable (`report --host-state`
+        /// on the host the logs come from); nil: its location alone. Live, the host says.
+        public var programStanding: (@Sendable (_ executable: [UInt8]) -> ProgramStanding)?
 
         public init(rule: DetectionRule, watchKeys: [String], usrMerge: UsrMerge, purpose: Purpose,
-                    cap: AlertCap.Settings? = nil, modificationRule: Bool = true) {
+                    cap: AlertCap.Settings? = nil, modificationRule: Bool = true,
+                    programStanding: (@Sendable (_ executable: [UInt8]) -> ProgramStanding)? = nil) {
             self.rule = rule
             self.watchKeys = watchKeys
             self.usrMerge = usrMerge
             self.purpose = purpose
             self.cap = cap
             self.modificationRule = modificationRule
+            self.programStanding = programStanding
         }
     }
 
@@ -301,7 +306,7 @@ public final class Detector {
     public func exclusionClauses(of event: FileEvent, verdict: RuleEngine.Verdict) -> [BorrowedExclusionRule.Clause] {
         guard case .excluded(let index) = verdict else { return [] }
         return BorrowedExclusionRule.clauses(of: event, exclusion: engine.exclusion(index),
-                                             standing: host?.programStanding ?? ProgramStanding.byLocation)
+                                             standing: host?.programStanding ?? settings.programStanding ?? ProgramStanding.byLocation)
     }
 
     /// Whether the alert cap lets an alert on `fileEvent` out (always, without a cap).

@@ -12,14 +12,20 @@ public enum LiveSystem {
     /// File systems served by a process or over the network (`/proc/self/mountinfo` names).
     private static let remoteTypes = ["fuse", "nfs", "cifs", "smb", "9p", "ceph", "glusterfs", "afs", "sshfs", "davfs"]
 
+    /// What this host's dpkg database says of executables (`ProgramOwnership`): the
+    /// plugin's, and a report's made on the host its logs come from.
+    public static func programStanding() -> @Sendable ([UInt8]) -> ProgramStanding {
+        let ownership = ProgramOwnership()
+        return { ownership.standing(of: $0) }
+    }
+
     /// The detector's view of this host: what the records leave out, asked of the file
     /// system as it stands now.
     public static func host(usrMerge: UsrMerge) -> LiveHost {
-        let ownership = ProgramOwnership()
-        return LiveHost(namesOfInode: { names(in: $0, inode: $1) },
+        LiveHost(namesOfInode: { names(in: $0, inode: $1) },
                  directories: { directories($0.map { String(decoding: $0, as: UTF8.self) }, usrMerge: usrMerge) },
                  entries: { entries(in: $0, limit: $1) },
-                 programStanding: { ownership.standing(of: $0) },
+                 programStanding: programStanding(),
                  now: { Plugin.monotonicSeconds() })
     }
 

@@ -155,6 +155,14 @@ struct BorrowedExclusionTests {
         #expect(alerts.first { $0["path"] == file("fd") }?["borrowed"] == "process.executable like \"/dev/fd/*\"")
         // /usr/bin/perl is perl-base's: the exclusion is earned, nothing raised.
         #expect(raised(file("perl")).isEmpty, "\(alerts)")
+        // The report made on this host asks its package database too (--host-state).
+        let report = try audispLKM(["report", "--host-state", "--format", "json", "--since", "recent", "/var/log/audit/audit.log"])
+        let rows = report.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        func row(_ path: String) -> [String: Any]? { rows.first { jsonField($0, "file.path") as? String == path } }
+        #expect((jsonField(row(file("name")) ?? [:], "audisp_lkm.borrowed") as? String)?.contains("no installed package owns") == true,
+                "\(report.err)")
+        #expect(jsonField(row(file("perl")) ?? [:], "audisp_lkm.decision") as? String == "excluded")
+        #expect(jsonField(row(file("perl")) ?? [:], "audisp_lkm.borrowed") == nil)
         #expect(!alerts.contains { ($0["path"] ?? "").hasPrefix("\(place)/\(marker)-pkg.conf") }, "\(alerts)")
     }
 }
