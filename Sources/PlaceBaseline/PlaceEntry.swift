@@ -78,11 +78,14 @@ public struct PlaceEntry: Equatable, Sendable {
                   modified: Time(status.st_mtim), changed: Time(status.st_ctim), content: .none)
     }
 
-    /// The content digest as 64 lowercase hex digits, when there is one.
-    public var digestText: String? {
+    /// The content digest (32 bytes), when there is one.
+    public var digest: [UInt8]? {
         guard case .digest(let bytes) = content else { return nil }
-        return String(hexOf: bytes)
+        return bytes
     }
+
+    /// The content digest as 64 lowercase hex digits, when there is one.
+    public var digestText: String? { digest.map { String(hexOf: $0) } }
 
     /// Whether what modprobe or systemd-modules-load would read from it may differ:
     /// another kind, or other content (a file too large to hash: another size or

@@ -140,16 +140,10 @@ final class Reconciler {
     }
 
     /// The content digest the baseline holds for `path` (the "before" of a modification).
-    func digest(of path: [UInt8]) -> [UInt8]? {
-        guard case .digest(let bytes) = baseline.entries[path]?.content else { return nil }
-        return bytes
-    }
+    func digest(of path: [UInt8]) -> [UInt8]? { baseline.entries[path]?.digest }
 
     /// The content digest of `path` on disk now (the "after" of a modification).
-    func currentDigest(of path: [UInt8]) -> [UInt8]? {
-        guard case .digest(let bytes) = PlaceScanner.entry(at: path)?.content else { return nil }
-        return bytes
-    }
+    func currentDigest(of path: [UInt8]) -> [UInt8]? { PlaceScanner.entry(at: path)?.digest }
 
     /// Due work: names read again, a waiting scan's differences raised, a scan when the
     /// detector sees again or the interval has passed, the baseline saved.
