@@ -46,7 +46,7 @@ let package = Package(
         // Kernel audit control through libaudit: status, rule listing, adding and removing watches.
         .target(name: "AuditControl", dependencies: ["CAudit", "FileEvents", "RuleEngine"]),
         // The plugin's configuration file (/etc/audit/audisp-lkm.conf).
-        .target(name: "Settings", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs"]),
+        .target(name: "Settings", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs", "HostFiles"]),
         .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs",
                                                       "AuditControl", "Settings", "HostFiles", "PlaceBaseline", "CCapNG"]),
         .executableTarget(

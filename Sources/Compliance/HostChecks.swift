@@ -37,13 +37,8 @@ public enum HostChecks {
     /// use when they are not root's or others can write them; and the baseline of the
     /// places, without which what is done while the detector cannot see goes unnamed.
     static func ownFiles(configuration: PluginConfiguration, configurationPath: String) -> [CheckResult] {
-        var results: [CheckResult] = []
-        for (subject, path) in [("settings file", configurationPath), ("rule file", configuration.rule)] {
-            guard let path, let status = try? RawPath(path).status(followingLinks: true) else { continue }
-            if let fault = BaselineStore.ownershipFault(status) {
-                results.append(CheckResult(.fail, subject, "\(path) \(fault): the plugin refuses to start",
-                                           fix: "chown root:root \(path); chmod go-w \(path)"))
-            }
+        var results = configuration.unsafeFiles(configurationPath: configurationPath).map { subject, path, fault in
+            CheckResult(.fail, subject, "\(path) \(fault): the plugin refuses to start", fix: "chown root:root \(path); chmod go-w \(path)")
         }
         guard let directory = configuration.stateDirectory else {
             results.append(CheckResult(.warn, "baseline", "state_directory = none: changes made while the detector cannot see are not named",
@@ -54,7 +49,7 @@ public enum HostChecks {
             results.append(CheckResult(.warn, "baseline", "\(directory) does not exist yet: the plugin makes it when it starts"))
             return results
         }
-        if let fault = BaselineStore.ownershipFault(status) {
+        if let fault = RawPath.ownershipFault(status) {
             results.append(CheckResult(.fail, "baseline", "\(directory) \(fault): the plugin refuses to start",
                                        fix: "chown root:root \(directory); chmod 0700 \(directory)"))
             return results

@@ -30,6 +30,17 @@ public struct RawPath: Hashable, Sendable {
         }
     }
 
+    /// What makes a file or directory of the detector's own unsafe: an owner other than
+    /// root, or write permission for group or others (anyone could then change what the
+    /// detector believes). nil when it is safe. auditd refuses its own files the same way.
+    public static func ownershipFault(_ status: stat) -> String? {
+        if status.st_uid != 0 { return "is owned by uid \(status.st_uid), not root" }
+        if status.st_mode & 0o022 != 0 {
+            return "can be written by group or others (mode \(String(status.st_mode & 0o7777, radix: 8)))"
+        }
+        return nil
+    }
+
     /// `lstat(2)` (`followingLinks`: `stat(2)`).
     public func status(followingLinks: Bool = false) throws(SmallFile.ReadProblem) -> stat {
         var status = stat()

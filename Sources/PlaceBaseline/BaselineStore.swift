@@ -34,19 +34,9 @@ public struct BaselineStore: Sendable {
         var status = stat()
         guard lstat(directory, &status) == 0 else { throw Problem("\(directory): \(String(cString: strerror(errno)))") }
         guard status.st_mode & S_IFMT == S_IFDIR else { throw Problem("\(directory) is not a directory") }
-        if let fault = Self.ownershipFault(status) { throw Problem("\(directory) \(fault)") }
+        if let fault = RawPath.ownershipFault(status) { throw Problem("\(directory) \(fault)") }
     }
 
-    /// What makes a file or directory of the detector's own unsafe: an owner other than
-    /// root, or write permission for group or others (anyone could then change what the
-    /// detector believes). nil when it is safe. auditd refuses its own files the same way.
-    public static func ownershipFault(_ status: stat) -> String? {
-        if status.st_uid != 0 { return "is owned by uid \(status.st_uid), not root" }
-        if status.st_mode & 0o022 != 0 {
-            return "can be written by group or others (mode \(String(status.st_mode & 0o7777, radix: 8)))"
-        }
-        return nil
-    }
 
     /// The places now against the stored baseline, as the plugin's next scan would see
     /// them, without changing anything: what changed that no record has explained yet, and

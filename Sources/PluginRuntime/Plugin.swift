@@ -518,12 +518,7 @@ public final class Plugin {
     /// when all are safe. auditd and laurel refuse their own files the same way.
     private func unsafeOwnFile() -> String? {
         guard getuid() == 0 else { return nil }
-        for path in [configurationPath, configuration.rule].compactMap({ $0 }) {
-            var status = stat()
-            guard stat(path, &status) == 0 else { continue }
-            if let fault = BaselineStore.ownershipFault(status) { return "\(path) \(fault)" }
-        }
-        return nil
+        return configuration.unsafeFiles(configurationPath: configurationPath).first.map { "\($0.path) \($0.fault)" }
     }
 
     // MARK: Start-up checks

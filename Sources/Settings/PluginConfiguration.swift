@@ -1,6 +1,7 @@
 import AuditReading
 import FileEvents
 import Glibc
+import HostFiles
 import Outputs
 import RuleEngine
 
@@ -77,6 +78,17 @@ public struct PluginConfiguration: Equatable, Sendable {
         ("reconcile_interval", "60", "seconds between scans of the places"),
         ("modification_alerts", "yes", "alert on files changed in place"),
     ]
+
+    /// The settings file and the rule file it names that are unsafe to trust
+    /// (`RawPath.ownershipFault`): the plugin refuses to start on them, `check` fails them.
+    /// Files that cannot be examined are the loader's business.
+    public func unsafeFiles(configurationPath: String) -> [(subject: String, path: String, fault: String)] {
+        [("settings file", configurationPath), ("rule file", rule)].compactMap { subject, path in
+            guard let path, let status = try? RawPath(path).status(followingLinks: true),
+                  let fault = RawPath.ownershipFault(status) else { return nil }
+            return (subject, path, fault)
+        }
+    }
 
     /// The output these settings select. Nothing is opened or connected until the first
     /// write, so making one has no side effect (`check` describes it this way).
