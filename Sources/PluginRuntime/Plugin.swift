@@ -457,13 +457,17 @@ public final class Plugin {
     /// Removes and adds again every watch of the detector, so that each follows the
     /// directory now at its path (a rule holds the inode it resolved when added).
     private func reloadWatches() {
-        let paths = detector.rule.locations.map(\.path)
-        var summary = WatchLoader.apply(adding: false, paths: paths, key: configuration.watchKey, lists: WatchLoader.List.all)
-        summary.add(WatchLoader.applyTrees(adding: false, paths: paths, key: configuration.watchKey))
-        var added = WatchLoader.apply(adding: true, paths: paths, key: configuration.watchKey, lists: WatchLoader.List.all)
-        added.add(WatchLoader.applyTrees(adding: true, paths: paths, key: configuration.watchKey))
-        var message = "the mounts over the places changed: watches added again (\(added.changed) added)"
-        if !added.failures.isEmpty { message += "; not added: " + added.failures.joined(separator: "; ") }
+        let (paths, key) = (detector.rule.locations.map(\.path), configuration.watchKey)
+        func everyWatch(adding: Bool) -> WatchLoader.Summary {
+            var summary = WatchLoader.apply(adding: adding, paths: paths, key: key, lists: WatchLoader.List.all)
+            summary.add(WatchLoader.applyTrees(adding: adding, paths: paths, key: key))
+            return summary
+        }
+        let removed = everyWatch(adding: false)
+        let added = everyWatch(adding: true)
+        var message = "the mounts over the places changed: watches added again (\(removed.changed) removed, \(added.changed) added)"
+        let failures = removed.failures + added.failures
+        if !failures.isEmpty { message += "; failed: " + failures.joined(separator: "; ") }
         notice(message)
         diagnostics.warning(message)
     }
