@@ -68,9 +68,8 @@ public struct AuditRuleChange: Sendable {
                 }
             case .proctitle where !found.isEmpty:
                 record.forEachTextField { name, value in
-                    guard name.equals("proctitle"), var title = AuditValue.decode(value) else { return }
-                    while title.last == 0 { title.removeLast() }
-                    process.commandLine = title.map { $0 == 0 ? 0x20 : $0 }
+                    guard name.equals("proctitle"), let arguments = AuditValue.arguments(ofProctitle: value) else { return }
+                    process.commandLine = Array(arguments.joined(separator: [0x20]))
                 }
             default:
                 break

@@ -20,6 +20,15 @@ enum AuditValue {
         return decodeHex(bytes)
     }
 
+    /// A PROCTITLE value's arguments (NUL-separated in the record; a final empty one, from
+    /// a trailing NUL, dropped); nil when the value does not decode.
+    static func arguments(ofProctitle text: FieldText) -> [[UInt8]]? {
+        guard let title = decode(text) else { return nil }
+        var arguments = title.split(separator: 0, omittingEmptySubsequences: false).map(Array.init)
+        if arguments.last?.isEmpty == true { arguments.removeLast() }
+        return arguments
+    }
+
     /// Hex pairs to bytes; nil when the text is not whole hex pairs.
     static func decodeHex(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? { [UInt8](hexPairs: bytes) }
 

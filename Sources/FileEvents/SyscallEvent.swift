@@ -93,9 +93,8 @@ struct SyscallEvent {
                 if let item = PathItem(record) { early.paths.append(item) }
             case .proctitle:
                 record.forEachTextField { name, value in
-                    if name.equals("proctitle"), let title = AuditValue.decode(value) {
-                        early.proctitle = title.split(separator: 0, omittingEmptySubsequences: false).map(Array.init)
-                        if early.proctitle.last?.isEmpty == true { early.proctitle.removeLast() }
+                    if name.equals("proctitle"), let arguments = AuditValue.arguments(ofProctitle: value) {
+                        early.proctitle = arguments
                     }
                 }
             case .execve:
