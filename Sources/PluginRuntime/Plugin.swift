@@ -200,13 +200,14 @@ public final class Plugin {
             dispatcher.offer(formatter.alert(fileEvent, rule: detector.rule))
         case .modification(let fileEvent, let verdict, let withheld):
             hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
-            guard verdict.raisesAlert, !withheld else {
-                noteChange(fileEvent)
-                if verdict.raisesAlert { hostCounts.update(fileEvent.node) { $0.withheld += 1 } }
+            // Read again only once settled: the baseline still holds the content before.
+            noteChange(fileEvent)
+            guard verdict.raisesAlert else { return }
+            if withheld {
+                hostCounts.update(fileEvent.node) { $0.withheld += 1 }
                 return
             }
             guard let reconciler, fileEvent.node == nil, let path = fileEvent.file.path else {
-                noteChange(fileEvent)
                 hostCounts.update(fileEvent.node) { $0.alerts += 1 }
                 dispatcher.offer(formatter.alert(fileEvent, rule: ModificationRule.metadata))
                 return
@@ -216,7 +217,6 @@ public final class Plugin {
             var held = fileEvent
             held.contentDigests = ContentDigests(before: reconciler.digest(of: path), after: nil)
             heldModifications.append((held, Self.monotonicSeconds() + Reconciler.settle))
-            noteChange(fileEvent)
         case .borrowedExclusion(let fileEvent, let clauses, let withheld):
             guard !withheld else { hostCounts.update(fileEvent.node) { $0.withheld += 1 }; return }
             hostCounts.update(fileEvent.node) { $0.alerts += 1 }
