@@ -44,14 +44,9 @@ public struct BaselineStore: Sendable {
     public func pendingChanges(places: [PlaceScanner.Place]) throws(Problem)
         -> (stored: Baseline?, now: Baseline, changes: [UnwatchedChange], scanSeconds: Double) {
         let stored = try load()
-        func monotonic() -> Double {
-            var clock = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &clock)
-            return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
-        }
-        let started = monotonic()
+        let started = MonotonicClock.seconds()
         let now = PlaceScanner(places: places).scan(at: Int(Glibc.time(nil)))
-        let scanSeconds = monotonic() - started
+        let scanSeconds = MonotonicClock.seconds() - started
         guard let stored else { return (nil, now, [], scanSeconds) }
         let window = BlindWindow(cause: .unexplained, start: Double(stored.recorded), end: Double(now.recorded))
         let changes = now.changes(since: stored).map { UnwatchedChange(change: $0, windows: [window], found: Double(now.recorded)) }

@@ -26,7 +26,7 @@ public enum LiveSystem {
                  directories: { directories($0.map { String(decoding: $0, as: UTF8.self) }, usrMerge: usrMerge) },
                  entries: { entries(in: $0, limit: $1) },
                  programStanding: programStanding(),
-                 now: { Plugin.monotonicSeconds() })
+                 now: { MonotonicClock.seconds() })
     }
 
     /// The places the baseline covers: the rule's directories and files, canonical, on

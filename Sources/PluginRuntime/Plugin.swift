@@ -3,6 +3,7 @@ import AuditReading
 import Detection
 import FileEvents
 import Glibc
+import HostFiles
 import Outputs
 import PlaceBaseline
 import RuleEngine
@@ -120,7 +121,7 @@ public final class Plugin {
     // MARK: The processing loop
 
     private func processInput() {
-        var lastAged = Self.monotonicSeconds()
+        var lastAged = MonotonicClock.seconds()
         var drained = true
         reading: while true {
             for request in signals.takeRequests() {
@@ -138,7 +139,7 @@ public final class Plugin {
             case .element(let chunk):
                 consume(chunk)
                 drained = false
-                if Self.monotonicSeconds() - lastAged < 1 { continue }
+                if MonotonicClock.seconds() - lastAged < 1 { continue }
             case .nothing:
                 drained = true
             case .closed:
@@ -147,7 +148,7 @@ public final class Plugin {
             }
             reader.age(now: streamClock.now(newestRecord: reader.newestRecordSeconds))
             followReplacements()
-            lastAged = Self.monotonicSeconds()
+            lastAged = MonotonicClock.seconds()
             if let due = rearmDue, lastAged >= due { rearmWatches() }
             detector.tick { [unowned self] in handle($0) }
             if reconciler != nil { watchForBlindness(now: lastAged) }
@@ -164,7 +165,7 @@ public final class Plugin {
         private var arrival = 0.0
 
         mutating func now(newestRecord: UInt64) -> UInt64 {
-            let current = Plugin.monotonicSeconds()
+            let current = MonotonicClock.seconds()
             if newestRecord != newest {
                 newest = newestRecord
                 arrival = current
@@ -174,12 +175,6 @@ public final class Plugin {
     }
 
     private var streamClock = StreamClock()
-
-    static func monotonicSeconds() -> Double {
-        var clock = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &clock)
-        return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
-    }
 
     private func consume(_ chunk: [UInt8]) {
         chunk.withUnsafeBytes { reader.consume($0) }
@@ -216,7 +211,7 @@ public final class Plugin {
             // writer is done (the record is of the open, before the write).
             var held = fileEvent
             held.contentDigests = ContentDigests(before: reconciler.digest(of: path), after: nil)
-            heldModifications.append((held, Self.monotonicSeconds() + Reconciler.settle))
+            heldModifications.append((held, MonotonicClock.seconds() + Reconciler.settle))
         case .borrowedExclusion(let fileEvent, let clauses, let withheld):
             guard !withheld else { hostCounts.update(fileEvent.node) { $0.withheld += 1 }; return }
             hostCounts.update(fileEvent.node) { $0.alerts += 1 }
@@ -233,7 +228,7 @@ public final class Plugin {
                 dispatcher.offer(formatter.alert(burst, rule: WatchRemovalRule.metadata, reconciled: last.finding))
             } else if reconciler != nil, burst.first.node == nil {
                 // Held until the places are compared: the alert says what changed meanwhile.
-                heldBursts.append((burst, Self.monotonicSeconds() + Self.burstHoldLimit))
+                heldBursts.append((burst, MonotonicClock.seconds() + Self.burstHoldLimit))
             } else {
                 dispatcher.offer(formatter.alert(burst, rule: WatchRemovalRule.metadata))
             }
@@ -247,11 +242,11 @@ public final class Plugin {
                     reconciler?.blind(change.disablesAuditing ? .auditingDisabled : .watchesRemoved, sender: sender,
                                       since: Double(change.seconds) + Double(change.milliseconds) / 1000)
                 }
-                rearmDue = Self.monotonicSeconds() + 1
+                rearmDue = MonotonicClock.seconds() + 1
             } else if rearmDue != nil {
                 // Rules still changing (auditctl -R after its -D): wait until they settle, so
                 // that a watch added first here does not make auditctl stop on "exists".
-                rearmDue = Self.monotonicSeconds() + 1
+                rearmDue = MonotonicClock.seconds() + 1
             }
         case .capSummary(let summary):
             dispatcher.offer(formatter.summary(summary, rule: detector.rule))
@@ -492,7 +487,7 @@ public final class Plugin {
             notice(message)
             diagnostics.info(message)
         }
-        let now = Self.monotonicSeconds()
+        let now = MonotonicClock.seconds()
         if heldBursts.contains(where: { $0.due <= now }) {
             releaseBursts(reconciled: "not compared yet: the detector is still blind (the places are compared when it sees again)")
         }

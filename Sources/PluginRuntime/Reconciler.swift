@@ -1,5 +1,6 @@
 import FileEvents
 import Glibc
+import HostFiles
 import PlaceBaseline
 
 /// Names what was done while the detector could not see. It keeps the baseline of the
@@ -229,6 +230,6 @@ final class Reconciler {
     private static func clocks() -> (wall: Double, monotonic: Double) {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
-        return (Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9, Plugin.monotonicSeconds())
+        return (Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9, MonotonicClock.seconds())
     }
 }
