@@ -313,7 +313,7 @@ public final class Detector {
     private func admittedByCap(_ fileEvent: FileEvent, emit: (Finding) -> Void) -> Bool {
         guard var current = cap else { return true }
         // Live, the monotonic clock; offline, the event's own time.
-        let time = host?.now() ?? Double(fileEvent.seconds) + Double(fileEvent.milliseconds) / 1000
+        let time = host?.now() ?? fileEvent.time
         for summary in current.dueSummaries(at: time) { emit(.capSummary(summary)) }
         let admitted = current.admit(fileEvent, at: time) { emit(.notice($0)) }
         cap = current

@@ -48,6 +48,9 @@ public struct FileEvent: Sendable {
         file.isUnknown || original?.isUnknown == true || process.executableUnknown
     }
 
+    /// `@timestamp` in seconds since the epoch.
+    public var time: Double { Double(seconds) + Double(milliseconds) / 1000 }
+
     /// `SECONDS.MILLI:SERIAL`, the event's id within its node.
     public var eventID: String {
         var text: [UInt8] = []

@@ -240,7 +240,7 @@ public final class Plugin {
                     let sender = BlindWindow.Sender(auditID: change.auditID, auditName: change.auditName, pid: change.pid,
                                                     executable: change.executable, commandLine: change.commandLine)
                     reconciler?.blind(change.disablesAuditing ? .auditingDisabled : .watchesRemoved, sender: sender,
-                                      since: Double(change.seconds) + Double(change.milliseconds) / 1000)
+                                      since: change.time)
                 }
                 rearmDue = MonotonicClock.seconds() + 1
             } else if rearmDue != nil {
@@ -396,7 +396,7 @@ public final class Plugin {
     /// A change the stream saw in a place: the baseline reads the name again.
     private func noteChange(_ event: FileEvent) {
         guard let reconciler, event.node == nil else { return }
-        let time = Double(event.seconds) + Double(event.milliseconds) / 1000
+        let time = event.time
         if let path = event.file.path { reconciler.streamChanged(path, at: time) }
         if let path = event.original?.path { reconciler.streamChanged(path, at: time) }
     }

@@ -157,7 +157,7 @@ public struct AlertCap: Sendable {
     private mutating func withhold(_ event: FileEvent, at time: Double, byCeiling: Bool, into state: inout GroupState,
                                    group: Group) {
         // When it happened: the event's own time (the cap's clock may be another).
-        let happened = Double(event.seconds) + Double(event.milliseconds) / 1000
+        let happened = event.time
         var summary = state.pending ?? Summary(group: group, first: happened, last: happened)
         summary.withheld += 1
         summary.last = happened
