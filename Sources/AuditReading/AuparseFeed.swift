@@ -31,8 +31,30 @@ public final class AuparseFeed {
             guard kind == AUPARSE_CB_EVENT_READY, let state, let context else { return }
             let feed = Unmanaged<AuparseFeed>.fromOpaque(context).takeUnretainedValue()
             feed.eventsDelivered += 1
-            feed.onEvent(AuditEvent(state: state))
+            feed.deliver(state)
         }, Unmanaged.passUnretained(self).toOpaque(), nil)
+    }
+
+    /// The records of the event being delivered, read from libauparse once per event
+    /// (its record cursor costs hundreds of instructions a step, and every consumer walks
+    /// the records); kept between events for its capacity.
+    private var records: [AuditRecord] = []
+
+    private func deliver(_ state: OpaquePointer) {
+        records.removeAll(keepingCapacity: true)
+        if auparse_first_record(state) > 0 {
+            repeat {
+                records.append(AuditRecord(type: MessageType(rawValue: auparse_get_type(state)),
+                                           text: auparse_get_record_text(state).map(FieldText.init),
+                                           enrichment: auparse_get_record_interpretations(state).map(FieldText.init)))
+            } while auparse_next_record(state) > 0
+        }
+        let stamp = auparse_get_timestamp(state)?.pointee
+        records.withUnsafeBufferPointer { records in
+            onEvent(AuditEvent(records: records,
+                               timestamp: stamp.map { ($0.sec, Int($0.milli), UInt64($0.serial), $0.host.map { String(cString: $0) }) }
+                                   ?? (0, 0, 0, nil)))
+        }
     }
 
     // auparse_destroy frees the process-wide interpretation list (free_interpretation_list),
@@ -56,28 +78,30 @@ public final class AuparseFeed {
 
 /// One assembled event, borrowed from libauparse for the duration of a callback.
 public struct AuditEvent {
-    fileprivate let state: OpaquePointer
+    /// The event's records in order, valid during the callback.
+    public let records: UnsafeBufferPointer<AuditRecord>
 
     /// The event's identity: time, serial and the `node=` name (nil when absent).
-    public var timestamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?) {
-        guard let stamp = auparse_get_timestamp(state)?.pointee else { return (0, 0, 0, nil) }
-        return (stamp.sec, Int(stamp.milli), UInt64(stamp.serial), stamp.host.map { String(cString: $0) })
-    }
+    public let timestamp: (seconds: Int, milliseconds: Int, serial: UInt64, node: String?)
 
     /// Calls `body` with each record in order; return false from `body` to stop.
     public func forEachRecord(_ body: (AuditRecord) -> Bool) {
-        guard auparse_first_record(state) > 0 else { return }
-        repeat {
-            if !body(AuditRecord(state: state)) { return }
-        } while auparse_next_record(state) > 0
+        for record in records where !body(record) { return }
     }
+
+    /// Whether a record of `type` is among the event's.
+    public func contains(_ type: MessageType) -> Bool { records.contains { $0.type == type } }
 }
 
-/// The current record of an `AuditEvent`.
+/// One record of an `AuditEvent`: its type and text as libauparse holds them.
 public struct AuditRecord {
-    fileprivate let state: OpaquePointer
+    public let type: MessageType
 
-    public var type: MessageType { MessageType(rawValue: auparse_get_type(state)) }
+    /// The record line as libauparse holds it (without the ENRICHED part).
+    public let text: FieldText?
+
+    /// The ENRICHED part of the record (after `\x1d`): `AUID="alice" UID="root" ...`.
+    public let enrichment: FieldText?
 
     /// Calls `body` with each `name=value` token of the record's text, read directly from
     /// the line libauparse holds: one pass, no call into libauparse per field. For the
@@ -85,20 +109,12 @@ public struct AuditRecord {
     /// never contain spaces, this is the list libauparse's field cursor gives, at a fraction
     /// of the cost of its per-field calls.
     public func forEachTextField(_ body: (_ name: FieldText, _ value: FieldText) -> Void) {
-        guard let text = self.text else { return }
+        guard let text else { return }
         text.forEachNameValue { name, value in
             // The header (`type=`, `msg=audit(...):`) is not a field.
             if !name.equals("type") && !name.equals("msg") { body(name, value) }
         }
     }
-
-    /// The ENRICHED part of the record (after `\x1d`): `AUID="alice" UID="root" ...`.
-    public var enrichment: FieldText? {
-        auparse_get_record_interpretations(state).map(FieldText.init)
-    }
-
-    /// The record line as libauparse holds it (without the ENRICHED part).
-    public var text: FieldText? { auparse_get_record_text(state).map(FieldText.init) }
 }
 
 /// A NUL-terminated string owned by libauparse, viewed as bytes without copying.

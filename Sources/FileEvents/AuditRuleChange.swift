@@ -39,6 +39,7 @@ public struct AuditRuleChange: Sendable {
     /// The event's change records: one event can hold several (the kernel removes every
     /// watch below a directory that is moved or unmounted in one system call).
     public static func all(in event: AuditEvent) -> [AuditRuleChange] {
+        guard event.contains(.configChange) else { return [] }
         var found: [AuditRuleChange] = []
         var process: (pid: Int?, executable: [UInt8]?, commandLine: [UInt8]?) = (nil, nil, nil)
         let stamp = event.timestamp
