@@ -26,14 +26,18 @@ extension Array where Element == UInt8 {
     /// hex pairs.
     public init?(hexPairs text: UnsafeRawBufferPointer) {
         guard text.count % 2 == 0 else { return nil }
-        self.init()
-        reserveCapacity(text.count / 2)
-        var index = 0
-        while index < text.count {
-            guard let high = text[index].hexDigitValue, let low = text[index + 1].hexDigitValue else { return nil }
-            append(high << 4 | low)
-            index += 2
+        var valid = true
+        self.init(unsafeUninitializedCapacity: text.count / 2) { buffer, initialized in
+            for index in 0 ..< text.count / 2 {
+                guard let high = text[2 * index].hexDigitValue, let low = text[2 * index + 1].hexDigitValue else {
+                    valid = false
+                    return
+                }
+                buffer[index] = high << 4 | low
+            }
+            initialized = text.count / 2
         }
+        guard valid else { return nil }
     }
 }
 

@@ -86,11 +86,11 @@ struct EventSelection {
         for item in summary.pathItems {
             guard let logged = item.name,
                   let canonical = PathResolver.canonicalPath(logged: logged, usrMerge: usrMerge),
-                  !covers(canonical.map(WildcardPattern.fold)) else { return false }
+                  !covers(canonical) else { return false }
             if item.isDirectory && !item.isParent { return false }
             if item.isParent {
                 guard let key = item.directoryKey(node: node), pending[key] == nil, let known = resolver.path(of: key),
-                      !resolver.isPlaceOrParent(known), !covers(known.map(WildcardPattern.fold))
+                      !resolver.isPlaceOrParent(known), !covers(known)
                 else { return false }
             }
         }
@@ -111,7 +111,7 @@ struct EventSelection {
         let directories = summary.pathItems.compactMap { item -> DirectoryKey? in
             guard item.isParent || item.isDirectory else { return nil }
             if let logged = item.name, let canonical = PathResolver.canonicalPath(logged: logged, usrMerge: usrMerge),
-               !covers(canonical.map(WildcardPattern.fold)) { return nil }
+               !covers(canonical) { return nil }
             if renames && !item.isParent { moves = true }
             return item.directoryKey(node: node)
         }
@@ -170,12 +170,31 @@ struct EventSelection {
         return FileSyscall.lookup(number, architecture: architecture)?.isRename == true
     }
 
-    /// Whether a canonical, lower-case path is in, is, or is above a place.
+    /// Whether a canonical path, without ASCII case, is in, is, or is above a place.
+    /// Compared in place, with no copy: every PATH item of every candidate event comes here.
     private func covers(_ path: [UInt8]) -> Bool {
-        trees.contains { path.starts(with: $0) || $0.starts(with: path) && $0.count > path.count && $0[path.count] == UInt8(ascii: "/") }
-            || directories.contains(path)
-            || directories.contains(PathResolver.directory(of: path))
-            || directories.contains { $0.starts(with: path) && $0.count > path.count && $0[path.count] == UInt8(ascii: "/") }
+        let slash = UInt8(ascii: "/")
+        // Whether `lower` (lower-case) is `path` or is above it.
+        func isAtOrAbove(_ lower: [UInt8]) -> Bool {
+            lower.count <= path.count && Self.sameFolded(path, lower, count: lower.count)
+        }
+        // Whether `lower` is strictly below `path`.
+        func isBelow(_ lower: [UInt8]) -> Bool {
+            lower.count > path.count && lower[path.count] == slash && Self.sameFolded(path, lower, count: path.count)
+        }
+        // `PathResolver.directory(of:)`: up to the last `/`, or `/` for a top-level name.
+        let directoryLength = max(path.lastIndex(of: slash) ?? 0, 1)
+        return trees.contains { isAtOrAbove($0) || isBelow($0) }
+            || directories.contains { directory in
+                (directory.count == path.count || directory.count == directoryLength) && isAtOrAbove(directory)
+                    || isBelow(directory)
+            }
+    }
+
+    /// Whether the first `count` bytes of `path`, without ASCII case, are those of `lower`.
+    private static func sameFolded(_ path: [UInt8], _ lower: [UInt8], count: Int) -> Bool {
+        for index in 0 ..< count where WildcardPattern.fold(path[index]) != lower[index] { return false }
+        return true
     }
 }
 

@@ -24,8 +24,13 @@ enum AuditValue {
     /// a trailing NUL, dropped); nil when the value does not decode.
     static func arguments(ofProctitle text: FieldText) -> [[UInt8]]? {
         guard let title = decode(text) else { return nil }
-        var arguments = title.split(separator: 0, omittingEmptySubsequences: false).map(Array.init)
-        if arguments.last?.isEmpty == true { arguments.removeLast() }
+        var arguments: [[UInt8]] = []
+        var start = 0
+        while let end = title[start...].firstIndex(of: 0) {
+            arguments.append(Array(title[start ..< end]))
+            start = end + 1
+        }
+        if start < title.count { arguments.append(start == 0 ? title : Array(title[start...])) }
         return arguments
     }
 

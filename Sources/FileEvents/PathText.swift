@@ -8,6 +8,7 @@ public enum PathText {
     /// An absolute path with `.`, `..` and repeated `/` removed and no trailing `/`.
     /// `..` is taken textually (the kernel does not log whether a component was a link).
     public static func normalize(_ path: [UInt8]) -> [UInt8] {
+        if isNormal(path) { return path }
         var components: [ArraySlice<UInt8>] = []
         for component in path.split(separator: slash, omittingEmptySubsequences: true) {
             if component.count == 1 && component.first == dot { continue }
@@ -24,6 +25,26 @@ public enum PathText {
             result.append(contentsOf: component)
         }
         return result.isEmpty ? [slash] : result
+    }
+
+    /// Whether `normalize` would return `path` unchanged: absolute, and no empty, `.` or
+    /// `..` component and no trailing `/` (as nearly every logged path is). One pass, no
+    /// allocation.
+    static func isNormal(_ path: [UInt8]) -> Bool {
+        path.withUnsafeBufferPointer { bytes in
+            guard bytes.first == slash else { return false }
+            if bytes.count == 1 { return true }
+            // `start` is the first byte of the component being read.
+            var start = 1
+            for index in 1 ... bytes.count {
+                guard index == bytes.count || bytes[index] == slash else { continue }
+                let length = index - start
+                if length == 0 { return false }
+                if length <= 2 && bytes[start] == dot && (length == 1 || bytes[start + 1] == dot) { return false }
+                start = index + 1
+            }
+            return true
+        }
     }
 
     /// `base` joined with the relative `name`, normalised.

@@ -11,6 +11,14 @@ struct PathTests {
         ("/etc/modprobe.d/", "/etc/modprobe.d"),
         ("/", "/"),
         ("/a/b/../../..", "/"),
+        // Already normal, returned as they are; and the near misses the check must catch.
+        ("/etc/modprobe.d/x.conf", "/etc/modprobe.d/x.conf"),
+        ("/.x/..y/...", "/.x/..y/..."),
+        ("/a/.", "/a"),
+        ("/a/..", "/"),
+        ("/a/./b", "/a/b"),
+        ("//", "/"),
+        ("relative/x", "/relative/x"),
     ])
     func normalize(input: String, expected: String) {
         #expect(PathText.normalize(Array(input.utf8)).text == expected)
