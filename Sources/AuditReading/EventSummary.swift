@@ -28,7 +28,7 @@ public struct EventSummary: Sendable {
     /// The URINGOP record's `uring_op=`: the event is an io_uring operation.
     public var uringOperation: UInt64?
     /// The SYSCALL or URINGOP record's `key=` value, as logged (`"audisp-lkm"`, hex for
-    /// several keys, `(null)`).
+    /// several keys); nil for none (`(null)`).
     public var key: [UInt8]?
     /// Whether the event is a change to the kernel's audit rules (CONFIG_CHANGE).
     /// The CWD record's `cwd=` value as logged (quoted or hex).
@@ -129,6 +129,8 @@ public struct EventSummary: Sendable {
         let start = position + 5
         var end = start
         while end < recordEnd, line[end] != UInt8(ascii: " ") { end += 1 }
+        // Most calls carry no key: no copy for them.
+        if line.bytes(start ..< end, equal: "(null)") { return nil }
         return [UInt8](line[start ..< end])
     }
 

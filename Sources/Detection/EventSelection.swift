@@ -140,28 +140,32 @@ struct EventSelection {
     /// Whether a change to existing names (no name made) may be in a place: logged for
     /// one of `keys` (the detector's watches), or naming, absolutely or from the working
     /// directory, a path the rule covers. A relative name with no working directory logged
-    /// counts. (Judged by names alone: a change through a bind mount of a place, under a
-    /// foreign key, is not parsed in replay.)
+    /// counts. (Judged by names alone otherwise: a change through a bind mount of a place,
+    /// under a foreign key, is not parsed in replay.)
     func mayChangePlace(_ summary: EventSummary, keys: Set<[UInt8]>) -> Bool {
-        if let key = summary.key, keys.contains(Array(key.split(separator: 0x01).first ?? [])) { return true }
-        let directory = summary.cwd.flatMap { PathResolver.canonicalPath(logged: $0, usrMerge: usrMerge) }
+        // The key as logged: quoted, or hex for several keys (joined by 0x01).
+        if let logged = summary.key, let decoded = PathResolver.decodedName(logged: logged),
+           decoded.split(separator: 0x01).contains(where: { keys.contains(Array($0)) }) { return true }
+        var directory: [UInt8]??
         for item in summary.pathItems {
             guard let logged = item.name else { return true }
             if let canonical = PathResolver.canonicalPath(logged: logged, usrMerge: usrMerge) {
-                if holds(canonical.map(WildcardPattern.fold)) { return true }
+                if holds(canonical) { return true }
                 continue
             }
-            guard let directory, let name = PathResolver.decodedName(logged: logged) else { return true }
-            if holds(PathResolver.canonical(absolute: directory + [UInt8(ascii: "/")] + name, usrMerge: usrMerge)
-                .map(WildcardPattern.fold)) { return true }
+            if directory == nil { directory = summary.cwd.flatMap { PathResolver.canonicalPath(logged: $0, usrMerge: usrMerge) } }
+            guard let directory = directory!, let name = PathResolver.decodedName(logged: logged) else { return true }
+            if holds(PathResolver.canonical(absolute: directory + [UInt8(ascii: "/")] + name, usrMerge: usrMerge)) { return true }
         }
         return false
     }
 
-    /// Whether an existing name (lower-case) is one the rule covers: below a place, or a
-    /// file it names. Unlike `covers`, not its directory's other files (`/etc/passwd`).
+    /// Whether an existing name (canonical, any case) is one the rule covers: below a
+    /// place, or a file it names. Unlike `covers`, not its directory's other files
+    /// (`/etc/passwd`).
     private func holds(_ path: [UInt8]) -> Bool {
-        files.contains(path) || trees.contains { path.starts(with: $0) }
+        files.contains { $0.count == path.count && Self.sameFolded(path, $0, count: path.count) }
+            || trees.contains { $0.count <= path.count && Self.sameFolded(path, $0, count: $0.count) }
     }
 
     private func isSystemCallRename(_ summary: EventSummary) -> Bool {

@@ -1,5 +1,5 @@
-import AuditReading
-import Detection
+@testable import AuditReading
+@testable import Detection
 import FileEvents
 import Foundation
 import RuleEngine
@@ -69,6 +69,8 @@ struct DetectorTests {
             // selection parses no more than the report, which parses every change.
             let changes = try run(files, purpose: .changes, watchKeys: keys, rule: rule)
             #expect(selected.statistics.parsedEvents <= changes.statistics.parsedEvents, "\(label)")
+            // ... and finds every modification that parsing every change finds.
+            #expect(selected.modifications.sorted() == changes.modifications.sorted(), "\(label), watch key \(keys[0])")
             last = (all, selected, changes)
         }
         return last!
@@ -141,6 +143,24 @@ struct DetectorTests {
             let (_, selected, changes) = try compare([moved.path], "moved")
             #expect(selected.statistics.parsedEvents < changes.statistics.parsedEvents)
         }
+    }
+
+    @Test("a change to an existing name logged for the detector's key is parsed whatever its names")
+    func changeUnderOwnKey() throws {
+        let selection = try #require(EventSelection(rule: DetectionRule.defaultRule(), usrMerge: UsrMerge(isMerged: true)))
+        let keys: Set<[UInt8]> = [Array("audisp-lkm".utf8)]
+        var summary = EventSummary()
+        var item = EventSummary.PathItem()
+        item.name = Array("\"/tmp/m/x.conf\"".utf8)   // a bind mount of a place, say
+        summary.pathItems = [item]
+        #expect(!selection.mayChangePlace(summary, keys: keys))
+        // As the kernel logs keys: quoted, or in hex joined by 0x01 when there are several.
+        summary.key = Array("\"audisp-lkm\"".utf8)
+        #expect(selection.mayChangePlace(summary, keys: keys))
+        summary.key = Array(Array("other\u{1}audisp-lkm".utf8).map { String(format: "%02X", $0) }.joined().utf8)
+        #expect(selection.mayChangePlace(summary, keys: keys))
+        summary.key = Array("\"other\"".utf8)
+        #expect(!selection.mayChangePlace(summary, keys: keys))
     }
 
     @Test("a rule that does not require file.path parses every file event")
