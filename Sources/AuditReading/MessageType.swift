@@ -41,29 +41,39 @@ public struct MessageType: RawRepresentable, Hashable, Sendable {
 /// a log uses a few dozen names, and each lookup in libaudit is a string search.
 struct MessageTypeTable {
     private var known: [(name: [UInt8], type: MessageType)] = []
-    private var last = 0
+    /// Open addressing over `known` by a hash of the name: an index into `known` plus
+    /// one, 0 for an empty slot. Twice as many slots as names are remembered at most, so
+    /// a look-up costs the hash and a probe or two, not a pass over the names.
+    private var slots = [Int32](repeating: 0, count: 2 * Self.capacity)
+    private static let capacity = 512
 
     /// The type named by the bytes in `range` of `line`; a nil range (no `type=` field) is
     /// type 0, as libauparse leaves it.
     mutating func type(in line: UnsafeRawBufferPointer, _ range: Range<Int>?) -> MessageType {
         guard let range else { return MessageType(rawValue: 0) }
         let name = UnsafeRawBufferPointer(rebasing: line[range])
-        func named(_ index: Int) -> Bool {
-            known[index].name.count == name.count
-                && known[index].name.withUnsafeBytes { memcmp($0.baseAddress!, name.baseAddress!, name.count) } == 0
-        }
-        // The last type seen first: records of one kind often follow one another.
-        if last < known.count, named(last) { return known[last].type }
-        if let index = known.indices.first(where: named) {
-            last = index
-            return known[index].type
+        // FNV-1a, 64 bits.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot] != 0 {
+            let entry = known[Int(slots[slot]) - 1]
+            if entry.name.count == name.count, name.isEmpty
+                || entry.name.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, name.count) }) == 0 {
+                return entry.type
+            }
+            slot = (slot + 1) & mask
         }
         let key = [UInt8](name)
         let type = MessageType(rawValue: String(decoding: key, as: UTF8.self).withCString {
             audit_name_to_msg_type($0)
         })
         // Garbage names are not remembered, so a corrupt log cannot grow the table without bound.
-        if type.rawValue >= 0 && known.count < 512 { known.append((key, type)) }
+        if type.rawValue >= 0 && known.count < Self.capacity {
+            known.append((key, type))
+            slots[slot] = Int32(known.count)
+        }
         return type
     }
 }
