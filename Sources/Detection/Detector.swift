@@ -144,13 +144,14 @@ public final class Detector {
     /// parses it: `FileEventNormalizer.disposition`, auditd's own records for the report,
     /// and for alerts `EventSelection`'s skip.
     public func disposition(_ summary: EventSummary) -> EventDisposition {
+        let interest = FileEventNormalizer.interest(summary)
         if settings.purpose == .changes {
-            return summary.firstType?.isDaemonRecord == true ? .parse : FileEventNormalizer.disposition(summary, changes: true)
+            return summary.firstType?.isDaemonRecord == true ? .parse : interest.disposition(changes: true)
         }
-        let disposition = FileEventNormalizer.disposition(summary, changes: settings.purpose == .alerts)
+        let disposition = interest.disposition(changes: settings.purpose == .alerts)
         guard disposition == .parse, selection != nil, !summary.isConfigChange else { return disposition }
         // A change to existing names only (no name made): parsed when it may be in a place.
-        if FileEventNormalizer.disposition(summary) == .skip && !selection!.mayChangePlace(summary, keys: normalizer.watchKeys) {
+        if interest == .change && !selection!.mayChangePlace(summary, keys: normalizer.watchKeys) {
             return .skip
         }
         if selection!.canSkip(summary, resolver: normalizer.paths) { return .skip }

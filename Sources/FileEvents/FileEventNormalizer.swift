@@ -43,16 +43,37 @@ public struct FileEventNormalizer: Sendable {
         paths = PathResolver(usrMerge: usrMerge)
     }
 
-    /// What the reader does with an event, judged from its record lines before libauparse
-    /// parses it (`AuditLogReader`'s selector): a successful file system call or io_uring
-    /// operation that made a new name, a directory change (its identities teach the path
-    /// resolver), a ring set-up and a change to the audit rules are parsed; a successful
-    /// exec is held, to be parsed only if that process later makes a file (most never
-    /// do); everything else is skipped. With `changes`, for a normaliser that
-    /// `reportsChanges`, the calls that change existing names are parsed too.
-    public static func disposition(_ summary: EventSummary, changes: Bool = false) -> EventDisposition {
-        if summary.isConfigChange { return .parse }
-        guard summary.success == true else { return .skip }
+    /// What an event is to the normaliser, judged from its record lines before libauparse
+    /// parses it.
+    public enum Interest: Sendable {
+        /// Nothing: a failed call, or one that neither makes, moves nor changes a name.
+        case none
+        /// A successful exec: held, to be parsed only if that process later makes a file
+        /// (most never do).
+        case exec
+        /// A successful file system call or io_uring operation that made a new name, a
+        /// directory change (its identities teach the path resolver), a mount, a ring
+        /// set-up, or a change to the audit rules.
+        case file
+        /// A call that changes existing names only (opened for writing, truncated,
+        /// attributes, unlinked): a file event only for a normaliser that `reportsChanges`.
+        case change
+
+        /// What the reader does with such an event (`AuditLogReader`'s selector); with
+        /// `changes`, changes to existing names are parsed too.
+        public func disposition(changes: Bool) -> EventDisposition {
+            switch self {
+            case .none: .skip
+            case .exec: .hold
+            case .file: .parse
+            case .change: changes ? .parse : .skip
+            }
+        }
+    }
+
+    public static func interest(_ summary: EventSummary) -> Interest {
+        if summary.isConfigChange { return .file }
+        guard summary.success == true else { return .none }
         let syscall: FileSyscall?
         if let operation = summary.uringOperation {
             syscall = FileSyscall.lookup(uringOperation: operation)
@@ -62,16 +83,20 @@ public struct FileEventNormalizer: Sendable {
             syscall = nil
         }
         switch syscall?.kind {
-        case nil: return .skip
-        case .exec: return .hold
-        case .ringSetup: return .parse
-        case .directory: return summary.hasCreatedName || summary.hasDeletedName ? .parse : .skip
-        case .mount: return .parse
-        case .open: return summary.hasCreatedName || changes ? .parse : .skip
-        case .otherCreation, .rename: return summary.hasCreatedName ? .parse : .skip
-        case .truncate, .attributes: return changes ? .parse : .skip
-        case .unlink: return changes && summary.hasDeletedName ? .parse : .skip
+        case nil: return .none
+        case .exec: return .exec
+        case .ringSetup, .mount: return .file
+        case .directory: return summary.hasCreatedName || summary.hasDeletedName ? .file : .none
+        case .open: return summary.hasCreatedName ? .file : .change
+        case .otherCreation, .rename: return summary.hasCreatedName ? .file : .none
+        case .truncate, .attributes: return .change
+        case .unlink: return summary.hasDeletedName ? .change : .none
         }
+    }
+
+    /// `interest(summary).disposition(changes:)`.
+    public static func disposition(_ summary: EventSummary, changes: Bool = false) -> EventDisposition {
+        interest(summary).disposition(changes: changes)
     }
 
     /// Calls `emit` with each file event `event` produces (usually none or one).
