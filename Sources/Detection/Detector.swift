@@ -110,7 +110,8 @@ public final class Detector {
         normalizer.reportsChanges = settings.purpose != .fileEvents
         engine = RuleEngine(rule: settings.rule)
         modificationEngine = RuleEngine(rule: settings.rule)
-        selection = settings.purpose == .alerts ? EventSelection(rule: settings.rule, usrMerge: settings.usrMerge) : nil
+        selection = settings.purpose == .alerts
+            ? EventSelection(rule: settings.rule, usrMerge: settings.usrMerge, watchKeys: settings.watchKeys) : nil
         watchRemoval = WatchRemovalRule(keys: settings.watchKeys)
         cap = settings.cap.map(AlertCap.init(settings:))
         if let host { connect(host) }
@@ -151,10 +152,10 @@ public final class Detector {
         let disposition = interest.disposition(changes: settings.purpose == .alerts)
         guard disposition == .parse, selection != nil, !summary.isConfigChange else { return disposition }
         // A change to existing names only (no name made): parsed when it may be in a place.
-        if interest == .change && !selection!.mayChangePlace(summary, keys: normalizer.watchKeys) {
+        if interest == .change && !selection!.mayChangePlace(summary) {
             return .skip
         }
-        if selection!.canSkip(summary, resolver: normalizer.paths) { return .skip }
+        if selection!.canSkip(summary, resolver: adoptedResolver ?? normalizer.paths) { return .skip }
         selection!.selected(summary)
         return .parse
     }
@@ -163,8 +164,9 @@ public final class Detector {
     public func process(_ event: AuditEvent, emit: (Finding) -> Void) {
         defer {
             let stamp = event.timestamp
-            selection?.processed(EventSelection.EventStamp(seconds: stamp.seconds, milliseconds: stamp.milliseconds,
-                                                            serial: stamp.serial, node: stamp.node))
+            let processed = EventSelection.EventStamp(seconds: stamp.seconds, milliseconds: stamp.milliseconds,
+                                                      serial: stamp.serial, node: stamp.node)
+            if processedSinceHandOver != nil { processedSinceHandOver!.append(processed) } else { selection?.processed(processed) }
         }
         if !bursts.isEmpty, host == nil {
             let stamp = event.timestamp
@@ -244,7 +246,7 @@ public final class Detector {
         engine = RuleEngine(rule: rule)
         modificationEngine = RuleEngine(rule: rule)
         let earlier = selection
-        selection = settings.purpose == .alerts ? EventSelection(rule: rule, usrMerge: settings.usrMerge) : nil
+        selection = settings.purpose == .alerts ? EventSelection(rule: rule, usrMerge: settings.usrMerge, watchKeys: watchKeys) : nil
         if let earlier { selection?.takeOutstanding(from: earlier) }
         watchRemoval = WatchRemovalRule(keys: watchKeys)
         normalizer.watchKeys = Set(watchKeys.map { Array($0.utf8) })
@@ -348,6 +350,48 @@ public final class Detector {
         for summary in current.flush() { emit(.capSummary(summary)) }
         retiredCapStatistics.add(current.statistics)
         cap = nil
+    }
+
+    // MARK: Two threads (`DetectionPipeline`)
+
+    /// What the selection knows of the processing when the two run on different threads:
+    /// the path resolver as it was when the selecting thread last adopted a hand-over, and
+    /// (the processing thread's) the events processed since its last hand-over. Both nil
+    /// on one thread, where the selection reads the normaliser's resolver and hears of each
+    /// event as it is processed.
+    private var adoptedResolver: PathResolver?
+    private var processedSinceHandOver: [EventSelection.EventStamp]?
+
+    /// What the processing thread tells the selecting one after a batch of events.
+    /// Sendable by discipline: offline, the resolver holds no closures (those ask a live
+    /// host), and each thread's later changes copy the tables it shares (copy on write).
+    struct HandOver: @unchecked Sendable {
+        var resolver: PathResolver
+        var processed: [EventSelection.EventStamp]
+    }
+
+    /// Before the second thread starts: selection and processing go separate ways.
+    func beginHandOvers() {
+        adoptedResolver = normalizer.paths
+        processedSinceHandOver = []
+    }
+
+    /// Processing thread, after a batch: what it has learned and processed since the last.
+    func handOver() -> HandOver {
+        defer { processedSinceHandOver = [] }
+        return HandOver(resolver: normalizer.paths, processed: processedSinceHandOver ?? [])
+    }
+
+    /// Selecting thread: takes in a hand-over, the batches' order kept.
+    func adopt(_ handOver: HandOver) {
+        for stamp in handOver.processed { selection?.processed(stamp) }
+        adoptedResolver = handOver.resolver
+    }
+
+    /// After the second thread has ended: one thread again.
+    func endHandOvers() {
+        adoptedResolver = nil
+        processedSinceHandOver = nil
     }
 
     // MARK: The live host

@@ -29,6 +29,8 @@ struct EventSelection {
     private let directories: [[UInt8]]
     /// Lower-case: the files the rule names (`/etc/modules`).
     private let files: Set<[UInt8]>
+    /// The keys of the detector's watches.
+    private let keys: Set<[UInt8]>
     /// The events selected but not yet processed, oldest first, with the directories they
     /// may teach and whether they may move one into a place; bound: the events of one of
     /// the reader's batches (256 KiB of records).
@@ -47,9 +49,10 @@ struct EventSelection {
 
     /// Nil when the rule does not require `file.path` to match some patterns (then no
     /// event can be ruled out by its names).
-    init?(rule: DetectionRule, usrMerge: UsrMerge) {
+    init?(rule: DetectionRule, usrMerge: UsrMerge, watchKeys: [String]) {
         guard let locations = rule.requiredLocations, !locations.isEmpty else { return nil }
         self.usrMerge = usrMerge
+        keys = Set(watchKeys.map { Array($0.utf8) })
         let lowered = { (path: [UInt8]) in path.map(WildcardPattern.fold) }
         trees = locations.filter { $0.isDirectory }.map { location in
             lowered(PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge) + [UInt8(ascii: "/")])
@@ -129,8 +132,9 @@ struct EventSelection {
         let done = outstanding.elements[...index]
         for entry in done {
             for key in entry.directories {
-                pending[key]! -= 1
-                if pending[key] == 0 { pending[key] = nil }
+                // One look-up: a directory's key hashes its host and device names.
+                guard let index = pending.index(forKey: key) else { continue }
+                if pending.values[index] == 1 { pending.remove(at: index) } else { pending.values[index] -= 1 }
             }
             if entry.movesDirectories { unsettled -= 1 }
         }
@@ -138,11 +142,11 @@ struct EventSelection {
     }
 
     /// Whether a change to existing names (no name made) may be in a place: logged for
-    /// one of `keys` (the detector's watches), or naming, absolutely or from the working
+    /// one of the detector's watch keys, or naming, absolutely or from the working
     /// directory, a path the rule covers. A relative name with no working directory logged
     /// counts. (Judged by names alone otherwise: a change through a bind mount of a place,
     /// under a foreign key, is not parsed in replay.)
-    func mayChangePlace(_ summary: EventSummary, keys: Set<[UInt8]>) -> Bool {
+    func mayChangePlace(_ summary: EventSummary) -> Bool {
         // The key as logged: quoted, or hex for several keys (joined by 0x01).
         if let logged = summary.key, let decoded = PathResolver.decodedName(logged: logged),
            decoded.split(separator: 0x01).contains(where: { keys.contains(Array($0)) }) { return true }

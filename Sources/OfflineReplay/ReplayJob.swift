@@ -68,10 +68,15 @@ public struct ReplayJob {
                 output.write(formatter.notice(message))
             }
         }
-        let reader = detector.reader(endOfEventTimeout: endOfEventTimeout, emit: handle)
-        let complete = try ReplayInputs.read(inputs, with: reader)
-        reader.finish()
-        detector.finish(emit: handle)
+        // Two cores: this thread reads and has libauparse parse, a second detects and prints.
+        let pipeline = DetectionPipeline(detector: detector, endOfEventTimeout: endOfEventTimeout, emit: handle)
+        let reader = pipeline.reader!
+        let complete: Bool
+        do { complete = try ReplayInputs.read(inputs, with: reader) } catch {
+            pipeline.abandon()
+            throw error
+        }
+        pipeline.finish()
         output.flush()
         let capStatistics = detector.capStatistics
         ReplaySummary.print(reading: reader.statistics, normalizing: detector.normalizing,
