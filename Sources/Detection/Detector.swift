@@ -8,9 +8,10 @@ import Synchronization
 /// evaluate (the rule, once per event), cap (live alert floods), and the project's own
 /// rules beside the rule (watch removal, directory replacement).
 ///
-/// Feed it with `reader(endOfEventTimeout:observe:emit:)`, or call `disposition` and
-/// `process` from a reader of one's own. What only a live host can answer comes in as a
-/// `LiveHost`; offline there is none.
+/// Feed it with `reader(endOfEventTimeout:observe:emit:)` (one thread), through a
+/// `DetectionPipeline` (replay: selecting and parsing on one thread, processing on
+/// another), or call `disposition` and `process` from a reader of one's own. What only a
+/// live host can answer comes in as a `LiveHost`; offline there is none.
 ///
 /// Its tables, each bounded, each with a cost per event that does not grow with it: the
 /// directories known (`PathResolver`, 65,536, a hash look-up per PATH item), the
@@ -19,7 +20,7 @@ import Synchronization
 /// alerted identities (`AlertedEvents`, 65,536, a set), the alert cap's groups
 /// (`AlertCap`, 4,096 per window), and, in the reader, the held exec events (8 MiB, by
 /// process), the open events (100,000, by identity; 4,096 records and 8 MiB each) and the
-/// selection's outstanding events (one batch).
+/// selection's outstanding events (one batch; two on two threads).
 public final class Detector {
     /// What the events are read for, which decides what is parsed and what is a file event.
     public enum Purpose: Sendable {

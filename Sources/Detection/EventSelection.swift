@@ -33,7 +33,7 @@ struct EventSelection {
     private let keys: Set<[UInt8]>
     /// The events selected but not yet processed, oldest first, with the directories they
     /// may teach and whether they may move one into a place; bound: the events of one of
-    /// the reader's batches (256 KiB of records).
+    /// the reader's batches (256 KiB of records), two on two threads (`DetectionPipeline`).
     private var outstanding = FIFOQueue<(id: EventStamp, directories: [DirectoryKey], movesDirectories: Bool)>()
     /// The directories of the outstanding events, with how many name each.
     private var pending: [DirectoryKey: Int] = [:]
@@ -76,8 +76,9 @@ struct EventSelection {
     /// have named.
     ///
     /// The reader selects events ahead of processing them (it hands libauparse 256 KiB at
-    /// a time, and libauparse holds the last event back until more input comes), so
-    /// `resolver` may not yet have learned from the events selected before this one. What
+    /// a time, and libauparse holds the last event back until more input comes; on two
+    /// threads, `resolver` is the processing's as of a batch ago), so `resolver` may not
+    /// yet have learned from the events selected before this one. What
     /// they may teach is kept aside until they are processed (`selected(_:)`,
     /// `processed(_:)`).
     mutating func canSkip(_ summary: EventSummary, resolver: PathResolver) -> Bool {
