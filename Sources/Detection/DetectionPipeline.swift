@@ -10,10 +10,11 @@ import Glibc
 /// The threads meet once per batch (`defaultBatchBytes` of records): the reading thread hands
 /// batch k over, then adopts what the detecting thread knew once it had processed batch
 /// k - 1 (the directories it learned, the events it processed), waiting for that if need
-/// be. The selection thus runs two batches ahead of the processing whatever the threads'
-/// speeds, so what it parses is the same from run to run. It never parses less than on
-/// one thread, and may parse a little more: an event whose directories the processing
-/// has not yet learned is parsed.
+/// be. The selection thus runs two batches ahead of the processing (more when the
+/// directories known are many, `Detector.handOver`) whatever the threads' speeds, so
+/// what it parses is the same from run to run. It never parses less than on one thread,
+/// and may parse a little more: an event whose directories the processing has not yet
+/// handed over is parsed.
 public final class DetectionPipeline {
     /// Bytes of record text per batch: libauparse's feed size, large enough that the
     /// threads meet a few hundred times per 100 MiB.
@@ -27,14 +28,15 @@ public final class DetectionPipeline {
     private var batch = EventBatch()
     private var batchesHandedOver = 0
     private let batches = WaitingQueue<EventBatch>(capacity: 1)
-    private let handOvers = WaitingQueue<Detector.HandOver>(capacity: .max)
+    private let handOvers = WaitingQueue<Detector.HandOver?>(capacity: .max)
     private var thread = pthread_t()
     private var running = false
 
     /// Findings go to `emit`, on the second thread, until `finish` returns. `batchBytes`
-    /// is for tests, which make the threads meet often.
+    /// and `directoriesPerBatch` (`Detector.handOver`) are for tests, which make the
+    /// threads meet often, or hold hand-overs back.
     public init(detector: Detector, endOfEventTimeout: UInt64 = 2, batchBytes: Int = defaultBatchBytes,
-                emit: @escaping (Finding) -> Void) {
+                directoriesPerBatch: Int = 2048, emit: @escaping (Finding) -> Void) {
         self.detector = detector
         self.emit = emit
         self.batchBytes = batchBytes
@@ -44,7 +46,7 @@ public final class DetectionPipeline {
             batch.append(event)
             if batch.byteCount >= batchBytes { handOverBatch() }
         }
-        detector.beginHandOvers()
+        detector.beginHandOvers(directoriesPerBatch: directoriesPerBatch)
         start()
     }
 
@@ -65,7 +67,8 @@ public final class DetectionPipeline {
         batches.push(batch)
         batch = EventBatch()
         batchesHandedOver += 1
-        if batchesHandedOver >= 2, let handOver = handOvers.pop() { detector.adopt(handOver) }
+        // One hand-over (or none, `Detector.handOver`) per batch processed, in order.
+        if batchesHandedOver >= 2, case let handOver?? = handOvers.pop() { detector.adopt(handOver) }
     }
 
     private func stop() {

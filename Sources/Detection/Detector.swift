@@ -362,6 +362,8 @@ public final class Detector {
     /// event as it is processed.
     private var adoptedResolver: PathResolver?
     private var processedSinceHandOver: [EventSelection.EventStamp]?
+    private var batchesSinceHandOver = 0
+    private var directoriesPerHandOverBatch = 2048
 
     /// What the processing thread tells the selecting one after a batch of events.
     /// Sendable by discipline: offline, the resolver holds no closures (those ask a live
@@ -372,13 +374,24 @@ public final class Detector {
     }
 
     /// Before the second thread starts: selection and processing go separate ways.
-    func beginHandOvers() {
+    func beginHandOvers(directoriesPerBatch: Int) {
         adoptedResolver = normalizer.paths
         processedSinceHandOver = []
+        batchesSinceHandOver = 0
+        directoriesPerHandOverBatch = max(1, directoriesPerBatch)
     }
 
-    /// Processing thread, after a batch: what it has learned and processed since the last.
-    func handOver() -> HandOver {
+    /// Processing thread, after a batch: what it has learned and processed since its last
+    /// hand-over, or nil while it holds back. A hand-over shares the resolver's tables, so
+    /// the next change here copies them whole: it is made after every batch while they are
+    /// small, and every `count / 2,048` batches beyond, so that the copying costs about the
+    /// same per batch however large they grow (up to 65,536 directories). The events not
+    /// yet handed over stay outstanding for the selection, which parses what they may
+    /// change, as it parses a directory it does not know.
+    func handOver() -> HandOver? {
+        batchesSinceHandOver += 1
+        guard batchesSinceHandOver >= normalizer.paths.count / directoriesPerHandOverBatch else { return nil }
+        batchesSinceHandOver = 0
         defer { processedSinceHandOver = [] }
         return HandOver(resolver: normalizer.paths, processed: processedSinceHandOver ?? [])
     }

@@ -35,6 +35,15 @@ struct EventSelection {
     /// may teach and whether they may move one into a place; bound: the events of one of
     /// the reader's batches (256 KiB of records), two on two threads (`DetectionPipeline`).
     private var outstanding = FIFOQueue<(id: EventStamp, directories: [DirectoryKey], movesDirectories: Bool)>()
+    /// Where outstanding events are in `outstanding`, by `EventStamp.key`, counted from the
+    /// first ever selected: the first of the events with that key (a copy of the same event
+    /// read twice, or another host's event of the same time and serial), the others found
+    /// by a pass. So an event processed
+    /// costs a look-up, not a pass over those outstanding (two batches, more on two
+    /// threads): most events processed (held execs, rule changes) were never selected and
+    /// match none.
+    private var positions: [UInt64: Int] = [:]
+    private var removedCount = 0
     /// The directories of the outstanding events, with how many name each.
     private var pending: [DirectoryKey: Int] = [:]
     private var unsettled = 0
@@ -45,6 +54,10 @@ struct EventSelection {
         var milliseconds: Int
         var serial: UInt64
         var node: String?
+
+        /// Time and serial in one word: hashed without the host's name, which the
+        /// comparison then checks.
+        var key: UInt64 { serial &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: Int64(seconds &* 1000 &+ milliseconds)) }
     }
 
     /// Nil when the rule does not require `file.path` to match some patterns (then no
@@ -68,7 +81,8 @@ struct EventSelection {
     /// Takes over what `earlier` (the selection of the rule this one replaces) has
     /// selected and not yet seen processed.
     mutating func takeOutstanding(from earlier: EventSelection) {
-        (outstanding, pending, unsettled) = (earlier.outstanding, earlier.pending, earlier.unsettled)
+        (outstanding, positions, removedCount, pending, unsettled)
+            = (earlier.outstanding, earlier.positions, earlier.removedCount, earlier.pending, earlier.unsettled)
     }
 
     /// Whether the event `summary` describes, already judged worth parsing for its system
@@ -121,17 +135,29 @@ struct EventSelection {
         }
         for key in directories { pending[key, default: 0] += 1 }
         if moves { unsettled += 1 }
-        outstanding.append((EventStamp(seconds: Int(summary.seconds), milliseconds: Int(summary.milliseconds),
-                                       serial: summary.serial, node: node), directories, moves))
+        let stamp = EventStamp(seconds: Int(summary.seconds), milliseconds: Int(summary.milliseconds),
+                               serial: summary.serial, node: node)
+        if positions[stamp.key] == nil { positions[stamp.key] = removedCount + outstanding.count }
+        outstanding.append((stamp, directories, moves))
     }
 
     /// Notes an event processed: it, and any selected before it that libauparse never
     /// delivered, are no longer outstanding. Events it did not select (held execs) match
     /// none.
     mutating func processed(_ stamp: EventStamp) {
-        guard let index = outstanding.elements.firstIndex(where: { $0.id == stamp }) else { return }
-        let done = outstanding.elements[...index]
+        guard let position = positions[stamp.key] else { return }
+        let count: Int
+        if outstanding.elements.dropFirst(position - removedCount).first?.id == stamp {
+            count = position - removedCount + 1
+        } else if let index = outstanding.elements.firstIndex(where: { $0.id == stamp }) {
+            count = index - outstanding.elements.startIndex + 1
+        } else {
+            return
+        }
+        let done = outstanding.elements.prefix(count)
         for entry in done {
+            if positions[entry.id.key] == removedCount { positions[entry.id.key] = nil }
+            removedCount += 1
             for key in entry.directories {
                 // One look-up: a directory's key hashes its host and device names.
                 guard let index = pending.index(forKey: key) else { continue }

@@ -25,7 +25,8 @@ struct DetectorTests {
     /// Reads `files` through a detector for `purpose`: on this thread, or with
     /// `twoThreadBatch` through a `DetectionPipeline` whose threads meet every so many bytes.
     func run(_ files: [String], purpose: Detector.Purpose, watchKeys: [String],
-             rule: DetectionRule = DetectionRule.defaultRule(), twoThreadBatch: Int? = nil) throws -> Run {
+             rule: DetectionRule = DetectionRule.defaultRule(), twoThreadBatch: Int? = nil,
+             directoriesPerBatch: Int = 2048) throws -> Run {
         let detector = Detector(settings: Detector.Settings(rule: rule, watchKeys: watchKeys,
                                                             usrMerge: UsrMerge(isMerged: true), purpose: purpose))
         var result = Run()
@@ -50,7 +51,8 @@ struct DetectorTests {
             }
         }
         if let twoThreadBatch {
-            let pipeline = DetectionPipeline(detector: detector, batchBytes: twoThreadBatch, emit: handle)
+            let pipeline = DetectionPipeline(detector: detector, batchBytes: twoThreadBatch,
+                                             directoriesPerBatch: directoriesPerBatch, emit: handle)
             for file in files { try pipeline.reader.read(try LogInput(path: file)) }
             pipeline.finish()
             result.statistics = pipeline.reader.statistics
@@ -86,9 +88,14 @@ struct DetectorTests {
             for keys in [["audisp-lkm"], ["lkmfix"]] {
                 let one = try run([log], purpose: purpose, watchKeys: keys)
                 #expect(!one.findings.isEmpty)
-                for batch in [1, 1 << 12, DetectionPipeline.defaultBatchBytes] {
-                    let two = try run([log], purpose: purpose, watchKeys: keys, twoThreadBatch: batch)
-                    #expect(two.findings == one.findings, "\(name), \(purpose), \(keys[0]), batches of \(batch) bytes")
+                // Batches of one event up to the default; hand-overs after every batch, and
+                // held back for as many batches as directories are known.
+                for (batch, directoriesPerBatch) in [(1, 2048), (1 << 12, 2048), (DetectionPipeline.defaultBatchBytes, 2048),
+                                                     (1, 1), (1 << 10, 1)] {
+                    let two = try run([log], purpose: purpose, watchKeys: keys, twoThreadBatch: batch,
+                                      directoriesPerBatch: directoriesPerBatch)
+                    #expect(two.findings == one.findings,
+                            "\(name), \(purpose), \(keys[0]), batches of \(batch) bytes, \(directoriesPerBatch) per batch")
                     // The selection may run ahead of what the processing has learned: it
                     // parses as much or more, never less.
                     #expect(two.statistics.parsedEvents >= one.statistics.parsedEvents)
