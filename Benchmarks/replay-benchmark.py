@@ -33,6 +33,11 @@ alerting creations (the fixture's first openat event, each copy a new file name,
 and millisecond): the peak RSS of the larger must stay within 1.25 times the smaller's
 and under 64 MiB, i.e. no table grows with a flood.
 
+With --directories, replay (best of --repeat) against bare libauparse on a log of 200,000
+creations each in a directory of its own, named absolutely: every event is parsed and
+teaches the path resolver a directory until its table is full (65,536), the table replay's
+two threads share by copying; peak RSS must stay under 64 MiB.
+
 With --open, the cost of events that never end, all in one second of log time, beyond the
 regrouper's bound of 100,000 open events (each completes the oldest): the second 150,000
 of a 300,000-event log must cost no more than 1.2 times the first 150,000.
@@ -170,6 +175,17 @@ def waiting(target, count, awaited=True):
                 out.write(restamp(copy, n, serial))
 
 
+def directories(target, count):
+    """Writes `count` copies of the fixture's first creation, each in a directory of its
+    own (/srv/dN, named absolutely, with a PARENT inode of its own): every event is parsed
+    and teaches the path resolver a directory, until its table is full (65,536)."""
+    template = creation(fixture_events(KERNEL_LOG))
+    with open(target, "wb") as out:
+        for n in range(count):
+            event = with_inode(with_inode(template, PARENT_INODE, 3_000_000_000 + 2 * n), CREATE_INODE, 3_000_000_001 + 2 * n)
+            out.write(restamp(event.replace(b"/etc/modprobe.d/", b"/srv/d%d/" % n), n, n + 1))
+
+
 def ensure(path, recipe, write):
     """The log at `path`, written by `write(path)` unless it exists and was made by the
     same `recipe` (kept beside it, in PATH.recipe)."""
@@ -300,6 +316,19 @@ def flood_mode(args, binary, measure):
           f"{verdict(peaks[1] / peaks[0] <= 1.25)}, largest {peaks[1]:.1f} MiB (target < 64) {verdict(peaks[1] < 64)}")
 
 
+def directories_mode(args, binary, walker, measure):
+    """--directories: replay against bare libauparse on a log whose every event teaches a
+    directory (the table that replay's two threads share by copying), and peak RSS."""
+    creations = 200_000
+    path = ensure(os.path.join(args.work, f"directories-{creations}.log"), repr(("directories", creations)),
+                  lambda target: directories(target, creations))
+    a, a_rss, _ = run(measure, [walker, path], args.repeat)
+    b, b_rss, out = run(measure, [binary, "replay", path], args.repeat)
+    print(f"directories: {creations} creations in as many directories, {os.path.getsize(path) >> 20} MiB, "
+          f"{count(out, 'file events')} file events: (a) bare {a:.2f}s {a_rss:.1f} MiB, (b) replay {b:.2f}s "
+          f"{b_rss:.1f} MiB, b/a {b / a:.2f}; peak RSS (target < 64 MiB) {verdict(b_rss < 64)}")
+
+
 def cost(measure, command, counter, repeat):
     """What `command` costs: instructions (callgrind) or best wall seconds of `repeat`;
     and its output."""
@@ -386,6 +415,8 @@ def main():
     parser.add_argument("--waiting", action="store_true", help="only the waiting table: cost per event, first tenth and rest")
     parser.add_argument("--waiting-events", type=int, default=100_000, help="blocks of the --waiting log (default 100,000)")
     parser.add_argument("--open", action="store_true", help="only open events beyond the bound: cost per event at 150,000 and 300,000")
+    parser.add_argument("--directories", action="store_true",
+                        help="only a log whose every event teaches a directory: replay against bare libauparse, peak RSS")
     parser.add_argument("--counter", choices=("instructions", "wall"), default="instructions",
                         help="--waiting's cost: instructions (valgrind callgrind, default) or wall time")
     args = parser.parse_args()
@@ -398,6 +429,8 @@ def main():
         waiting_mode(args, binary, measure)
     elif args.open:
         open_mode(args, binary, measure)
+    elif args.directories:
+        directories_mode(args, binary, walker, measure)
     else:
         throughput(args, binary, walker, measure)
         if args.large:
