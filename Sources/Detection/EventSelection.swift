@@ -33,15 +33,15 @@ struct EventSelection {
     private let keys: Set<[UInt8]>
     /// The events selected but not yet processed, oldest first, with the directories they
     /// may teach and whether they may move one into a place; bound: the events of one of
-    /// the reader's batches (256 KiB of records), two on two threads (`DetectionPipeline`).
+    /// the reader's batches (256 KiB of records), on two threads (`DetectionPipeline`) those
+    /// of the batches since the last hand-over (two, up to 33 with 65,536 directories known).
     private var outstanding = FIFOQueue<(id: EventStamp, directories: [DirectoryKey], movesDirectories: Bool)>()
     /// Where outstanding events are in `outstanding`, by `EventStamp.key`, counted from the
     /// first ever selected: the first of the events with that key (a copy of the same event
     /// read twice, or another host's event of the same time and serial), the others found
-    /// by a pass. So an event processed
-    /// costs a look-up, not a pass over those outstanding (two batches, more on two
-    /// threads): most events processed (held execs, rule changes) were never selected and
-    /// match none.
+    /// by a pass. So an event processed costs a look-up, not a pass over those outstanding
+    /// (a batch, more on two threads): most events processed (held execs, rule changes)
+    /// were never selected and match none.
     private var positions: [UInt64: Int] = [:]
     private var removedCount = 0
     /// The directories of the outstanding events, with how many name each.
@@ -91,10 +91,9 @@ struct EventSelection {
     ///
     /// The reader selects events ahead of processing them (it hands libauparse 256 KiB at
     /// a time, and libauparse holds the last event back until more input comes; on two
-    /// threads, `resolver` is the processing's as of a batch ago), so `resolver` may not
-    /// yet have learned from the events selected before this one. What
-    /// they may teach is kept aside until they are processed (`selected(_:)`,
-    /// `processed(_:)`).
+    /// threads, `resolver` is the processing's as of a hand-over ago), so `resolver` may
+    /// not yet have learned from the events selected before this one. What they may teach
+    /// is kept aside until they are processed (`selected(_:)`, `processed(_:)`).
     mutating func canSkip(_ summary: EventSummary, resolver: PathResolver) -> Bool {
         guard unsettled == 0, !summary.hasUnreadableName, !summary.pathItems.isEmpty else { return false }
         let node = summary.node.map { String(decoding: $0, as: UTF8.self) }
