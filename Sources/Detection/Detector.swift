@@ -20,7 +20,8 @@ import Synchronization
 /// alerted identities (`AlertedEvents`, 65,536, a set), the alert cap's groups
 /// (`AlertCap`, 4,096 per window), and, in the reader, the held exec events (8 MiB, by
 /// process), the open events (100,000, by identity; 4,096 records and 8 MiB each) and the
-/// selection's outstanding events (one batch; two on two threads).
+/// selection's outstanding events (one batch; on two threads two, up to 34 with many
+/// directories known).
 public final class Detector {
     /// What the events are read for, which decides what is parsed and what is a file event.
     public enum Purpose: Sendable {

@@ -34,7 +34,7 @@ struct EventSelection {
     /// The events selected but not yet processed, oldest first, with the directories they
     /// may teach and whether they may move one into a place; bound: the events of one of
     /// the reader's batches (256 KiB of records), on two threads (`DetectionPipeline`) those
-    /// of the batches since the last hand-over (two, up to 33 with 65,536 directories known).
+    /// of the batches since the last hand-over (two; up to 34 with 65,536 directories known).
     private var outstanding = FIFOQueue<(id: EventStamp, directories: [DirectoryKey], movesDirectories: Bool)>()
     /// Where outstanding events are in `outstanding`, by `EventStamp.key`, counted from the
     /// first ever selected: the first of the events with that key (a copy of the same event
