@@ -184,24 +184,11 @@ public final class Plugin {
     private func handle(_ finding: Finding) {
         switch finding {
         case .file(let fileEvent, let verdict, let withheld):
-            hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
-            noteChange(fileEvent)
-            guard verdict.raisesAlert else { return }
-            if withheld {
-                hostCounts.update(fileEvent.node) { $0.withheld += 1 }
-                return
-            }
+            guard alerts(fileEvent, verdict, withheld: withheld) else { return }
             hostCounts.update(fileEvent.node) { $0.alerts += 1 }
             dispatcher.offer(formatter.alert(fileEvent, rule: detector.rule))
         case .modification(let fileEvent, let verdict, let withheld):
-            hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
-            // Read again only once settled: the baseline still holds the content before.
-            noteChange(fileEvent)
-            guard verdict.raisesAlert else { return }
-            if withheld {
-                hostCounts.update(fileEvent.node) { $0.withheld += 1 }
-                return
-            }
+            guard alerts(fileEvent, verdict, withheld: withheld) else { return }
             guard let reconciler, fileEvent.node == nil, let path = fileEvent.file.path else {
                 hostCounts.update(fileEvent.node) { $0.alerts += 1 }
                 dispatcher.offer(formatter.alert(fileEvent, rule: ModificationRule.metadata))
@@ -394,6 +381,20 @@ public final class Plugin {
     }
 
     /// A change the stream saw in a place: the baseline reads the name again.
+    /// A file event judged by a rule (creation, modification): counted, its change noted
+    /// for the baseline (read again only once settled, so a modification's baseline still
+    /// holds the content before), and whether its alert goes out (a withheld one counted).
+    private func alerts(_ fileEvent: FileEvent, _ verdict: RuleEngine.Verdict, withheld: Bool) -> Bool {
+        hostCounts.update(fileEvent.node) { $0.fileEvents += 1 }
+        noteChange(fileEvent)
+        guard verdict.raisesAlert else { return false }
+        guard !withheld else {
+            hostCounts.update(fileEvent.node) { $0.withheld += 1 }
+            return false
+        }
+        return true
+    }
+
     private func noteChange(_ event: FileEvent) {
         guard let reconciler, event.node == nil else { return }
         let time = event.time
