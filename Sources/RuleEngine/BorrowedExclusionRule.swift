@@ -22,7 +22,7 @@ import FileEvents
 public enum BorrowedExclusionRule {
     public static let metadata: DetectionRule = {
         var rule = DetectionRule.embedded(toml)
-        rule.threats = DetectionRule.embedded(DefaultRule.toml).threats + DetectionRule.embedded(toml).threats
+        rule.threats = DefaultRule.threats + rule.threats
         return rule
     }()
 

@@ -6,6 +6,12 @@ enum DefaultRule {
     /// TOML; the seed rule is version 1.
     static let version = 1
 
+    /// Its MITRE ATT&CK mappings, which the project's own rules take over whole or in
+    /// part: read from the TOML once for all of them.
+    static let threats = DetectionRule.embedded(toml).threats
+    /// Of those, the persistence tactic's (TA0003).
+    static var persistenceThreats: [DetectionRule.Threat] { threats.filter { $0.tactic.id == "TA0003" } }
+
     static let toml = #"""
 [metadata]
 creation_date = "2024/12/17"

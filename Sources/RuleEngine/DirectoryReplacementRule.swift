@@ -9,7 +9,7 @@ public enum DirectoryReplacementRule {
     /// Its metadata only: compiling its query here would be wasted.
     public static let metadata: DetectionRule = {
         var rule = DetectionRule.embedded(toml)
-        rule.threats = DetectionRule.embedded(DefaultRule.toml).threats.filter { $0.tactic.id == "TA0003" }
+        rule.threats = DefaultRule.persistenceThreats
         return rule
     }()
 

@@ -9,7 +9,7 @@ import FileEvents
 public enum ModificationRule {
     public static let metadata: DetectionRule = {
         var rule = DetectionRule.embedded(toml)
-        rule.threats = DetectionRule.embedded(DefaultRule.toml).threats
+        rule.threats = DefaultRule.threats
         return rule
     }()
 

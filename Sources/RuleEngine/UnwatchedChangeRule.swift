@@ -8,7 +8,7 @@ public enum UnwatchedChangeRule {
     /// rule's Defense Evasion entry (T1562.012), taken from them.
     public static let metadata: DetectionRule = {
         var rule = DetectionRule.embedded(toml)
-        rule.threats = DetectionRule.embedded(DefaultRule.toml).threats.filter { $0.tactic.id == "TA0003" }
+        rule.threats = DefaultRule.persistenceThreats
             + WatchRemovalRule.metadata.threats
         return rule
     }()
