@@ -144,7 +144,7 @@ public final class Detector {
     }
 
     /// What the reader does with an event, judged from its records before libauparse
-    /// parses it: `FileEventNormalizer.disposition`, auditd's own records for the report,
+    /// parses it: `FileEventNormalizer.interest`, auditd's own records for the report,
     /// and for alerts `EventSelection`'s skip.
     public func disposition(_ summary: EventSummary) -> EventDisposition {
         let interest = FileEventNormalizer.interest(summary)

@@ -5,7 +5,7 @@ import RuleEngine
 /// Which events libauparse parses when only alerts are wanted: the detector's own
 /// business, and never a change to a verdict.
 ///
-/// It is `FileEventNormalizer.disposition`, plus one more reason to skip: a file event
+/// It is `FileEventNormalizer.interest`, plus one more reason to skip: a file event
 /// that cannot be in a place the rule requires `file.path` to be in is counted and not
 /// parsed. That takes every one of these:
 /// - every PATH name is absolute and outside the places, compared as the path resolver

@@ -71,6 +71,7 @@ public struct FileEventNormalizer: Sendable {
         }
     }
 
+    /// What the event `summary` describes is to the normaliser.
     public static func interest(_ summary: EventSummary) -> Interest {
         if summary.isConfigChange { return .file }
         guard summary.success == true else { return .none }
@@ -92,11 +93,6 @@ public struct FileEventNormalizer: Sendable {
         case .truncate, .attributes: return .change
         case .unlink: return summary.hasDeletedName ? .change : .none
         }
-    }
-
-    /// `interest(summary).disposition(changes:)`.
-    public static func disposition(_ summary: EventSummary, changes: Bool = false) -> EventDisposition {
-        interest(summary).disposition(changes: changes)
     }
 
     /// Calls `emit` with each file event `event` produces (usually none or one).

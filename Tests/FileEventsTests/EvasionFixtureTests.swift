@@ -181,7 +181,7 @@ struct EvasionFixtureTests {
     @Test("the watch removals (-W and -D, both lists) are decoded with their keys and lists")
     func watchRemovals() throws {
         var changes: [AuditRuleChange] = []
-        let reader = AuditLogReader(endOfEventTimeout: 2, selector: { FileEventNormalizer.disposition($0) }) { event in
+        let reader = AuditLogReader(endOfEventTimeout: 2, selector: { FileEventNormalizer.interest($0).disposition(changes: false) }) { event in
             changes += AuditRuleChange.all(in: event)
         }
         try reader.read(try LogInput(path: log.path))

@@ -84,7 +84,7 @@ public func read(_ log: String, with reader: AuditLogReader) throws {
 public func replay(files: [String], endOfEventTimeout: UInt64 = 2, usrMerge: Bool = true,
                    selecting: Bool = true) throws -> ReplayResult {
     try replay(files: files, endOfEventTimeout: endOfEventTimeout, usrMerge: usrMerge,
-               selector: selecting ? { FileEventNormalizer.disposition($0) } : nil)
+               selector: selecting ? { FileEventNormalizer.interest($0).disposition(changes: false) } : nil)
 }
 
 /// Replays `files` with `selector` choosing the events libauparse parses (nil: all).
