@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Data flow, one module per stage:
+// Data flow, one module per stage (HostFiles, beneath them all, holds RawPath, the one path
+// type, and the host's files read as bytes):
 //   CAudit (libauparse, libaudit, zlib) -> AuditReading (bytes -> records -> events)
 //   -> FileEvents (events -> creation/rename file events) -> RuleEngine (Elastic's EQL rule)
 //   -> Outputs (ECS JSON, text; syslog, file and stdout sinks)
@@ -27,16 +28,17 @@ let package = Package(
             providers: [.apt(["libauparse-dev", "libaudit-dev", "zlib1g-dev"])]
         ),
         .systemLibrary(name: "CCapNG", pkgConfig: "libcap-ng", providers: [.apt(["libcap-ng-dev"])]),
-        // The host's files as bytes: paths, small files read whole, links, directories.
+        // The host's files as bytes: RawPath (the one path type: events, places, watches and
+        // host files), small files read whole, links, directories.
         .target(name: "HostFiles"),
         .target(name: "AuditReading", dependencies: ["CAudit"]),
-        .target(name: "FileEvents", dependencies: ["AuditReading"]),
-        .target(name: "RuleEngine", dependencies: ["FileEvents"]),
+        .target(name: "FileEvents", dependencies: ["AuditReading", "HostFiles"]),
+        .target(name: "RuleEngine", dependencies: ["FileEvents", "HostFiles"]),
         // The places as last known (a baseline), scanned and compared: what changed unseen.
         .target(name: "PlaceBaseline", dependencies: ["AuditReading", "FileEvents", "HostFiles"]),
         // The one pipeline from audit events to findings (select, normalise, evaluate, cap).
-        .target(name: "Detection", dependencies: ["AuditReading", "FileEvents", "RuleEngine"]),
-        .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "PlaceBaseline"]),
+        .target(name: "Detection", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "HostFiles"]),
+        .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "PlaceBaseline", "HostFiles"]),
         // Reading audit logs offline for people: inputs in rotation order, progress, replay's run.
         .target(name: "OfflineReplay", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs"]),
         // Compliance evidence: the period report, the inventory, the profiles (data files).
@@ -44,7 +46,7 @@ let package = Package(
                                                    "AuditControl", "Settings", "HostFiles", "OfflineReplay", "PlaceBaseline"],
                 resources: [.embedInCode("Profiles")]),
         // Kernel audit control through libaudit: status, rule listing, adding and removing watches.
-        .target(name: "AuditControl", dependencies: ["CAudit", "FileEvents", "RuleEngine"]),
+        .target(name: "AuditControl", dependencies: ["CAudit", "FileEvents", "RuleEngine", "HostFiles"]),
         // The plugin's configuration file (/etc/audit/audisp-lkm.conf).
         .target(name: "Settings", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs", "HostFiles"]),
         .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs",
@@ -60,11 +62,11 @@ let package = Package(
         // Fixture locations and replay helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["AuditReading", "FileEvents", "RuleEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "AuditReadingTests", dependencies: ["AuditReading", "TestSupport"]),
-        .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading", "RuleEngine", "TestSupport"]),
-        .testTarget(name: "RuleEngineTests", dependencies: ["RuleEngine", "FileEvents", "TestSupport"]),
+        .testTarget(name: "FileEventsTests", dependencies: ["FileEvents", "AuditReading", "RuleEngine", "HostFiles", "TestSupport"]),
+        .testTarget(name: "RuleEngineTests", dependencies: ["RuleEngine", "FileEvents", "HostFiles", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "AuditReading", "FileEvents", "RuleEngine", "TestSupport"]),
         .testTarget(name: "OutputsTests", dependencies: ["Outputs", "FileEvents", "RuleEngine", "TestSupport"]),
-        .testTarget(name: "AuditControlTests", dependencies: ["AuditControl", "RuleEngine", "FileEvents", "TestSupport"]),
+        .testTarget(name: "AuditControlTests", dependencies: ["AuditControl", "RuleEngine", "FileEvents", "HostFiles", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Outputs", "TestSupport"]),
         .testTarget(name: "PluginRuntimeTests", dependencies: ["PluginRuntime"]),
         .testTarget(name: "PlaceBaselineTests", dependencies: ["PlaceBaseline", "HostFiles", "TestSupport"]),

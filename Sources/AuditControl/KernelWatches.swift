@@ -2,13 +2,14 @@ import CAudit
 import FileEvents
 import Glibc
 import RuleEngine
+import HostFiles
 
 /// The file-system watches loaded in the kernel, as `auditctl -l` lists them: `-w PATH`
 /// and `-F path=PATH` (one inode, and the entries of a directory through their PARENT
 /// item) or `-F dir=PATH` (a whole tree).
 public struct KernelWatches: Sendable {
     public struct Watch: Equatable, Sendable {
-        public var path: String
+        public var path: RawPath
         /// `dir=`: everything below `path`.
         public var isTree: Bool
         /// The filter list: 4 for system calls (`exit`), 7 for io_uring operations.
@@ -16,7 +17,7 @@ public struct KernelWatches: Sendable {
         /// `arch=`: the system-call table (`b64`, `b32`, ...) it applies to; nil for all.
         public var architecture: String?
 
-        public init(path: String, isTree: Bool, list: Int = Int(AUDIT_FILTER_EXIT), architecture: String? = nil) {
+        public init(path: RawPath, isTree: Bool, list: Int = Int(AUDIT_FILTER_EXIT), architecture: String? = nil) {
             self.path = path
             self.isTree = isTree
             self.list = list
@@ -88,7 +89,7 @@ public struct KernelWatches: Sendable {
             let length = Int(value)
             guard offset + length <= Int(rule.pointee.buflen) else { break }
             if field == UInt32(AUDIT_WATCH) || field == UInt32(AUDIT_DIR) {
-                let path = String(decoding: UnsafeRawBufferPointer(start: text + offset, count: length), as: UTF8.self)
+                let path = RawPath(bytes: Array(UnsafeRawBufferPointer(start: text + offset, count: length)))
                 found.append(Watch(path: path, isTree: field == UInt32(AUDIT_DIR), list: list))
             }
             offset += length
@@ -108,18 +109,14 @@ public struct KernelWatches: Sendable {
     /// with `trees`, only `dir=` watches (which see writes to existing files) count.
     public func uncovered(_ locations: [RuleLocation], usrMerge: UsrMerge,
                           list: Int = Int(AUDIT_FILTER_EXIT), architecture: String? = nil, trees: Bool = false) -> [RuleLocation] {
-        func canonical(_ path: String) -> String {
-            String(decoding: usrMerge.canonical(Array(path.utf8)), as: UTF8.self)
-        }
         let watched = watches.filter {
             $0.list == list && (architecture == nil || $0.architecture == nil || $0.architecture == architecture) && (!trees || $0.isTree)
-        }.map { Watch(path: canonical($0.path), isTree: $0.isTree) }
+        }.map { Watch(path: usrMerge.canonical($0.path), isTree: $0.isTree) }
         return locations.filter { location in
-            let path = canonical(location.path)
-            let parent = String(decoding: PathText.directory(of: Array(path.utf8)), as: UTF8.self)
+            let path = usrMerge.canonical(location.path)
             return !watched.contains { watch in
-                watch.path == path || watch.path == parent && !location.isDirectory
-                    || watch.isTree && path.hasPrefix(watch.path == "/" ? "/" : watch.path + "/")
+                watch.path == path || watch.path == path.directory && !location.isDirectory
+                    || watch.isTree && (watch.path == "/" || watch.path.isAbove(path))
             }
         }
     }

@@ -1,5 +1,6 @@
 import CAudit
 import Glibc
+import HostFiles
 
 /// Adds and removes the detector's path watches in the kernel through libaudit: on the
 /// io_uring list, which auditctl 3.0.9 (Debian 12) cannot write, and, to re-arm after
@@ -54,16 +55,16 @@ public enum WatchLoader {
     /// What a rule watches: a path (for writes), the files of an existing directory
     /// (`dir=`), mounts over a path, or a system call.
     enum Target: CustomStringConvertible {
-        case path(String)
-        case tree(String)
-        case mounts(String)
+        case path(RawPath)
+        case tree(RawPath)
+        case mounts(RawPath)
         case syscall(String)
 
         var description: String {
             switch self {
-            case .path(let path): path
-            case .tree(let path): "-F dir=\(path)"
-            case .mounts(let path): "-S mount,move_mount,open_tree \(path)"
+            case .path(let path): path.text
+            case .tree(let path): "-F dir=\(path.text)"
+            case .mounts(let path): "-S mount,move_mount,open_tree \(path.text)"
             case .syscall(let name): "-S \(name)"
             }
         }
@@ -77,16 +78,13 @@ public enum WatchLoader {
     /// kernel resolves it when it is loaded: it cannot be loaded for a missing directory
     /// (rules files would stop there), and stays with that directory if it is replaced.
     /// It is loaded here, for the places that exist.
-    static func existingDirectories(_ paths: [String]) -> [String] {
-        paths.filter { path in
-            var status = stat()
-            return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
-        }
+    static func existingDirectories(_ paths: [RawPath]) -> [RawPath] {
+        paths.filter { path in (try? path.status(followingLinks: true)).map { $0.st_mode & S_IFMT == S_IFDIR } ?? false }
     }
 
     /// Adds (or removes) the watch on every path in `paths` on every list in `lists`, and
     /// on each system-call list the mount rule of every path and the `io_uring_setup` rule.
-    public static func apply(adding: Bool, paths: [String], key: String, lists: [List]) -> Summary {
+    public static func apply(adding: Bool, paths: [RawPath], key: String, lists: [List]) -> Summary {
         var summary = Summary()
         let trees = existingDirectories(paths).map(Target.tree)
         for list in lists {
@@ -101,7 +99,7 @@ public enum WatchLoader {
 
     /// Adds (or removes) the `dir=` watch of every existing directory in `paths` on both
     /// system-call tables: what a rules file cannot hold (see `existingDirectories`).
-    public static func applyTrees(adding: Bool, paths: [String], key: String) -> Summary {
+    public static func applyTrees(adding: Bool, paths: [RawPath], key: String) -> Summary {
         var summary = Summary()
         let trees = existingDirectories(paths).map(Target.tree)
         for list in List.all where list != .ioUring {
@@ -148,21 +146,23 @@ public enum WatchLoader {
         var rule: UnsafeMutablePointer<audit_rule_data>? = audit_rule_create_data()
         defer { audit_rule_free_data(rule) }
         guard rule != nil else { return .failed("out of memory") }
+        // A field pair is text for libaudit; the rule's places come from its text, so are UTF-8.
+        func field(_ name: String, _ path: RawPath) -> String { name + "=" + String(decoding: path.bytes, as: UTF8.self) }
         var pairs: [String] = []
         if case .exit(let architecture) = list { pairs.append("arch=\(architecture)") }
         switch target {
         case .path(let path):
             guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
-            pairs.append("path=\(path)")
+            pairs.append(field("path", path))
             if case .exit = list { pairs.append("perm=wa") }
         case .tree(let path):
             guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
-            pairs += ["dir=\(path)", "perm=wa"]
+            pairs += [field("dir", path), "perm=wa"]
         case .mounts(let path):
             for name in ["mount", "move_mount", "open_tree"] where audit_rule_syscallbyname_data(rule, name) != 0 {
                 return .failed("libaudit: no system call \(name)")
             }
-            pairs.append("path=\(path)")
+            pairs.append(field("path", path))
         case .syscall(let name):
             guard audit_rule_syscallbyname_data(rule, name) == 0 else { return .failed("libaudit: no system call \(name)") }
         }

@@ -108,7 +108,7 @@ public struct ComplianceProfile: Sendable {
     /// pattern line (it covers other modules too) is outvoted by a file in
     /// /etc/modprobe.d named to be read before it, where a name can be.
     static func replacing(_ install: ModprobeConfiguration.Directive, with line: String, module: String) -> String {
-        let name = PathText.basename(of: RawPath(displayText: install.file).bytes)
+        let name = RawPath(displayText: install.file).lastComponent
         let earlier = "00-\(module).conf"
         let isPattern = install.module.contains { "*?[".contains($0) }
         if !install.file.hasPrefix("/etc/") || isPattern, Array(earlier.utf8).lexicographicallyPrecedes(name) {

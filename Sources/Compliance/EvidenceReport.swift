@@ -1,6 +1,7 @@
 import AuditReading
 import Detection
 import FileEvents
+import HostFiles
 import OfflineReplay
 import Outputs
 import RuleEngine
@@ -20,7 +21,7 @@ public struct EvidenceReport {
     public var hostState: HostState?
     /// What this host's package database says of an executable a `process.name` exclusion
     /// names (`BorrowedExclusionRule`), with `--host-state`; nil: its location alone.
-    public var programStanding: (@Sendable (_ executable: [UInt8]) -> ProgramStanding)?
+    public var programStanding: (@Sendable (_ executable: RawPath) -> ProgramStanding)?
 
     public init(period: ReportPeriod, rule: DetectionRule, watchKeys: [String], usrMerge: UsrMerge) {
         self.period = period

@@ -121,11 +121,10 @@ public enum HostChecks {
         var results: [CheckResult] = []
         for location in rule.locations {
             let missing = routes.filter { $0.missing.contains(location) }.map(\.name)
-            var status = stat()
-            let exists = stat(location.path, &status) == 0
-            let needsTree = location.isDirectory && exists && status.st_mode & S_IFMT == S_IFDIR
+            let status = try? location.path.status(followingLinks: true)
+            let needsTree = location.isDirectory && status.map { $0.st_mode & S_IFMT == S_IFDIR } ?? false
             let subject = "watch \(location)"
-            if let target = SmallFile.linkTarget(RawPath(location.path))?.bytes, location.isDirectory {
+            if let target = SmallFile.linkTarget(location.path)?.bytes, location.isDirectory {
                 results.append(CheckResult(.fail, subject, "a symbolic link to \(String(decoding: target, as: UTF8.self)): "
                                            + "creations there are seen only if the target is watched too",
                                            fix: "replace the link with the directory, or watch its target"))
@@ -140,7 +139,7 @@ public enum HostChecks {
                                            fix: "audisp-lkm watches add"))
             } else {
                 results.append(CheckResult(.pass, subject, "watched: b64, b32, io_uring" + (needsTree ? ", its files (dir=)" : "")
-                                           + (exists ? "" : " (missing now; watched for when it is made)")))
+                                           + (status != nil ? "" : " (missing now; watched for when it is made)")))
             }
         }
         return results
@@ -243,7 +242,7 @@ public enum HostChecks {
         case .file:
             // The plugin appends, creating the file when missing.
             let file = configuration.file
-            let target = access(file, F_OK) == 0 ? file : String(decoding: PathText.directory(of: Array(file.utf8)), as: UTF8.self)
+            let target = access(file, F_OK) == 0 ? file : String(decoding: RawPath(file).directory.bytes, as: UTF8.self)
             if access(target, W_OK) != 0 {
                 return CheckResult(.fail, "output", "\(sink): NOT WRITABLE (\(target): \(String(cString: strerror(errno))))",
                                    fix: "create \(target) writable by root, or choose another output")

@@ -55,8 +55,8 @@ public struct Inventory: Sendable {
         let prefix = root == "/" ? "" : root
         var places = locations.map(\.path)
         for extra in ModprobeConfiguration.modprobeDirectories + ModprobeConfiguration.modulesLoadDirectories
-            + [ModprobeConfiguration.debianModules] where !places.contains(extra) {
-            places.append(extra)
+            + [ModprobeConfiguration.debianModules] where !places.contains(RawPath(extra)) {
+            places.append(RawPath(extra))
         }
         let users = NameTable(path: RawPath("/etc/passwd").inRoot(RawPath(prefix), followingLast: true))
         let groups = NameTable(path: RawPath("/etc/group").inRoot(RawPath(prefix), followingLast: true))
@@ -70,8 +70,7 @@ public struct Inventory: Sendable {
         // tree, its links followed inside it (`RawPath.inRoot`).
         var found: [(path: RawPath, status: stat, target: RawPath?)] = []
         var listed: [String] = []
-        for place in places {
-            let path = RawPath(place)
+        for path in places {
             guard let system = path.inRoot(RawPath(prefix), followingLast: false),
                   let followed = path.inRoot(RawPath(prefix), followingLast: true) else {
                 listed.append(path.text + " (cannot be examined here: more than \(RawPath.maximumLinks) links)")

@@ -15,7 +15,6 @@ public struct PeriodReport: Sendable {
     /// and files (`/etc/modules`).
     public let places: [RuleLocation]
     /// Their paths as bytes, as file events carry theirs (made once, not per event).
-    private let placePaths: [[UInt8]]
     public let watchRemoval: WatchRemovalRule
     public private(set) var trails: [String: HostTrail] = [:]
     public private(set) var totals = ReportTotals()
@@ -30,7 +29,6 @@ public struct PeriodReport: Sendable {
     public init(period: ReportPeriod, places: [RuleLocation], watchKeys: [String], unnamedHost: String) {
         self.period = period
         self.places = places
-        placePaths = places.map { Array($0.path.utf8) }
         self.unnamedHost = unnamedHost
         watchRemoval = WatchRemovalRule(keys: watchKeys)
     }
@@ -117,13 +115,13 @@ public struct PeriodReport: Sendable {
                 let keys = change.keys.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",")
                 let detail = kind == .auditingDisabled || kind == .auditingEnabled
                     ? "audit_enabled=\(change.auditEnabled!)"
-                    : "key \(keys) on the \(change.listName ?? "?") list" + (change.path.map { " (\(String(decoding: $0, as: UTF8.self)))" } ?? "")
+                    : "key \(keys) on the \(change.listName ?? "?") list" + (change.path.map { " (\(String(decoding: $0.bytes, as: UTF8.self)))" } ?? "")
                 trails[name, default: HostTrail(host: name)].add(HostTrail.Mark(kind: kind, time: time, eventID: change.eventID, detail: detail))
             }
             if inPeriod && watchRemoval.matches(change) {
                 let alert = ReportedChange(subject: .rules(change),
                                            decision: .alert(rule: WatchRemovalRule.metadata.name, undecided: false),
-                                           place: change.path.map { String(decoding: $0, as: UTF8.self) } ?? "(audit rules)")
+                                           place: change.path.map { String(decoding: $0.bytes, as: UTF8.self) } ?? "(audit rules)")
                 tampering.append(alert)
             }
         }
@@ -135,9 +133,10 @@ public struct PeriodReport: Sendable {
     /// counts when its directory is a place, or it was logged for a detector's watch.
     public func place(of event: FileEvent) -> String? {
         guard period.contains(ReportPeriod.time(seconds: event.seconds, milliseconds: event.milliseconds)) else { return nil }
-        if event.action == .directoryReplacement { return event.file.path.map { String(decoding: $0, as: UTF8.self) } }
+        if event.action == .directoryReplacement { return event.file.path.map { String(decoding: $0.bytes, as: UTF8.self) } }
         for file in [event.file, event.original].compactMap({ $0 }) {
-            if let path = file.path ?? file.directory.map({ $0 + [UInt8(ascii: "/")] }), let found = place(containing: path) {
+            // An unknown name in a known directory: the directory followed by a `/`.
+            if let path = file.path ?? file.directory.map({ $0 + "/" }), let found = place(containing: path) {
                 return found
             }
             if file.watchedButUnknown { return "(a watched place)" }
@@ -145,10 +144,10 @@ public struct PeriodReport: Sendable {
         return nil
     }
 
-    private func place(containing path: [UInt8]) -> String? {
-        let directory = PathResolver.directory(of: path)
-        for (location, text) in zip(places, placePaths) {
-            if location.isDirectory ? directory == text : path == text { return location.description }
+    private func place(containing path: RawPath) -> String? {
+        let directory = path.directory
+        for location in places {
+            if location.isDirectory ? directory == location.path : path == location.path { return location.description }
         }
         return nil
     }

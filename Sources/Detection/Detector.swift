@@ -2,6 +2,7 @@ import AuditReading
 import FileEvents
 import RuleEngine
 import Synchronization
+import HostFiles
 
 /// The one pipeline from audit events to findings, which the plugin, `replay` and
 /// `report` consume: select (which events libauparse parses), normalise (file events),
@@ -49,11 +50,11 @@ public final class Detector {
         public var modificationRule: Bool
         /// Offline, what a package database says of an executable (`report --host-state`
         /// on the host the logs come from); nil: its location alone. Live, the host says.
-        public var programStanding: (@Sendable (_ executable: [UInt8]) -> ProgramStanding)?
+        public var programStanding: (@Sendable (_ executable: RawPath) -> ProgramStanding)?
 
         public init(rule: DetectionRule, watchKeys: [String], usrMerge: UsrMerge, purpose: Purpose,
                     cap: AlertCap.Settings? = nil, modificationRule: Bool = true,
-                    programStanding: (@Sendable (_ executable: [UInt8]) -> ProgramStanding)? = nil) {
+                    programStanding: (@Sendable (_ executable: RawPath) -> ProgramStanding)? = nil) {
             self.rule = rule
             self.watchKeys = watchKeys
             self.usrMerge = usrMerge
@@ -181,7 +182,7 @@ public final class Detector {
                 // inputs, whose copies may even join one open event) is one alert.
                 let what = "\(change.operation ?? "")|\(change.list ?? -1)|\(change.auditEnabled ?? 2)|"
                 removesWatch = firstOwnAlert("watch-removal", node: change.node, seconds: change.seconds, id: change.appendEventID,
-                                             telling: [Array(what.utf8), Array(change.keys.joined(separator: [0x01])), change.path ?? []])
+                                             telling: [Array(what.utf8), Array(change.keys.joined(separator: [0x01])), change.path?.bytes ?? []])
             }
             let touched = host?.now() ?? change.time
             if removesWatch {
@@ -198,7 +199,7 @@ public final class Detector {
             }
             emit(.ruleChange(change, removesWatch: removesWatch))
         }
-        var replaced: [[UInt8]] = []
+        var replaced: [RawPath] = []
         normalizer.normalize(event) { fileEvent in
             if fileEvent.action == .directoryReplacement, let place = fileEvent.file.path { replaced.append(place) }
             handle(fileEvent, emit: emit)
@@ -269,7 +270,7 @@ public final class Detector {
         guard fileEvent.action != .directoryReplacement else {
             // Not through the cap: rare, and its groups and summaries are the file rule's.
             guard firstOwnAlert("directory-replacement", node: fileEvent.node, seconds: fileEvent.seconds,
-                                id: fileEvent.appendEventID, telling: [fileEvent.file.path ?? []]) else { return }
+                                id: fileEvent.appendEventID, telling: [fileEvent.file.path?.bytes ?? []]) else { return }
             directoryReplacements += 1
             emit(.directoryReplacement(fileEvent))
             for brought in broughtFiles(fileEvent, emit: emit) { judge(brought, emit: emit) }
@@ -333,15 +334,15 @@ public final class Detector {
         guard let host, let place = replacement.file.path, replacement.node == nil else { return [] }
         let (names, more) = host.entries(place, Self.broughtFilesLimit)
         if more {
-            emit(.notice("\(String(decoding: place, as: UTF8.self)) holds more than \(Self.broughtFilesLimit) entries "
+            emit(.notice("\(String(decoding: place.bytes, as: UTF8.self)) holds more than \(Self.broughtFilesLimit) entries "
                          + "since it was replaced; only the first were examined"))
         }
         return names.map { name in
             var brought = replacement
             brought.action = .rename
-            brought.file = EventFile(path: PathText.join(place, name), name: name, loggedName: name)
+            brought.file = EventFile(path: place.appending(name: name), name: name, loggedName: RawPath(bytes: name))
             brought.original = replacement.original?.path.map { source in
-                EventFile(path: PathText.join(source, name), name: name)
+                EventFile(path: source.appending(name: name), name: name)
             }
             return brought
         }
@@ -419,12 +420,12 @@ public final class Detector {
     private func connect(_ host: LiveHost) {
         let places = settings.rule.placeDirectories(usrMerge: settings.usrMerge)
         normalizer.paths.places = Set(places)
-        var seen = Set<[UInt8]>()
-        let directories = (places + places.map(PathText.directory(of:))).filter { seen.insert($0).inserted }
+        var seen = Set<RawPath>()
+        let directories = (places + places.map(\.directory)).filter { seen.insert($0).inserted }
         for found in host.directories(directories) { normalizer.paths.remember(directory: found.path, as: found.key) }
         // At most every 50 ms: a flood of events in unknown directories must not turn into
         // a flood of stat calls.
-        let recent = Mutex<(time: Double, found: [(path: [UInt8], key: DirectoryKey)])>((-1, []))
+        let recent = Mutex<(time: Double, found: [(path: RawPath, key: DirectoryKey)])>((-1, []))
         normalizer.paths.lookUpDirectories = {
             let now = host.now()
             return recent.withLock { cached in

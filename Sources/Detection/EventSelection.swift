@@ -1,6 +1,7 @@
 import AuditReading
 import FileEvents
 import RuleEngine
+import HostFiles
 
 /// Which events libauparse parses when only alerts are wanted: the detector's own
 /// business, and never a change to a verdict.
@@ -66,15 +67,15 @@ struct EventSelection {
         guard let locations = rule.requiredLocations, !locations.isEmpty else { return nil }
         self.usrMerge = usrMerge
         keys = Set(watchKeys.map { Array($0.utf8) })
-        let lowered = { (path: [UInt8]) in path.map(WildcardPattern.fold) }
+        let lowered = { (path: RawPath) in path.bytes.map(WildcardPattern.fold) }
         trees = locations.filter { $0.isDirectory }.map { location in
-            lowered(PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge) + [UInt8(ascii: "/")])
+            lowered(location.canonicalPath(usrMerge: usrMerge)) + [UInt8(ascii: "/")]
         }
         directories = locations.filter { !$0.isDirectory }.map { location in
-            lowered(PathResolver.directory(of: PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)))
+            lowered(location.canonicalPath(usrMerge: usrMerge).directory)
         }
         files = Set(locations.filter { !$0.isDirectory }.map { location in
-            lowered(PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge))
+            lowered(location.canonicalPath(usrMerge: usrMerge))
         })
     }
 
@@ -175,8 +176,8 @@ struct EventSelection {
     func mayChangePlace(_ summary: EventSummary) -> Bool {
         // The key as logged: quoted, or hex for several keys (joined by 0x01).
         if let logged = summary.key, let decoded = PathResolver.decodedName(logged: logged),
-           decoded.split(separator: 0x01).contains(where: { keys.contains(Array($0)) }) { return true }
-        var directory: [UInt8]??
+           decoded.bytes.split(separator: 0x01).contains(where: { keys.contains(Array($0)) }) { return true }
+        var directory: RawPath??
         for item in summary.pathItems {
             guard let logged = item.name else { return true }
             if let canonical = PathResolver.canonicalPath(logged: logged, usrMerge: usrMerge) {
@@ -185,7 +186,7 @@ struct EventSelection {
             }
             if directory == nil { directory = summary.cwd.flatMap { PathResolver.canonicalPath(logged: $0, usrMerge: usrMerge) } }
             guard let directory = directory!, let name = PathResolver.decodedName(logged: logged) else { return true }
-            if holds(PathResolver.canonical(absolute: directory + [UInt8(ascii: "/")] + name, usrMerge: usrMerge)) { return true }
+            if holds(PathResolver.canonical(absolute: directory.appending(name), usrMerge: usrMerge)) { return true }
         }
         return false
     }
@@ -193,8 +194,9 @@ struct EventSelection {
     /// Whether an existing name (canonical, any case) is one the rule covers: below a
     /// place, or a file it names. Unlike `covers`, not its directory's other files
     /// (`/etc/passwd`).
-    private func holds(_ path: [UInt8]) -> Bool {
-        files.contains { $0.count == path.count && Self.sameFolded(path, $0, count: path.count) }
+    private func holds(_ path: RawPath) -> Bool {
+        let path = path.bytes
+        return files.contains { $0.count == path.count && Self.sameFolded(path, $0, count: path.count) }
             || trees.contains { $0.count <= path.count && Self.sameFolded(path, $0, count: $0.count) }
     }
 
@@ -206,7 +208,8 @@ struct EventSelection {
 
     /// Whether a canonical path, without ASCII case, is in, is, or is above a place.
     /// Compared in place, with no copy: every PATH item of every candidate event comes here.
-    private func covers(_ path: [UInt8]) -> Bool {
+    private func covers(_ path: RawPath) -> Bool {
+        let path = path.bytes
         let slash = UInt8(ascii: "/")
         // Whether `lower` (lower-case) is `path` or is above it.
         func isAtOrAbove(_ lower: [UInt8]) -> Bool {
@@ -216,7 +219,7 @@ struct EventSelection {
         func isBelow(_ lower: [UInt8]) -> Bool {
             lower.count > path.count && lower[path.count] == slash && Self.sameFolded(path, lower, count: path.count)
         }
-        // `PathResolver.directory(of:)`: up to the last `/`, or `/` for a top-level name.
+        // `RawPath.directory`: up to the last `/`, or `/` for a top-level name.
         let directoryLength = max(path.lastIndex(of: slash) ?? 0, 1)
         return trees.contains { isAtOrAbove($0) || isBelow($0) }
             || directories.contains { directory in

@@ -1,4 +1,5 @@
 import AuditReading
+import HostFiles
 
 /// A change to the kernel's audit rules, from a CONFIG_CHANGE record.
 ///
@@ -15,7 +16,7 @@ public struct AuditRuleChange: Sendable {
     /// `list=`: the filter list of the rule.
     public var list: Int?
     /// `path=`: the watched path, for changes the kernel made because of the file system.
-    public var path: [UInt8]?
+    public var path: RawPath?
     /// `audit_enabled=`: auditing switched off (0), on (1) or locked (2) (`auditctl -e`).
     public var auditEnabled: UInt64?
     /// `res=1`: the change was made.
@@ -27,7 +28,7 @@ public struct AuditRuleChange: Sendable {
     /// The process that made it, from the same event's SYSCALL and PROCTITLE records
     /// (auditctl's `sendto`); nil when the event has none (a change the kernel made).
     public var pid: Int?
-    public var executable: [UInt8]?
+    public var executable: RawPath?
     /// The command line, arguments joined by spaces.
     public var commandLine: [UInt8]?
     /// `@timestamp`, identity, `host.name`.
@@ -41,7 +42,7 @@ public struct AuditRuleChange: Sendable {
     public static func all(in event: AuditEvent) -> [AuditRuleChange] {
         guard event.contains(.configChange) else { return [] }
         var found: [AuditRuleChange] = []
-        var process: (pid: Int?, executable: [UInt8]?, commandLine: [UInt8]?) = (nil, nil, nil)
+        var process: (pid: Int?, executable: RawPath?, commandLine: [UInt8]?) = (nil, nil, nil)
         let stamp = event.timestamp
         event.forEachRecord { record in
             switch record.type {
@@ -54,7 +55,7 @@ public struct AuditRuleChange: Sendable {
                         change.keys = (AuditValue.decode(value) ?? []).split(separator: 0x01).map(Array.init)
                     }
                     else if name.equals("list") { change.list = AuditValue.decimal(value).map { Int($0) } }
-                    else if name.equals("path") { change.path = AuditValue.decode(value) }
+                    else if name.equals("path") { change.path = AuditValue.decode(value).map(RawPath.init(bytes:)) }
                     else if name.equals("res") { change.succeeded = value.equals("1") }
                     else if name.equals("auid") { change.auditID = AuditValue.decimal(value) }
                     else if name.equals("ses") { change.session = AuditValue.decimal(value) }
@@ -65,7 +66,7 @@ public struct AuditRuleChange: Sendable {
             case .syscall where !found.isEmpty:
                 record.forEachTextField { name, value in
                     if name.equals("pid") { process.pid = AuditValue.decimal(value).map { Int($0) } }
-                    else if name.equals("exe") { process.executable = AuditValue.decode(value) }
+                    else if name.equals("exe") { process.executable = AuditValue.decode(value).map(RawPath.init(bytes:)) }
                 }
             case .proctitle where !found.isEmpty:
                 record.forEachTextField { name, value in

@@ -1,7 +1,8 @@
 import AuditReading
+import HostFiles
 
 /// A file event with Elastic Defend's field meanings (ECS names in comments), made from
-/// one audit event. Byte strings are kept as bytes: paths and arguments need not be UTF-8.
+/// one audit event. Paths are `RawPath`s and other strings bytes: neither need be UTF-8.
 public struct FileEvent: Sendable {
     public enum Action: String, Sendable {
         case creation
@@ -78,10 +79,10 @@ public struct FileEvent: Sendable {
 /// A name in the file system, resolved to its canonical absolute path when possible.
 public struct EventFile: Sendable, Equatable {
     /// `file.path`: canonical and absolute; nil when the path cannot be resolved.
-    public var path: [UInt8]?
+    public var path: RawPath?
     /// `file.name`: the last component (known even when the directory is not).
     public var name: [UInt8]? {
-        didSet { fileExtension = name.flatMap(PathText.fileExtension(of:)) }
+        didSet { fileExtension = name.flatMap(Self.fileExtension(of:)) }
     }
     /// `file.extension`, kept with the name so that rules read it without copying.
     public private(set) var fileExtension: [UInt8]?
@@ -89,12 +90,12 @@ public struct EventFile: Sendable, Equatable {
     public var unresolvedReason: String?
     /// When only the name is unknown (io_uring logs none): the canonical directory the
     /// PARENT item identifies. The rule decides what it can from it.
-    public var directory: [UInt8]?
+    public var directory: RawPath?
     /// The path had the kernel logged a rename's two same-text PARENT items in the other
     /// order (two descriptors, names without `/`): which is which rests on how the kernel
     /// was compiled, so the rule weighs both. `hasAlternative` with no `alternativePath`:
     /// the other reading's directory is unknown.
-    public var alternativePath: [UInt8]?
+    public var alternativePath: RawPath?
     public var hasAlternative = false
     /// The other reading's directory, until the file event leaves the normaliser.
     var alternativeDirectory: DirectoryKey?
@@ -102,18 +103,18 @@ public struct EventFile: Sendable, Equatable {
     public var nameRecovered = false
     /// Live: the kernel logged no name, and several entries of the directory have the
     /// file's inode (links made since): the paths it may have been made under.
-    public var candidatePaths: [[UInt8]] = []
+    public var candidatePaths: [RawPath] = []
     /// Unresolved, and the kernel logged the event for one of the detector's own watches:
     /// the file is in (or beside) a place the rule covers, which one is unknown.
     public var watchedButUnknown = false
     /// The directory whose path alone is missing (replay waits for the stream to name it).
     var awaitedDirectory: DirectoryKey?
     /// The name exactly as the kernel logged it (decoded from hex when it was hex).
-    public var loggedName: [UInt8]?
+    public var loggedName: RawPath?
     /// The path as the process spelt it, when its directory is a place the rule covers
     /// seen under another name (a bind mount, a chroot, a container's view): `path` is
     /// then the place's canonical path.
-    public var spelledPath: [UInt8]?
+    public var spelledPath: RawPath?
     /// `file.inode`, `file.device` (major:minor as logged), `file.mode`.
     public var inode: UInt64?
     public var device: String?
@@ -127,7 +128,7 @@ public struct EventFile: Sendable, Equatable {
         alternativePath = path
         path = other
         if let other {
-            let last = PathText.basename(of: other)
+            let last = other.lastComponent
             name = last.isEmpty ? nil : last
         } else {
             directory = nil
@@ -139,11 +140,18 @@ public struct EventFile: Sendable, Equatable {
     /// what is.
     public var isUnknown: Bool { path == nil && (directory != nil || watchedButUnknown) }
 
-    public init(path: [UInt8]? = nil, name: [UInt8]? = nil, unresolvedReason: String? = nil, loggedName: [UInt8]? = nil,
+    /// ECS `file.extension`: the text after the last `.` of the name; none when there is
+    /// no `.`, when the only `.` starts the name (a dot file), or when the name ends in `.`.
+    static func fileExtension(of name: [UInt8]) -> [UInt8]? {
+        guard let last = name.lastIndex(of: UInt8(ascii: ".")), last > 0, last < name.count - 1 else { return nil }
+        return Array(name[(last + 1)...])
+    }
+
+    public init(path: RawPath? = nil, name: [UInt8]? = nil, unresolvedReason: String? = nil, loggedName: RawPath? = nil,
                 inode: UInt64? = nil, device: String? = nil, mode: UInt32? = nil) {
         self.path = path
         self.name = name
-        self.fileExtension = name.flatMap(PathText.fileExtension(of:))
+        self.fileExtension = name.flatMap(Self.fileExtension(of:))
         self.unresolvedReason = unresolvedReason
         self.loggedName = loggedName
         self.inode = inode
@@ -156,8 +164,8 @@ public struct EventFile: Sendable, Equatable {
 public struct ProcessIdentity: Sendable {
     /// `process.executable`: the program as invoked (for a `#!` script, the script).
     /// nil when the kernel logged none (`exe="(null)"`, kernel threads).
-    public var executable: [UInt8]? {
-        didSet { name = executable.map(PathText.basename(of:)) }
+    public var executable: RawPath? {
+        didSet { name = executable?.lastComponent }
     }
     /// `process.name`: the basename of `executable` (never the 15-byte `comm`), kept with
     /// it so that rules read it without copying.
@@ -171,16 +179,16 @@ public struct ProcessIdentity: Sendable {
     /// `process.parent.pid`.
     public var parentPID: Int?
     /// `process.parent.executable`: from the parent's exec record earlier in the stream.
-    public var parentExecutable: [UInt8]?
+    public var parentExecutable: RawPath?
     /// `process.working_directory`.
-    public var workingDirectory: [UInt8]?
+    public var workingDirectory: RawPath?
     /// `process.args`: from the exec record when used, else the decoded PROCTITLE.
     public var args: [[UInt8]]
 
-    public init(executable: [UInt8]?, executableSource: ExecutableSource, pid: Int?, parentPID: Int?,
-                workingDirectory: [UInt8]?, args: [[UInt8]]) {
+    public init(executable: RawPath?, executableSource: ExecutableSource, pid: Int?, parentPID: Int?,
+                workingDirectory: RawPath?, args: [[UInt8]]) {
         self.executable = executable
-        self.name = executable.map(PathText.basename(of:))
+        self.name = executable?.lastComponent
         self.executableSource = executableSource
         self.pid = pid
         self.parentPID = parentPID
@@ -227,7 +235,7 @@ public struct AuditFacts: Sendable {
     /// `auditd.uring_op`: set when the kernel logged the operation as io_uring work.
     public var uringOperation: UInt64?
     /// The SYSCALL record's `exe=` (the resolved image: the interpreter for scripts).
-    public var exe: [UInt8]?
+    public var exe: RawPath?
     public var comm: [UInt8]?
     public var key: [UInt8]?
     public var tty: String?

@@ -1,4 +1,5 @@
 import AuditReading
+import HostFiles
 
 /// Turns audit events into file events (docs/design.md, "Creation versus rename"): decides creation versus rename,
 /// resolves paths and the process, and keeps the state that needs (directories seen,
@@ -23,7 +24,7 @@ public struct FileEventNormalizer: Sendable {
     public var processes = ProcessTable()
     /// Live only: the names of the entries with this inode in this directory, read from
     /// the file system at once (io_uring logs no names).
-    public var recoverNames: (@Sendable (_ directory: [UInt8], _ inode: UInt64) -> [[UInt8]])?
+    public var recoverNames: (@Sendable (_ directory: RawPath, _ inode: UInt64) -> [[UInt8]])?
     /// The keys of the detector's own watches: an unresolved file in an event logged for
     /// one of them is in a place the rule covers, so it is unknown, not missing.
     public var watchKeys: Set<[UInt8]> = [Array("audisp-lkm".utf8)]
@@ -168,13 +169,13 @@ public struct FileEventNormalizer: Sendable {
                 // hard link's file has several names, but one entry here is the one made;
                 // several here (links made since) are listed, and the name stays unknown.
                 if names.count == 1 {
-                    file.path = usrMerge.canonical(PathText.join(directory, names[0]))
+                    file.path = usrMerge.canonical(directory.appending(name: names[0]))
                     file.name = names[0]
                     file.unresolvedReason = nil
                     file.directory = nil
                     file.nameRecovered = true
                 } else {
-                    file.candidatePaths = names.map { usrMerge.canonical(PathText.join(directory, $0)) }
+                    file.candidatePaths = names.map { usrMerge.canonical(directory.appending(name: $0)) }
                 }
             }
             if process.executable == nil && decoded.uringOperation != nil { statistics.uringEventsWithoutProcess += 1 }
@@ -235,10 +236,10 @@ public struct FileEventNormalizer: Sendable {
 
     /// A symbolic link's target, as written (the UNKNOWN item): relative to the link's own
     /// directory, the link being at `path`.
-    private func linkTarget(in event: SyscallEvent, at path: [UInt8]) -> EventFile? {
+    private func linkTarget(in event: SyscallEvent, at path: RawPath) -> EventFile? {
         guard let target = event.paths.first(where: { $0.nameType == .unknown })?.name else { return nil }
-        let absolute = target.first == PathText.slash ? target : PathText.join(PathText.directory(of: path), target)
-        return EventFile(path: PathText.normalize(absolute), name: PathText.basename(of: absolute), loggedName: target)
+        let absolute = target.isAbsolute ? target : path.directory.appending(target)
+        return EventFile(path: absolute.normalized, name: absolute.lastComponent, loggedName: target)
     }
 
     /// A mount over a place: the place, and the mounted tree that replaced it. Kernel fact
@@ -256,7 +257,7 @@ public struct FileEventNormalizer: Sendable {
     }
 
     /// Emits the waiting file events whose directories `named` names, with their paths.
-    private mutating func release(_ named: [(key: DirectoryKey, path: [UInt8])], emit: (FileEvent) -> Void) {
+    private mutating func release(_ named: [(key: DirectoryKey, path: RawPath)], emit: (FileEvent) -> Void) {
         let resolver = paths
         for event in waiting.release(named, place: { resolver.place(&$0, in: $1) }) {
             statistics.resolvedLater += 1

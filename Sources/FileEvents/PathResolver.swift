@@ -1,3 +1,5 @@
+import HostFiles
+
 /// A directory's identity in PATH records: the host (`node=`; hosts cloned from one image
 /// share inode numbers), device (`dev=fe:00`, as logged) and inode.
 public struct DirectoryKey: Hashable, Sendable {
@@ -31,7 +33,7 @@ public struct PathResolver: Sendable {
     public let capacity: Int
     /// Live only: asked for the directories the rule covers as they stand now, when a
     /// descriptor's directory is not in the table (created or replaced since start-up).
-    public var lookUpDirectories: (@Sendable () -> [(path: [UInt8], key: DirectoryKey)])?
+    public var lookUpDirectories: (@Sendable () -> [(path: RawPath, key: DirectoryKey)])?
     /// Bound: `capacity` entries. Cost per PATH item: a hash look-up (and, for a directory
     /// learned or moved, a pass over its path's bytes to count it below its ancestors).
     private var directories: [DirectoryKey: Directory] = [:]
@@ -44,24 +46,24 @@ public struct PathResolver: Sendable {
     /// the files it names). A directory known under one of them keeps that name against
     /// any other spelling (a bind mount, a chroot, a container's view), and the files in it
     /// get their canonical path whatever name the process used.
-    public var places: Set<[UInt8]> = [] {
-        didSet { placesAndParents = places.union(places.map(PathText.directory(of:))) }
+    public var places: Set<RawPath> = [] {
+        didSet { placesAndParents = places.union(places.map(\.directory)) }
     }
     /// The places and their parent directories (where a place itself can be made or
     /// replaced under another spelling).
-    private var placesAndParents: Set<[UInt8]> = []
+    private var placesAndParents: Set<RawPath> = []
     /// Per host, whether a rename's new name has its PARENT item first, as seen in a
     /// rename whose two PARENT items have different texts (see `Role`).
     private var newNameFirst: [String?: Bool] = [:]
     public private(set) var statistics = PathStatistics()
 
     private struct Directory {
-        var path: [UInt8]
+        var path: RawPath
         /// Read from the file system (the plugin's start-up or a look-up), not the stream.
         var fromFileSystem: Bool
         /// The absolute PARENT name it was last learned from, as logged: most events name
         /// the same few directories the same way, and need not be normalised again.
-        var spelling: [UInt8]? = nil
+        var spelling: RawPath? = nil
     }
 
     public init(usrMerge: UsrMerge, capacity: Int = 1 << 16) {
@@ -73,21 +75,21 @@ public struct PathResolver: Sendable {
     public var count: Int { directories.count }
 
     /// The canonical path of the directory `key`, when known.
-    public func path(of key: DirectoryKey) -> [UInt8]? { directories[key]?.path }
+    public func path(of key: DirectoryKey) -> RawPath? { directories[key]?.path }
 
     /// Whether the host's order of a rename's PARENT items is known (`Role`).
     public func knowsRenameOrder(of node: String?) -> Bool { newNameFirst[node] != nil }
 
     /// Whether `path` is a place, or the parent of one.
-    public func isPlaceOrParent(_ path: [UInt8]) -> Bool { placesAndParents.contains(path) }
+    public func isPlaceOrParent(_ path: RawPath) -> Bool { placesAndParents.contains(path) }
 
     /// Records that `key` is the directory at the canonical absolute `path`, as the file
     /// system shows it now.
-    public mutating func remember(directory path: [UInt8], as key: DirectoryKey) {
+    public mutating func remember(directory path: RawPath, as key: DirectoryKey) {
         store(path, as: key, fromFileSystem: true)
     }
 
-    private mutating func store(_ path: [UInt8], as key: DirectoryKey, fromFileSystem: Bool) {
+    private mutating func store(_ path: RawPath, as key: DirectoryKey, fromFileSystem: Bool) {
         if let old = directories[key] {
             countBelow(old.path, node: key.node, by: -1)
         } else if directories.count >= capacity {
@@ -100,7 +102,7 @@ public struct PathResolver: Sendable {
     }
 
     /// Adds `delta` to the count of every directory above `path` (not `/`).
-    private mutating func countBelow(_ path: [UInt8], node: String?, by delta: Int) {
+    private mutating func countBelow(_ path: RawPath, node: String?, by delta: Int) {
         Self.forEachAncestorHash(of: path, node: node) { hash in
             let count = below[hash, default: 0] + delta
             below[hash] = count > 0 ? count : nil
@@ -109,16 +111,16 @@ public struct PathResolver: Sendable {
 
     /// Whether a known directory lies below `path` on `node` (or a hash collides: then
     /// only a pass over the table is spent).
-    private func hasKnownDirectoriesBelow(_ path: [UInt8], node: String?) -> Bool {
-        below[Self.hash(path[...], node: node)] != nil
+    private func hasKnownDirectoriesBelow(_ path: RawPath, node: String?) -> Bool {
+        below[Self.hash(path.bytes[...], node: node)] != nil
     }
 
     /// FNV-1a of the host and each proper prefix of `path` that ends before a `/` (for
     /// `/a/b/c`: `/a`, `/a/b`), computed in one pass.
-    private static func forEachAncestorHash(of path: [UInt8], node: String?, _ body: (UInt64) -> Void) {
+    private static func forEachAncestorHash(of path: RawPath, node: String?, _ body: (UInt64) -> Void) {
         var hash = hash(ArraySlice(), node: node)
-        for (index, byte) in path.enumerated() {
-            if byte == PathText.slash && index > 0 { body(hash) }
+        for (index, byte) in path.bytes.enumerated() {
+            if byte == UInt8(ascii: "/") && index > 0 { body(hash) }
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
         }
     }
@@ -132,23 +134,22 @@ public struct PathResolver: Sendable {
     }
 
     /// The canonical path of an absolute name: `.`, `..` and `//` removed, merged `/usr`.
-    public static func canonical(absolute name: [UInt8], usrMerge: UsrMerge) -> [UInt8] {
-        usrMerge.canonical(PathText.normalize(name))
+    public static func canonical(absolute name: RawPath, usrMerge: UsrMerge) -> RawPath {
+        usrMerge.canonical(name.normalized)
     }
 
     /// What the resolver makes of a PATH `name=` value as logged (quoted or hex) when it
     /// is absolute; nil for a relative, empty, `(null)` or malformed one, which only the
     /// whole event can resolve.
-    public static func canonicalPath(logged: [UInt8], usrMerge: UsrMerge) -> [UInt8]? {
-        guard let name = decodedName(logged: logged), name.first == PathText.slash else { return nil }
+    public static func canonicalPath(logged: [UInt8], usrMerge: UsrMerge) -> RawPath? {
+        guard let name = decodedName(logged: logged), name.isAbsolute else { return nil }
         return canonical(absolute: name, usrMerge: usrMerge)
     }
 
     /// A name as the kernel logged it (quoted, or hex), decoded; nil for `(null)` or bad hex.
-    public static func decodedName(logged: [UInt8]) -> [UInt8]? { logged.withUnsafeBytes(AuditValue.decode) }
-
-    /// The directory part of a canonical path (`/etc` for `/etc/modules`).
-    public static func directory(of path: [UInt8]) -> [UInt8] { PathText.directory(of: path) }
+    public static func decodedName(logged: [UInt8]) -> RawPath? {
+        logged.withUnsafeBytes(AuditValue.decode).map(RawPath.init(bytes:))
+    }
 
     /// Which name of a two-name call (rename) an item is. Kernel fact: its two PARENT
     /// items come in the order the names were copied in (getname): for io_uring, its prep
@@ -168,9 +169,9 @@ public struct PathResolver: Sendable {
     mutating func resolve(_ item: PathItem, role: Role, directoryArgument: Int?, in event: SyscallEvent,
                           node: String?) -> EventFile {
         var file = EventFile(loggedName: item.name, inode: item.inode, device: item.device, mode: item.mode)
-        let name = item.name ?? []
-        if let name = item.name, !name.isEmpty { file.name = PathText.basename(of: name) }
-        if name.first == PathText.slash {
+        let name = item.name ?? RawPath(bytes: [])
+        if !name.isEmpty { file.name = name.lastComponent }
+        if name.isAbsolute {
             file.path = Self.canonical(absolute: name, usrMerge: usrMerge)
         } else if !name.isEmpty && (event.namesAreRelativeToWorkingDirectory
                                     || directoryArgument == nil && event.uringOperation == nil) {
@@ -178,7 +179,7 @@ public struct PathResolver: Sendable {
                 file.unresolvedReason = "relative name, and the event has no CWD record"
                 return file
             }
-            file.path = usrMerge.canonical(PathText.join(cwd, name))
+            file.path = usrMerge.canonical(cwd.appending(name))
         } else {
             // Relative to a descriptor, or io_uring's: only the PARENT item says where.
             guard !(item.name == nil && !item.hasName) else {
@@ -210,22 +211,22 @@ public struct PathResolver: Sendable {
             file.path = known
             file.spelledPath = spelled
         }
-        let last = PathText.basename(of: file.path!)
+        let last = file.path!.lastComponent
         file.name = last.isEmpty ? nil : last
         return file
     }
 
     /// The other reading of a same-text rename (`EventFile.alternativeDirectory`), once the
     /// file is resolved: its path in the other directory, or unknown when that directory is.
-    func alternative(of file: EventFile) -> [UInt8]?? {
+    func alternative(of file: EventFile) -> RawPath?? {
         guard let other = file.alternativeDirectory, let name = file.loggedName, !name.isEmpty else { return nil }
         guard let directory = directories[other]?.path else { return .some(nil) }
-        return usrMerge.canonical(PathText.join(directory, PathText.basename(of: name)))
+        return usrMerge.canonical(directory.appending(name: name.lastComponent))
     }
 
     /// Completes `file`, whose directory was unknown, now that it is known: the path, or
     /// for a name the kernel did not log (io_uring), the directory alone.
-    func place(_ file: inout EventFile, in directory: [UInt8]) {
+    func place(_ file: inout EventFile, in directory: RawPath) {
         file.awaitedDirectory = nil
         guard let name = file.loggedName, !name.isEmpty else {
             file.directory = directory
@@ -233,10 +234,10 @@ public struct PathResolver: Sendable {
             return
         }
         // The PARENT item names the directory holding the last component.
-        let path = usrMerge.canonical(PathText.join(directory, PathText.basename(of: name)))
+        let path = usrMerge.canonical(directory.appending(name: name.lastComponent))
         file.path = path
         file.unresolvedReason = nil
-        let last = PathText.basename(of: path)
+        let last = path.lastComponent
         file.name = last.isEmpty ? nil : last
     }
 
@@ -248,16 +249,16 @@ public struct PathResolver: Sendable {
     /// Identity beats spelling: when the PARENT item of `item` (spelt `spelled`) is a place,
     /// or the parent of one, known by its identity under another name, the path under
     /// that name; nil when the spelling is the known name or nothing is known.
-    private mutating func knownSpelling(of spelled: [UInt8], item: PathItem, role: Role, in event: SyscallEvent,
-                                        node: String?) -> [UInt8]? {
+    private mutating func knownSpelling(of spelled: RawPath, item: PathItem, role: Role, in event: SyscallEvent,
+                                        node: String?) -> RawPath? {
         guard !placesAndParents.isEmpty, let parent = parentKeys(of: item.name, role: role, in: event, node: node).first,
-              let known = directory(parent), placesAndParents.contains(known), PathText.directory(of: spelled) != known
+              let known = directory(parent), placesAndParents.contains(known), spelled.directory != known
         else { return nil }
-        return PathText.join(known, PathText.basename(of: spelled))
+        return known.appending(name: spelled.lastComponent)
     }
 
     /// The path of directory `key`: from the table, else (live) from the file system.
-    private mutating func directory(_ key: DirectoryKey) -> [UInt8]? {
+    private mutating func directory(_ key: DirectoryKey) -> RawPath? {
         if let known = directories[key] { return known.path }
         guard key.node == nil, let lookUpDirectories else { return nil }
         statistics.fileSystemLookUps += 1
@@ -270,14 +271,14 @@ public struct PathResolver: Sendable {
     /// working directory; for `(null)`, `(null)`.
     /// The directories the PARENT items matching `name` identify, the one `role` takes
     /// first.
-    private func parentKeys(of name: [UInt8]?, role: Role, in event: SyscallEvent, node: String?) -> [DirectoryKey] {
-        let expected: [UInt8]? = name.map { PathText.parentName(of: $0) ?? event.cwd ?? [] }
+    private func parentKeys(of name: RawPath?, role: Role, in event: SyscallEvent, node: String?) -> [DirectoryKey] {
+        let expected: RawPath? = name.map { $0.loggedParent ?? event.cwd ?? RawPath(bytes: []) }
         var found: [DirectoryKey] = []
         for item in event.paths where item.nameType == .parent {
             guard let key = item.directoryKey(node: node) else { continue }
-            if expected == [] {
+            if expected?.isEmpty == true {
                 // No CWD record: a name without `/` has a PARENT name without a trailing `/`.
-                if let itemName = item.name, itemName.count > 1, itemName.last == PathText.slash { continue }
+                if let itemName = item.name?.bytes, itemName.count > 1, itemName.last == UInt8(ascii: "/") { continue }
             } else if item.name != expected {
                 continue
             }
@@ -293,8 +294,8 @@ public struct PathResolver: Sendable {
         guard event.syscall.kind == .rename, event.uringOperation == nil,
               let old = event.paths.first(where: { $0.nameType == .delete })?.name,
               let new = event.madeItems.first?.name else { return }
-        let expectedOld = PathText.parentName(of: old) ?? event.cwd
-        let expectedNew = PathText.parentName(of: new) ?? event.cwd
+        let expectedOld = old.loggedParent ?? event.cwd
+        let expectedNew = new.loggedParent ?? event.cwd
         guard let expectedOld, let expectedNew, expectedOld != expectedNew,
               let oldIndex = event.paths.firstIndex(where: { $0.nameType == .parent && $0.name == expectedOld }),
               let newIndex = event.paths.firstIndex(where: { $0.nameType == .parent && $0.name == expectedNew })
@@ -311,24 +312,24 @@ public struct PathResolver: Sendable {
     /// Returns each directory the event names with the path it had then (a removed or
     /// moved directory's old path), for files waiting for it.
     @discardableResult
-    mutating func learn(from event: SyscallEvent, node: String?) -> [(key: DirectoryKey, path: [UInt8])] {
+    mutating func learn(from event: SyscallEvent, node: String?) -> [(key: DirectoryKey, path: RawPath)] {
         learnOrder(from: event, node: node)
         let relativeToCWD = event.namesAreRelativeToWorkingDirectory
-        var named: [(key: DirectoryKey, path: [UInt8])] = []
+        var named: [(key: DirectoryKey, path: RawPath)] = []
         for item in event.paths {
             guard item.nameType == .parent || item.isDirectory, let key = item.directoryKey(node: node),
                   let name = item.name, !name.isEmpty else { continue }
-            if item.nameType == .parent, name.first == PathText.slash, let known = directories[key], known.spelling == name {
+            if item.nameType == .parent, name.isAbsolute, let known = directories[key], known.spelling == name {
                 named.append((key, known.path))
                 continue
             }
-            let cwdForm = item.nameType == .parent && (name.last != PathText.slash || name.count == 1)
+            let cwdForm = item.nameType == .parent && (name.bytes.last != UInt8(ascii: "/") || name.bytes.count == 1)
             if cwdForm && !relativeToCWD { continue }
-            var path: [UInt8]
-            if name.first == PathText.slash {
+            var path: RawPath
+            if name.isAbsolute {
                 path = Self.canonical(absolute: name, usrMerge: usrMerge)
             } else if relativeToCWD, let cwd = event.cwd {
-                path = usrMerge.canonical(PathText.join(cwd, name))
+                path = usrMerge.canonical(cwd.appending(name))
             } else if item.nameType != .parent,
                       case let (role, argument) = event.role(of: item),
                       let resolved = resolve(item, role: role, directoryArgument: argument, in: event, node: node).path {
@@ -359,7 +360,7 @@ public struct PathResolver: Sendable {
                 }
             }
             store(path, as: key, fromFileSystem: false)
-            if item.nameType == .parent && name.first == PathText.slash { directories[key]?.spelling = name }
+            if item.nameType == .parent && name.isAbsolute { directories[key]?.spelling = name }
         }
         // rmdir through a descriptor, or of a name not resolvable: still forget it.
         for item in event.paths where item.nameType == .delete && item.isDirectory {
@@ -375,8 +376,7 @@ public struct PathResolver: Sendable {
         guard let path = directories.removeValue(forKey: key)?.path else { return }
         countBelow(path, node: key.node, by: -1)
         guard hasKnownDirectoriesBelow(path, node: key.node) else { return }
-        let prefix = path + [PathText.slash]
-        for (other, directory) in directories where other.node == key.node && directory.path.starts(with: prefix) {
+        for (other, directory) in directories where other.node == key.node && path.isAbove(directory.path) {
             directories[other] = nil
             countBelow(directory.path, node: other.node, by: -1)
         }
@@ -384,11 +384,10 @@ public struct PathResolver: Sendable {
 
     /// Rewrites every directory of `node` below `old` to be below `new` (a directory was
     /// renamed).
-    private mutating func move(from old: [UInt8], to new: [UInt8], node: String?) {
+    private mutating func move(from old: RawPath, to new: RawPath, node: String?) {
         guard hasKnownDirectoriesBelow(old, node: node) else { return }
-        let prefix = old + [PathText.slash]
-        for (key, directory) in directories where key.node == node && directory.path.starts(with: prefix) {
-            let moved = new + directory.path[old.count...]
+        for (key, directory) in directories where key.node == node && old.isAbove(directory.path) {
+            let moved = RawPath(bytes: new.bytes + directory.path.bytes[old.bytes.count...])
             countBelow(directory.path, node: node, by: -1)
             directories[key]?.path = moved
             countBelow(moved, node: node, by: 1)

@@ -1,3 +1,5 @@
+import HostFiles
+
 /// Finds `process.executable` as invoked, the way Elastic Defend reports it.
 ///
 /// The SYSCALL record's `exe=` is the image the kernel runs: for a `#!` script, the
@@ -30,7 +32,7 @@ public struct ProcessTable: Sendable {
     public var count: Int { execs.count + rings.count }
 
     private struct Ring {
-        var exe: [UInt8]
+        var exe: RawPath
         var proctitle: [[UInt8]]
     }
 
@@ -40,8 +42,8 @@ public struct ProcessTable: Sendable {
     }
 
     private struct Exec {
-        var executable: [UInt8]
-        var resolvedExe: [UInt8]?
+        var executable: RawPath
+        var resolvedExe: RawPath?
         var arguments: [[UInt8]]
     }
 
@@ -94,7 +96,7 @@ public struct ProcessTable: Sendable {
             process.args = exec.arguments
         } else if Self.isInterpreter(exe), proctitle.count >= 2, let script = proctitle.dropFirst().first,
                   !script.isEmpty, script.first != UInt8(ascii: "-") {
-            process.executable = script
+            process.executable = RawPath(bytes: script)
             process.executableSource = .scriptArgument
         }
         return process
@@ -102,20 +104,19 @@ public struct ProcessTable: Sendable {
 
     /// The path given to exec (`bprm->filename`): PATH item 0, relative names kept.
     /// execveat on a descriptor is `/dev/fd/N` (or `/dev/fd/N/name`), as the kernel names it.
-    private func invokedPath(_ event: SyscallEvent) -> [UInt8]? {
+    private func invokedPath(_ event: SyscallEvent) -> RawPath? {
         let first = event.paths.first { $0.index == 0 } ?? event.paths.first
-        let name = first?.name ?? []
-        if event.syscall == .execveat, let descriptor = event.directoryDescriptor(argument: 0),
-           name.isEmpty || name.first != PathText.slash {
-            let base = Array("/dev/fd/\(descriptor)".utf8)
-            return name.isEmpty ? base : base + [PathText.slash] + name
+        let name = first?.name ?? RawPath(bytes: [])
+        if event.syscall == .execveat, let descriptor = event.directoryDescriptor(argument: 0), !name.isAbsolute {
+            let base = RawPath("/dev/fd/\(descriptor)")
+            return name.isEmpty ? base : RawPath(bytes: base.bytes + [UInt8(ascii: "/")] + name.bytes)
         }
         return name.isEmpty ? nil : name
     }
 
     /// Interpreters that run a script named by their first argument.
-    static func isInterpreter(_ exe: [UInt8]) -> Bool {
-        let name = String(decoding: PathText.basename(of: exe), as: UTF8.self)
+    static func isInterpreter(_ exe: RawPath) -> Bool {
+        let name = String(decoding: exe.lastComponent, as: UTF8.self)
         if ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "node", "nodejs"]
             .contains(name) { return true }
         return ["python", "perl", "ruby", "php", "lua", "tclsh", "wish"].contains { name.hasPrefix($0) }

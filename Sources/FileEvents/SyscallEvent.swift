@@ -1,4 +1,5 @@
 import AuditReading
+import HostFiles
 
 /// The records of one system call event that matter for file events, decoded. An
 /// io_uring operation (URINGOP record) decodes to the system call it performs, with no
@@ -23,11 +24,11 @@ struct SyscallEvent {
     var session: UInt64?
     var tty: String?
     var comm: [UInt8]?
-    var exe: [UInt8]?
+    var exe: RawPath?
     var key: [UInt8]?
     var names = EnrichedNames()
 
-    var cwd: [UInt8]?
+    var cwd: RawPath?
     var paths: [PathItem] = []
     var proctitle: [[UInt8]] = []
     var execArguments: [[UInt8]] = []
@@ -87,7 +88,7 @@ struct SyscallEvent {
                 decoded = operation
             case .cwd:
                 record.forEachTextField { name, value in
-                    if name.equals("cwd") { early.cwd = AuditValue.decode(value) }
+                    if name.equals("cwd") { early.cwd = AuditValue.decode(value).map(RawPath.init(bytes:)) }
                 }
             case .path:
                 if let item = PathItem(record) { early.paths.append(item) }
@@ -114,7 +115,7 @@ struct SyscallEvent {
 
     /// Records other than SYSCALL, gathered whatever order they come in.
     private struct Early {
-        var cwd: [UInt8]?
+        var cwd: RawPath?
         var paths: [PathItem] = []
         var proctitle: [[UInt8]] = []
         var execArguments = ExecArguments()
@@ -194,7 +195,7 @@ struct SyscallEvent {
             else if name.equals("ses") { session = AuditValue.decimal(value) }
         case UInt8(ascii: "e"):
             if name.equals("exit") { exitCode = AuditValue.signedDecimal(value) }
-            else if name.equals("exe") { exe = AuditValue.decode(value) }
+            else if name.equals("exe") { exe = AuditValue.decode(value).map(RawPath.init(bytes:)) }
             else if name.equals("euid") { euid = AuditValue.decimal(value) }
             else if name.equals("egid") { egid = AuditValue.decimal(value) }
         case UInt8(ascii: "p"):
@@ -227,7 +228,7 @@ struct PathItem {
 
     var index: Int?
     /// The name as passed by the caller; nil for `(null)`.
-    var name: [UInt8]?
+    var name: RawPath?
     var hasName = false
     var inode: UInt64?
     var device: String?
@@ -237,7 +238,7 @@ struct PathItem {
     init?(_ record: AuditRecord) {
         record.forEachTextField { field, value in
             if field.equals("item") { index = AuditValue.decimal(value).map { Int($0) } }
-            else if field.equals("name") { name = AuditValue.decode(value); hasName = true }
+            else if field.equals("name") { name = AuditValue.decode(value).map(RawPath.init(bytes:)); hasName = true }
             else if field.equals("inode") { inode = AuditValue.decimal(value) }
             else if field.equals("dev") { device = value.string }
             else if field.equals("mode") { mode = AuditValue.octal(value) }

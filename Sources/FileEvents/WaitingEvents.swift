@@ -1,4 +1,5 @@
 import AuditReading
+import HostFiles
 
 /// File events waiting (replay) for the stream to name a directory they are relative to,
 /// indexed by that directory, so that an event naming a directory costs only the events
@@ -41,9 +42,9 @@ struct WaitingEvents {
 
     /// Places the events awaiting the directories `named` in them, oldest first, and
     /// returns those no longer awaiting anything. The first path named for a key counts.
-    mutating func release(_ named: [(key: DirectoryKey, path: [UInt8])], place: (inout EventFile, [UInt8]) -> Void)
+    mutating func release(_ named: [(key: DirectoryKey, path: RawPath)], place: (inout EventFile, RawPath) -> Void)
         -> [FileEvent] {
-        var paths: [DirectoryKey: [UInt8]] = [:]
+        var paths: [DirectoryKey: RawPath] = [:]
         var numbers: [Int] = []
         for (key, path) in named where paths[key] == nil {
             guard let waiting = byDirectory.removeValue(forKey: key) else { continue }

@@ -26,6 +26,8 @@ public enum DisplayText {
 
     public static func of(_ text: String?) -> String { of(text.map { Array($0.utf8) }) }
 
+    public static func of(_ path: RawPath?) -> String { of(path?.bytes) }
+
     /// Text for a terminal, a CSV cell or an HTML page, whatever made it: every control
     /// character (C0, DEL, C1: a newline, ESC, BEL), invisible format character and line
     /// or paragraph separator written `\xNN` (or `\u{NNNN}`), so that no host name, user

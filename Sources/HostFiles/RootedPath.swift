@@ -37,8 +37,6 @@ extension RawPath {
         return resolved.isEmpty ? RawPath(bytes: rootBytes + [Self.slash]) : hostPath(resolved)
     }
 
-    private static let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
-
     private static func components(of bytes: [UInt8]) -> [[UInt8]] {
         bytes.split(separator: slash, omittingEmptySubsequences: true).map(Array.init)
     }

@@ -136,7 +136,7 @@ enum Explanation {
         case .alert:
             return formatter.explanation(event, verdict: "alert", details: [("matched", reasons())])
         case .undecided:
-            return formatter.explanation(event, verdict: "undecided", details: [("directory", event.file.directory), ("because", reasons())])
+            return formatter.explanation(event, verdict: "undecided", details: [("directory", event.file.directory?.bytes), ("because", reasons())])
         case .excluded:
             // Each excluding clause, and whether the program earned it (BorrowedExclusionRule).
             let earned = detector.exclusionClauses(of: event, verdict: verdict).map { clause in

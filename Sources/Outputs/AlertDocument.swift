@@ -118,7 +118,7 @@ public enum AlertDocument {
                                      host: summary.group.host, into: &writer)
         writer.beginObject("process")
         writer.member("executable", summary.group.executable)
-        writer.member("name", summary.group.executable.map(PathText.basename(of:)))
+        writer.member("name", summary.group.executable?.lastComponent)
         writer.endObject()
         writer.beginObject("file"); writer.member("directory", summary.group.directory); writer.endObject()
         writer.beginObject("audisp_lkm")
@@ -165,7 +165,7 @@ public enum AlertDocument {
         var sample: [UInt8] = []
         for entry in summary.sample {
             if !sample.isEmpty { sample.append(UInt8(ascii: " ")) }
-            sample += (entry.path ?? Array("?".utf8)) + [UInt8(ascii: "@")] + Array(entry.eventID.utf8)
+            sample += (entry.path?.bytes ?? Array("?".utf8)) + [UInt8(ascii: "@")] + Array(entry.eventID.utf8)
         }
         line.add("sample", sample)
     }

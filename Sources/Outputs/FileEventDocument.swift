@@ -111,7 +111,7 @@ public enum FileEventDocument {
     private static func writePath(_ file: EventFile, into writer: inout JSONWriter) {
         if let path = file.path {
             writer.key("path")
-            if !writer.string(path) { writer.member("path_hex", String(hexOf: path)) }
+            if !writer.string(path) { writer.member("path_hex", String(hexOf: path.bytes)) }
         }
         writer.member("name", file.name)
         writer.member("extension", file.fileExtension)
@@ -134,7 +134,7 @@ public enum FileEventDocument {
             writer.beginArray()
             // A path that is not UTF-8 is given in hex, as `path_hex` is.
             for path in file.candidatePaths {
-                if !writer.string(path) { writer.string(String(hexOf: path)) }
+                if !writer.string(path) { writer.string(String(hexOf: path.bytes)) }
             }
             writer.endArray()
         }

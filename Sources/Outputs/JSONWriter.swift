@@ -1,4 +1,5 @@
 import AuditReading
+import HostFiles
 
 /// Writes one JSON document straight into bytes, with no intermediate values.
 ///
@@ -74,6 +75,9 @@ public struct JSONWriter {
 
     public mutating func string(_ value: String) { string(value.utf8) }
 
+    @discardableResult
+    public mutating func string(_ value: RawPath) -> Bool { string(value.bytes) }
+
     public mutating func number<Number: BinaryInteger>(_ value: Number) {
         separate()
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
@@ -112,6 +116,8 @@ public struct JSONWriter {
     }
 
     public mutating func member(_ name: StaticString, _ value: String?) { member(name, value?.utf8) }
+
+    public mutating func member(_ name: StaticString, _ value: RawPath?) { member(name, value?.bytes) }
 
     /// `"name":true` or `"name":false`.
     public mutating func member(_ name: StaticString, bool value: Bool) {

@@ -1,5 +1,6 @@
 import AuditReading
 import FileEvents
+import HostFiles
 
 /// One line of `key=value` pairs that no value can break or forge.
 ///
@@ -63,6 +64,8 @@ public struct KeyValueLine {
     }
 
     public mutating func add(_ key: StaticString, _ value: String?) { add(key, value?.utf8) }
+
+    public mutating func add(_ key: StaticString, _ value: RawPath?) { add(key, value?.bytes) }
 
     public mutating func add<Number: BinaryInteger>(_ key: StaticString, number value: Number?) {
         add(key, value.map { String($0) })

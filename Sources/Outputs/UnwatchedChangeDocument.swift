@@ -17,12 +17,12 @@ enum UnwatchedChangeDocument {
                                      host: nil, into: &writer)
         writer.beginObject("file")
         writer.key("path")
-        if !writer.string(change.path) { writer.member("path_hex", String(hexOf: change.path)) }
+        if !writer.string(change.path) { writer.member("path_hex", String(hexOf: change.path.bytes)) }
         if let after = change.after { writeEntry(after, into: &writer) }
         if let original = change.originalPath {
             writer.beginObject("Ext"); writer.beginObject("original")
             writer.key("path")
-            if !writer.string(original) { writer.member("path_hex", String(hexOf: original)) }
+            if !writer.string(original) { writer.member("path_hex", String(hexOf: original.bytes)) }
             writer.endObject(); writer.endObject()
         }
         writer.endObject()

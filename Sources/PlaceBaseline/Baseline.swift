@@ -1,3 +1,4 @@
+import HostFiles
 /// The places as last known: every name in them with its identity, attributes and
 /// content digest. The event stream keeps it current (each change the detector sees is
 /// read again from the disk), so a scan that differs from it shows what happened while
@@ -6,13 +7,13 @@ public struct Baseline: Equatable, Sendable {
     /// When it was last known to be the truth (seconds since the epoch): the start of any
     /// blind window found against it.
     public var recorded: Int
-    /// By full path, as bytes.
-    public var entries: [[UInt8]: PlaceEntry]
+    /// By full path.
+    public var entries: [RawPath: PlaceEntry]
     /// False when the scan stopped at `PlaceScanner.maximumEntries`: names beyond were not
     /// recorded, and their changes cannot be named.
     public var complete: Bool
 
-    public init(recorded: Int, entries: [[UInt8]: PlaceEntry], complete: Bool) {
+    public init(recorded: Int, entries: [RawPath: PlaceEntry], complete: Bool) {
         self.recorded = recorded
         self.entries = entries
         self.complete = complete
@@ -25,7 +26,7 @@ public struct Baseline: Equatable, Sendable {
         let made = entries.keys.filter { earlier.entries[$0] == nil }
         var gone = Set(earlier.entries.keys.filter { entries[$0] == nil })
         // A name gone whose file (device and inode) is now under a name made: a rename.
-        var goneByFile: [FileIdentity: [UInt8]] = [:]
+        var goneByFile: [FileIdentity: RawPath] = [:]
         for path in gone { goneByFile[FileIdentity(earlier.entries[path]!)] = path }
         for path in made {
             let after = entries[path]!
@@ -48,11 +49,11 @@ public struct Baseline: Equatable, Sendable {
                 found.append(BaselineChange(action: .attributes, path: path, before: before, after: after))
             }
         }
-        return found.sorted { $0.path.lexicographicallyPrecedes($1.path) }
+        return found.sorted { $0.path < $1.path }
     }
 
     /// The entry at `path` as it is now (nil: gone), the stream having changed it.
-    public mutating func refresh(_ path: [UInt8], to entry: PlaceEntry?) {
+    public mutating func refresh(_ path: RawPath, to entry: PlaceEntry?) {
         entries[path] = entry
     }
 
@@ -73,13 +74,13 @@ public struct BaselineChange: Equatable, Sendable {
     }
 
     public var action: Action
-    public var path: [UInt8]
+    public var path: RawPath
     /// A rename's earlier name.
-    public var originalPath: [UInt8]?
+    public var originalPath: RawPath?
     public var before: PlaceEntry?
     public var after: PlaceEntry?
 
-    public init(action: Action, path: [UInt8], originalPath: [UInt8]? = nil, before: PlaceEntry?, after: PlaceEntry?) {
+    public init(action: Action, path: RawPath, originalPath: RawPath? = nil, before: PlaceEntry?, after: PlaceEntry?) {
         self.action = action
         self.path = path
         self.originalPath = originalPath

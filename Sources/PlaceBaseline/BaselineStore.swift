@@ -80,7 +80,7 @@ public struct BaselineStore: Sendable {
     /// Writes `baseline` atomically (mode 0600).
     public func save(_ baseline: Baseline) throws(Problem) {
         var text = Array("audisp-lkm baseline 1\nrecorded \(baseline.recorded) \(baseline.complete ? "complete" : "incomplete")\n".utf8)
-        for path in baseline.entries.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+        for path in baseline.entries.keys.sorted() {
             Self.append(path, baseline.entries[path]!, to: &text)
         }
         let temporary = path + ".new"
@@ -107,7 +107,7 @@ public struct BaselineStore: Sendable {
         }
     }
 
-    private static func append(_ path: [UInt8], _ entry: PlaceEntry, to text: inout [UInt8]) {
+    private static func append(_ path: RawPath, _ entry: PlaceEntry, to text: inout [UInt8]) {
         let content: String = switch entry.content {
         case .digest: "sha256:" + entry.digestText!
         case .tooLarge: "too-large"
@@ -115,13 +115,13 @@ public struct BaselineStore: Sendable {
         case .unreadable(let code): "unreadable:\(code)"
         case .none: "-"
         }
-        text += Array(hex(path).utf8)
+        text += Array(hex(path.bytes).utf8)
         text += Array((" \(entry.kind.rawValue) \(entry.device) \(entry.inode) \(entry.size) \(String(entry.mode, radix: 8)) "
                        + "\(entry.owner) \(entry.group) \(entry.modified.seconds).\(entry.modified.nanoseconds) "
                        + "\(entry.changed.seconds).\(entry.changed.nanoseconds) \(content)\n").utf8)
     }
 
-    private static func entry(_ line: ArraySlice<UInt8>) -> ([UInt8], PlaceEntry)? {
+    private static func entry(_ line: ArraySlice<UInt8>) -> (RawPath, PlaceEntry)? {
         let fields = line.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
         guard fields.count == 11, let path = bytes(hex: fields[0]), !path.isEmpty,
               let kind = PlaceEntry.Kind(rawValue: fields[1]),
@@ -141,7 +141,7 @@ public struct BaselineStore: Sendable {
             content = .unreadable(code)
         default: return nil
         }
-        return (path, PlaceEntry(kind: kind, device: device, inode: inode, size: size, mode: mode, owner: owner, group: group,
+        return (RawPath(bytes: path), PlaceEntry(kind: kind, device: device, inode: inode, size: size, mode: mode, owner: owner, group: group,
                                  modified: modified, changed: changed, content: content))
     }
 

@@ -1,3 +1,4 @@
+import HostFiles
 /// A time during which the detector could not see the places, and why: what a change
 /// found by a scan, and explained by no record, is attributed to.
 public struct BlindWindow: Sendable, Equatable {
@@ -24,10 +25,10 @@ public struct BlindWindow: Sendable, Equatable {
         public var auditID: UInt64?
         public var auditName: String?
         public var pid: Int?
-        public var executable: [UInt8]?
+        public var executable: RawPath?
         public var commandLine: [UInt8]?
 
-        public init(auditID: UInt64? = nil, auditName: String? = nil, pid: Int? = nil, executable: [UInt8]? = nil,
+        public init(auditID: UInt64? = nil, auditName: String? = nil, pid: Int? = nil, executable: RawPath? = nil,
                     commandLine: [UInt8]? = nil) {
             self.auditID = auditID
             self.auditName = auditName

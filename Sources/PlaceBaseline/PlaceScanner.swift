@@ -9,10 +9,10 @@ import HostFiles
 public struct PlaceScanner: Sendable {
     /// One place: a directory, or a file named by the rule.
     public struct Place: Hashable, Sendable {
-        public var path: [UInt8]
+        public var path: RawPath
         public var isDirectory: Bool
 
-        public init(path: [UInt8], isDirectory: Bool) {
+        public init(path: RawPath, isDirectory: Bool) {
             self.path = path
             self.isDirectory = isDirectory
         }
@@ -33,14 +33,14 @@ public struct PlaceScanner: Sendable {
     public func scan(at time: Int) -> Baseline {
         var baseline = Baseline(recorded: time, entries: [:], complete: true)
         for place in places {
-            guard let status = try? RawPath(bytes: place.path).status(followingLinks: place.isDirectory) else { continue }
+            guard let status = try? place.path.status(followingLinks: place.isDirectory) else { continue }
             guard admit(&baseline) else { break }
             baseline.entries[place.path] = Self.entry(place.path, status)
             guard place.isDirectory, status.st_mode & S_IFMT == S_IFDIR else { continue }
-            try? SmallFile.forEachEntry(in: RawPath(bytes: place.path)) { name, _ in
+            try? SmallFile.forEachEntry(in: place.path) { name, _ in
                 guard admit(&baseline) else { return false }
-                let path = place.path + [0x2F] + name.bytes
-                guard let entryStatus = try? RawPath(bytes: path).status() else { return true }
+                let path = RawPath(bytes: place.path.bytes + [UInt8(ascii: "/")] + name.bytes)
+                guard let entryStatus = try? path.status() else { return true }
                 baseline.entries[path] = entryStatus.st_dev == status.st_dev
                     ? Self.entry(path, entryStatus) : Self.mountPoint(entryStatus)
                 return true
@@ -51,18 +51,18 @@ public struct PlaceScanner: Sendable {
 
     /// The places of a rule's locations (directories, or files such as `/etc/modules`),
     /// canonical under `usrMerge`, each once.
-    public static func places(_ locations: [(path: String, isDirectory: Bool)], usrMerge: UsrMerge) -> [Place] {
-        var seen = Set<[UInt8]>()
+    public static func places(_ locations: [(path: RawPath, isDirectory: Bool)], usrMerge: UsrMerge) -> [Place] {
+        var seen = Set<RawPath>()
         return locations.compactMap { location in
-            let path = PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)
+            let path = PathResolver.canonical(absolute: location.path, usrMerge: usrMerge)
             return seen.insert(path).inserted ? Place(path: path, isDirectory: location.isDirectory) : nil
         }
     }
 
     /// The entry at `path` now (a name the stream just changed); nil when it is gone.
-    public static func entry(at path: [UInt8]) -> PlaceEntry? {
-        guard let status = try? RawPath(bytes: path).status() else { return nil }
-        let parent = try? RawPath(bytes: PathText.directory(of: path)).status(followingLinks: true)
+    public static func entry(at path: RawPath) -> PlaceEntry? {
+        guard let status = try? path.status() else { return nil }
+        let parent = try? path.directory.status(followingLinks: true)
         if let parent, parent.st_dev != status.st_dev { return mountPoint(status) }
         return entry(path, status)
     }
@@ -83,12 +83,12 @@ public struct PlaceScanner: Sendable {
 
     /// The entry `status` describes, with its content: a regular file's bytes or a
     /// link's target, hashed.
-    private static func entry(_ path: [UInt8], _ status: stat) -> PlaceEntry {
+    private static func entry(_ path: RawPath, _ status: stat) -> PlaceEntry {
         var entry = PlaceEntry(status)
         switch entry.kind {
         case .file:
             do {
-                entry.content = .digest(SHA256.digest(try SmallFile.contents(RawPath(bytes: path), limit: maximumHashedSize)))
+                entry.content = .digest(SHA256.digest(try SmallFile.contents(path, limit: maximumHashedSize)))
             } catch .largerThan {
                 entry.content = .tooLarge
             } catch .failed(let code) {
@@ -97,7 +97,7 @@ public struct PlaceScanner: Sendable {
                 entry.content = .unreadable(EINVAL)
             }
         case .link:
-            entry.content = SmallFile.linkTarget(RawPath(bytes: path)).map { .digest(SHA256.digest($0.bytes)) } ?? .unreadable(errno)
+            entry.content = SmallFile.linkTarget(path).map { .digest(SHA256.digest($0.bytes)) } ?? .unreadable(errno)
         case .directory, .other:
             break
         }

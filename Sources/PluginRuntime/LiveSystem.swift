@@ -14,7 +14,7 @@ public enum LiveSystem {
 
     /// What this host's dpkg database says of executables (`ProgramOwnership`): the
     /// plugin's, and a report's made on the host its logs come from.
-    public static func programStanding() -> @Sendable ([UInt8]) -> ProgramStanding {
+    public static func programStanding() -> @Sendable (RawPath) -> ProgramStanding {
         let ownership = ProgramOwnership()
         return { ownership.standing(of: $0) }
     }
@@ -23,7 +23,7 @@ public enum LiveSystem {
     /// system as it stands now.
     public static func host(usrMerge: UsrMerge) -> LiveHost {
         LiveHost(namesOfInode: { names(in: $0, inode: $1) },
-                 directories: { directories($0.map { String(decoding: $0, as: UTF8.self) }, usrMerge: usrMerge) },
+                 directories: { directories($0, usrMerge: usrMerge) },
                  entries: { entries(in: $0, limit: $1) },
                  programStanding: programStanding(),
                  now: { MonotonicClock.seconds() })
@@ -37,24 +37,24 @@ public enum LiveSystem {
 
     /// Whether `path` (symbolic links followed as text, from the links themselves) is on a
     /// local file system, judged from the mount table, which never waits.
-    public static func isLocal(_ path: [UInt8]) -> Bool {
+    public static func isLocal(_ path: RawPath) -> Bool {
         var resolved = path
         for _ in 0 ..< 8 {
-            guard let link = SmallFile.linkTarget(RawPath(bytes: resolved))?.bytes else { break }
-            resolved = PathText.normalize(link.first == UInt8(ascii: "/") ? link : PathText.join(PathText.directory(of: resolved), link))
+            guard let link = SmallFile.linkTarget(resolved) else { break }
+            resolved = link.isAbsolute ? link.normalized : resolved.directory.appending(link)
         }
         guard let file = fopen("/proc/self/mountinfo", "r") else { return false }
         defer { fclose(file) }
-        var best: (point: [UInt8], type: String)?
+        var best: (point: RawPath, type: String)?
         var line = [CChar](repeating: 0, count: 4096)
         while fgets(&line, Int32(line.count), file) != nil {
             // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS ... - TYPE SOURCE SUPER-OPTIONS
             let fields = String(cString: line).split(separator: " ")
             guard fields.count > 4, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
             // Spaces in mount points are written as \040.
-            let point = Array(fields[4].split(separator: "\\040", omittingEmptySubsequences: false).joined(separator: " ").utf8)
-            let under = point == [UInt8(ascii: "/")] || resolved == point || resolved.starts(with: point + [UInt8(ascii: "/")])
-            if under, point.count >= (best?.point.count ?? -1) { best = (point, String(fields[dash + 1])) }
+            let point = RawPath(fields[4].split(separator: "\\040", omittingEmptySubsequences: false).joined(separator: " "))
+            let under = point == "/" || resolved == point || point.isAbove(resolved)
+            if under, point.bytes.count >= (best?.point.bytes.count ?? -1) { best = (point, String(fields[dash + 1])) }
         }
         guard let type = best?.type else { return false }
         return !remoteTypes.contains { type.hasPrefix($0) }
@@ -62,13 +62,11 @@ public enum LiveSystem {
 
     /// The directories among `paths` (canonical), with the identity PATH records give
     /// them: the kernel logs `dev=` as MAJOR:MINOR in two-digit lower-case hex.
-    public static func directories(_ paths: [String], usrMerge: UsrMerge) -> [(path: [UInt8], key: DirectoryKey)] {
+    public static func directories(_ paths: [RawPath], usrMerge: UsrMerge) -> [(path: RawPath, key: DirectoryKey)] {
         paths.compactMap { path in
-            guard isLocal(Array(path.utf8)) else { return nil }
-            var status = stat()
-            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { return nil }
-            return (usrMerge.canonical(Array(path.utf8)), DirectoryKey(node: nil, device: deviceText(status.st_dev),
-                                                                      inode: UInt64(status.st_ino)))
+            guard isLocal(path), let status = try? path.status(followingLinks: true), (status.st_mode & S_IFMT) == S_IFDIR
+            else { return nil }
+            return (usrMerge.canonical(path), DirectoryKey(node: nil, device: deviceText(status.st_dev), inode: UInt64(status.st_ino)))
         }
     }
 
@@ -86,7 +84,7 @@ public enum LiveSystem {
 
     /// The names in `directory` (not `.` and `..`), at most `limit`; `more` when there are
     /// others.
-    public static func entries(in directory: [UInt8], limit: Int) -> (names: [[UInt8]], more: Bool) {
+    public static func entries(in directory: RawPath, limit: Int) -> (names: [[UInt8]], more: Bool) {
         var names: [[UInt8]] = []
         var more = false
         forEachEntry(in: directory) { name, _ in
@@ -99,16 +97,16 @@ public enum LiveSystem {
 
     /// Calls `body` with each entry's name and inode until it returns false; nothing on a
     /// file system that could make the plugin wait, or a directory that cannot be read.
-    private static func forEachEntry(in directory: [UInt8], _ body: (_ name: [UInt8], _ inode: UInt64) -> Bool) {
+    private static func forEachEntry(in directory: RawPath, _ body: (_ name: [UInt8], _ inode: UInt64) -> Bool) {
         guard isLocal(directory) else { return }
-        try? SmallFile.forEachEntry(in: RawPath(bytes: directory)) { body($0.bytes, $1) }
+        try? SmallFile.forEachEntry(in: directory) { body($0.bytes, $1) }
     }
 
     /// The names of the entries with inode `inode` in `directory`, at most
     /// `namesWithInodeLimit`: io_uring logs no names, and a file just made is found by
     /// the inode its CREATE item has. One entry is the name made, even when the file has
     /// other names elsewhere (a hard link); several here are hard links made since.
-    public static func names(in directory: [UInt8], inode: UInt64) -> [[UInt8]] {
+    public static func names(in directory: RawPath, inode: UInt64) -> [[UInt8]] {
         var found: [[UInt8]] = []
         forEachEntry(in: directory) { name, entryInode in
             if entryInode == inode { found.append(name) }

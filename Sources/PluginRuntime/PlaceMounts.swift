@@ -12,14 +12,14 @@ struct PlaceMounts: Equatable {
     static let mountInfo = RawPath("/proc/self/mountinfo")
 
     /// The mounts now; nil when the table cannot be read.
-    static func current(places: [[UInt8]]) -> PlaceMounts? {
+    static func current(places: [RawPath]) -> PlaceMounts? {
         guard let table = SmallFile.bytes(mountInfo, limit: 16 << 20) else { return nil }
         var found: [[UInt8]] = []
         for line in table.split(separator: 0x0A) {
             // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS ...; spaces in names are \040.
             let fields = line.split(separator: 0x20, maxSplits: 5, omittingEmptySubsequences: false)
             guard fields.count > 5 else { continue }
-            let point = Array(fields[4])
+            let point = RawPath(bytes: Array(fields[4]))
             if places.contains(where: { touches(point, $0) }) { found.append(Array(fields[2...].joined(separator: [0x20]))) }
         }
         return PlaceMounts(lines: found.sorted { $0.lexicographicallyPrecedes($1) })
@@ -27,9 +27,7 @@ struct PlaceMounts: Equatable {
 
     /// Whether a mount at `point` covers `place`, a directory above it (not `/`), or a
     /// name inside it.
-    private static func touches(_ point: [UInt8], _ place: [UInt8]) -> Bool {
-        if point == place { return true }
-        if point != [0x2F], place.starts(with: point + [0x2F]) { return true }
-        return point.starts(with: place + [0x2F])
+    private static func touches(_ point: RawPath, _ place: RawPath) -> Bool {
+        point == place || point != "/" && point.isAbove(place) || place.isAbove(point)
     }
 }

@@ -258,12 +258,12 @@ public final class Plugin {
         let linked = replacement.audit.syscall == .symlink || replacement.audit.syscall == .symlinkat
         let mounted = replacement.audit.syscall == .mount || replacement.audit.syscall == .moveMount
         guard linked || mounted, let target = replacement.original?.path else { return }
-        var message = "\(String(decoding: place, as: UTF8.self)) is now " + (linked ? "a symbolic link to " : "a mount of ")
-            + String(decoding: target, as: UTF8.self)
+        var message = "\(String(decoding: place.bytes, as: UTF8.self)) is now " + (linked ? "a symbolic link to " : "a mount of ")
+            + String(decoding: target.bytes, as: UTF8.self)
         if !LiveSystem.isLocal(target) {
             message += ": not on a local file system, neither read nor watched"
         } else if configuration.manageWatches {
-            let summary = WatchLoader.apply(adding: true, paths: [String(decoding: target, as: UTF8.self)],
+            let summary = WatchLoader.apply(adding: true, paths: [target],
                                             key: configuration.watchKey, lists: WatchLoader.List.all)
             message += ": watching the target too (\(summary.changed) watches added"
                 + (summary.failures.isEmpty ? ")" : "; not added: " + summary.failures.joined(separator: "; ") + ")")
@@ -376,8 +376,8 @@ public final class Plugin {
 
     // MARK: Blind windows
 
-    private var placePaths: [[UInt8]] {
-        detector.rule.locations.map { PathResolver.canonical(absolute: Array($0.path.utf8), usrMerge: configuration.usrMerge) }
+    private var placePaths: [RawPath] {
+        detector.rule.locations.map { $0.canonicalPath(usrMerge: configuration.usrMerge) }
     }
 
     /// A change the stream saw in a place: the baseline reads the name again.

@@ -23,12 +23,11 @@ final class ProgramOwnership: Sendable {
     static let capacity = 4096
     private let answers = Mutex<[Identity: ProgramStanding]>([:])
 
-    func standing(of executable: [UInt8]) -> ProgramStanding {
-        let path = RawPath(bytes: executable)
-        guard !executable.isEmpty, let status = try? path.status(followingLinks: true) else {
+    func standing(of path: RawPath) -> ProgramStanding {
+        guard !path.isEmpty, let status = try? path.status(followingLinks: true) else {
             return .notInstalled("\(path.text) cannot be examined")
         }
-        let directory = RawPath(bytes: PathText.directory(of: executable))
+        let directory = path.directory
         if let parent = try? directory.status(followingLinks: true), parent.st_uid != 0 || parent.st_mode & 0o022 != 0 {
             return .notInstalled("\(path.text) is in \(directory.text), which others than root can write")
         }
@@ -45,7 +44,7 @@ final class ProgramOwnership: Sendable {
 
     /// dpkg's owner of `path`; without dpkg, the location alone.
     private static func ask(_ path: RawPath) -> ProgramStanding {
-        guard let owners = DpkgOwners.of([path]) else { return ProgramStanding.byLocation(path.bytes) }
+        guard let owners = DpkgOwners.of([path]) else { return ProgramStanding.byLocation(path) }
         return owners[path].map { .installed(package: $0) } ?? .notInstalled("no installed package owns \(path.text)")
     }
 }

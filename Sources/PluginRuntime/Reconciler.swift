@@ -33,8 +33,8 @@ final class Reconciler {
     private let scanner: PlaceScanner
     private let store: BaselineStore
     private let interval: Double
-    private let placeDirectories: Set<[UInt8]>
-    private let placeFiles: Set<[UInt8]>
+    private let placeDirectories: Set<RawPath>
+    private let placeFiles: Set<RawPath>
     private var baseline: Baseline
     private var unsaved = false
     /// Blind windows still open (the detector cannot see now), and those closed since the
@@ -50,9 +50,9 @@ final class Reconciler {
     /// A scan's differences, waiting for the stream to catch up.
     private var waiting: (scan: Baseline, time: Double, changes: [BaselineChange], windows: [BlindWindow], due: Double)?
     /// Names the stream changed, to read again when due (monotonic seconds).
-    private var refreshes: [[UInt8]: Double] = [:]
+    private var refreshes: [RawPath: Double] = [:]
     /// Names read again since the waiting scan: newer than what it saw.
-    private var refreshedSinceScan = Set<[UInt8]>()
+    private var refreshedSinceScan = Set<RawPath>()
 
     /// Loads the stored baseline and compares the places with it: what changed while the
     /// plugin was not running. The first run records the baseline silently and says so.
@@ -118,7 +118,7 @@ final class Reconciler {
     /// The stream saw `path` change at `eventTime` (wall seconds): it is read again once
     /// settled, and a waiting scan's difference there, if the event is older than the
     /// scan, is explained.
-    func streamChanged(_ path: [UInt8], at eventTime: Double) {
+    func streamChanged(_ path: RawPath, at eventTime: Double) {
         guard covers(path) else { return }
         refreshes[path] = Self.clocks().monotonic + Self.settle
         if let scan = waiting, eventTime <= scan.time + 1 {
@@ -128,23 +128,23 @@ final class Reconciler {
 
     /// A place was replaced wholesale (the stream said so, and alerted on the files it
     /// brought): its names are read again, unreported.
-    func placeReplaced(_ place: [UInt8]) {
-        let earlier = baseline.entries.keys.filter { $0 == place || PathText.directory(of: $0) == place }
+    func placeReplaced(_ place: RawPath) {
+        let earlier = baseline.entries.keys.filter { $0 == place || $0.directory == place }
         for path in earlier { baseline.refresh(path, to: nil) }
         let fresh = PlaceScanner(places: [.init(path: place, isDirectory: true)]).scan(at: 0)
         for (path, entry) in fresh.entries { baseline.refresh(path, to: entry) }
         if waiting != nil {
             refreshedSinceScan.formUnion(earlier + fresh.entries.keys)
-            waiting?.changes.removeAll { $0.path == place || PathText.directory(of: $0.path) == place }
+            waiting?.changes.removeAll { $0.path == place || $0.path.directory == place }
         }
         unsaved = true
     }
 
     /// The content digest the baseline holds for `path` (the "before" of a modification).
-    func digest(of path: [UInt8]) -> [UInt8]? { baseline.entries[path]?.digest }
+    func digest(of path: RawPath) -> [UInt8]? { baseline.entries[path]?.digest }
 
     /// The content digest of `path` on disk now (the "after" of a modification).
-    func currentDigest(of path: [UInt8]) -> [UInt8]? { PlaceScanner.entry(at: path)?.digest }
+    func currentDigest(of path: RawPath) -> [UInt8]? { PlaceScanner.entry(at: path)?.digest }
 
     /// Due work: names read again, a waiting scan's differences raised, a scan when the
     /// detector sees again or the interval has passed, the baseline saved.
@@ -168,7 +168,7 @@ final class Reconciler {
             let causes = Set(scan.windows.map(\.cause))
             if causes != [.unexplained] {
                 let finding = outcome.changes.isEmpty ? "nothing changed while unwatched"
-                    : "changed while unwatched: " + outcome.changes.map { String(decoding: $0.change.path, as: UTF8.self) }.joined(separator: ", ")
+                    : "changed while unwatched: " + outcome.changes.map { String(decoding: $0.change.path.bytes, as: UTF8.self) }.joined(separator: ", ")
                 outcome.reconciled = (causes, finding, scan.time)
                 outcome.notices.append("places compared with their baseline after "
                                        + causes.map(\.rawValue).sorted().joined(separator: ", ") + ": " + finding)
@@ -223,8 +223,8 @@ final class Reconciler {
     }
 
     /// Whether `path` is a name in a place, a place, or a file the rule names.
-    private func covers(_ path: [UInt8]) -> Bool {
-        placeFiles.contains(path) || placeDirectories.contains(path) || placeDirectories.contains(PathText.directory(of: path))
+    private func covers(_ path: RawPath) -> Bool {
+        placeFiles.contains(path) || placeDirectories.contains(path) || placeDirectories.contains(path.directory)
     }
 
     private static func clocks() -> (wall: Double, monotonic: Double) {

@@ -1,4 +1,5 @@
 import FileEvents
+import HostFiles
 
 /// The alert cap: the seed rule's "max 100 alerts per 5-minute run" (Kibana's
 /// `max_signals`) without the hole it leaves, where a flood of throw-away creations
@@ -42,16 +43,16 @@ public struct AlertCap: Sendable {
     /// Who and where an alert is counted for.
     public struct Group: Hashable, Sendable {
         public var host: String?
-        public var executable: [UInt8]?
+        public var executable: RawPath?
         /// The directory of `file.path` (or the known directory of an unknown name).
-        public var directory: [UInt8]?
+        public var directory: RawPath?
         /// The host's catch-all, used when `groupCapacity` groups are all busy.
         public var isOverflow = false
 
         public init(_ event: FileEvent) {
             host = event.node
             executable = event.process.executable
-            directory = event.file.path.map(PathText.directory(of:)) ?? event.file.directory
+            directory = event.file.path?.directory ?? event.file.directory
         }
 
         init(overflowOf host: String?) {
@@ -72,9 +73,9 @@ public struct AlertCap: Sendable {
         /// Distinct paths withheld, each with its event's id: the first half of
         /// `sampleSize` and the most recent others (decoys sent first cannot crowd out
         /// what came last).
-        public var sample: [(path: [UInt8]?, eventID: String)] { firstSample + lastSample }
-        var firstSample: [(path: [UInt8]?, eventID: String)] = []
-        var lastSample: [(path: [UInt8]?, eventID: String)] = []
+        public var sample: [(path: RawPath?, eventID: String)] { firstSample + lastSample }
+        var firstSample: [(path: RawPath?, eventID: String)] = []
+        var lastSample: [(path: RawPath?, eventID: String)] = []
     }
 
     /// Counts for the state report.

@@ -56,7 +56,7 @@ public struct AlertedEvents: Sendable {
     static func identity(of event: FileEvent) -> UInt64 {
         var id: [UInt8] = []
         event.appendEventID(to: &id)
-        return identity([Array((event.node ?? "").utf8), id, event.file.path ?? event.file.loggedName ?? []])
+        return identity([Array((event.node ?? "").utf8), id, (event.file.path ?? event.file.loggedName)?.bytes ?? []])
     }
 
     /// FNV-1a over the identity's parts (host, event id, what tells apart two alerts of

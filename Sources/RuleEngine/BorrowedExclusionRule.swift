@@ -1,4 +1,5 @@
 import FileEvents
+import HostFiles
 
 /// audisp-lkm's companion rule: a creation the rule excluded only through a clause the
 /// program could satisfy without being the program the clause means (MITRE T1036,
@@ -37,7 +38,7 @@ public enum BorrowedExclusionRule {
     /// The excluding clauses of `event` under `exclusion` (one of the rule's `not (...)`),
     /// each judged; `standing` says what the host knows of an executable.
     public static func clauses(of event: FileEvent, exclusion: Condition,
-                               standing: (_ executable: [UInt8]) -> ProgramStanding) -> [Clause] {
+                               standing: (_ executable: RawPath) -> ProgramStanding) -> [Clause] {
         let parts: [Condition]
         if case .any(let disjuncts) = exclusion { parts = disjuncts } else { parts = [exclusion] }
         return parts.filter { $0.matches(event) }.map { part in
@@ -58,9 +59,9 @@ public enum BorrowedExclusionRule {
     static let writableByAnyone: [String] = ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/user/", "/home/", "/run/lock/"]
 
     private static func borrowedBecause(_ test: Condition, event: FileEvent,
-                                        standing: (_ executable: [UInt8]) -> ProgramStanding) -> String? {
-        let executable = event.process.executable ?? []
-        let kernelImage = event.audit.exe.map { String(decoding: $0, as: UTF8.self) } ?? "?"
+                                        standing: (_ executable: RawPath) -> ProgramStanding) -> String? {
+        let executable = event.process.executable ?? RawPath(bytes: [])
+        let kernelImage = event.audit.exe.map { String(decoding: $0.bytes, as: UTF8.self) } ?? "?"
         switch test {
         case .equals(.processExecutable, _, _), .like(.processExecutable, _, _):
             guard let matched = test.matchedText(event) else { return nil }
@@ -128,8 +129,8 @@ public enum ProgramStanding: Sendable, Equatable {
 
     /// Offline: judged by the location alone. A system binary or library directory is
     /// the program's place; anywhere else (`/tmp`, a home, `/opt/x`, a descriptor) is not.
-    public static func byLocation(_ executable: [UInt8]) -> ProgramStanding {
-        let path = String(decoding: executable, as: UTF8.self)
+    public static func byLocation(_ executable: RawPath) -> ProgramStanding {
+        let path = String(decoding: executable.bytes, as: UTF8.self)
         guard !executable.isEmpty else { return .notInstalled("no executable is known") }
         if let place = BorrowedExclusionRule.writableByAnyone.first(where: { path.hasPrefix($0) }) {
             return .notInstalled("\(path) is under \(place), which anyone can write")

@@ -32,15 +32,15 @@ public enum RuleField: String, CaseIterable, Sendable {
         case .eventAction: Array(event.action.rawValue.utf8)
         case .eventCategory: Self.file
         case .eventType: event.action == .creation ? Self.creation : Self.change
-        case .filePath: event.file.path
+        case .filePath: event.file.path?.bytes
         case .fileName: event.file.name
         case .fileExtension: event.file.fileExtension
-        case .originalPath: event.original?.path
+        case .originalPath: event.original?.path?.bytes
         case .originalName: event.original?.name
         case .originalExtension: event.original?.fileExtension
-        case .processExecutable: event.process.executable
+        case .processExecutable: event.process.executable?.bytes
         case .processName: event.process.name
-        case .processWorkingDirectory: event.process.workingDirectory
+        case .processWorkingDirectory: event.process.workingDirectory?.bytes
         case .userID: event.user.effectiveID.map { Array(String($0).utf8) }
         case .userName: event.user.effectiveName.map { Array($0.utf8) }
         }
@@ -75,6 +75,6 @@ public enum RuleField: String, CaseIterable, Sendable {
         guard let file, file.isUnknown else { return nil }
         // A name logged with an unresolved directory is known; only the path is not.
         if part != .path, file.name != nil { return nil }
-        return .file(directory: file.directory, part: part)
+        return .file(directory: file.directory?.bytes, part: part)
     }
 }

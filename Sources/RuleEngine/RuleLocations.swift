@@ -1,19 +1,23 @@
 import FileEvents
+import HostFiles
 
 /// The places on disk a rule can alert about, read from its `file.path` clauses: what
 /// the kernel must watch for the rule to see anything (the plugin's start-up check).
 public struct RuleLocation: Hashable, Sendable, CustomStringConvertible {
     /// The directory whose entries the rule matches, or the file it names exactly.
-    public var path: String
+    public var path: RawPath
     /// True for a directory (`"/etc/modprobe.d/*"`), false for a file (`"/etc/modules"`).
     public var isDirectory: Bool
 
-    public init(path: String, isDirectory: Bool) {
+    public init(path: RawPath, isDirectory: Bool) {
         self.path = path
         self.isDirectory = isDirectory
     }
 
-    public var description: String { isDirectory ? path + "/" : path }
+    public var description: String { isDirectory ? path.text + "/" : path.text }
+
+    /// The path canonical: `.`, `..` and `//` removed, merged `/usr`.
+    public func canonicalPath(usrMerge: UsrMerge) -> RawPath { PathResolver.canonical(absolute: path, usrMerge: usrMerge) }
 
     /// The location a `file.path` pattern covers: its text before the first wildcard, cut
     /// back to a whole directory when a wildcard follows. Nil for a pattern that does not
@@ -21,13 +25,13 @@ public struct RuleLocation: Hashable, Sendable, CustomStringConvertible {
     init?(pattern: String) {
         guard let wildcard = pattern.firstIndex(where: { $0 == "*" || $0 == "?" }) else {
             guard pattern.hasPrefix("/") else { return nil }
-            self.init(path: pattern, isDirectory: false)
+            self.init(path: RawPath(pattern), isDirectory: false)
             return
         }
         let literal = pattern[..<wildcard]
         guard let slash = literal.lastIndex(of: "/") else { return nil }
         let directory = slash == literal.startIndex ? "/" : String(literal[..<slash])
-        self.init(path: directory, isDirectory: true)
+        self.init(path: RawPath(directory), isDirectory: true)
     }
 }
 
@@ -55,11 +59,11 @@ extension DetectionRule {
 
     /// The directories whose entries the rule can alert about: its directories and those
     /// of the files it names, canonical (merged `/usr`), in the order written.
-    public func placeDirectories(usrMerge: UsrMerge) -> [[UInt8]] {
-        var seen = Set<[UInt8]>()
+    public func placeDirectories(usrMerge: UsrMerge) -> [RawPath] {
+        var seen = Set<RawPath>()
         return locations.map { location in
-            let path = PathResolver.canonical(absolute: Array(location.path.utf8), usrMerge: usrMerge)
-            return location.isDirectory ? path : PathResolver.directory(of: path)
+            let path = location.canonicalPath(usrMerge: usrMerge)
+            return location.isDirectory ? path : path.directory
         }.filter { seen.insert($0).inserted }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import FileEvents
 import AuditControl
+import HostFiles
 import RuleEngine
 import Testing
 import TestSupport
@@ -21,7 +22,7 @@ struct KernelWatchTests {
                     RuleLocation(path: "/usr/lib/modprobe.d", isDirectory: true),
                     RuleLocation(path: "/run/modules-load.d", isDirectory: true)]
         let merged = UsrMerge(isMerged: true)
-        func uncovered(_ watches: [KernelWatches.Watch]) -> [String] {
+        func uncovered(_ watches: [KernelWatches.Watch]) -> [RawPath] {
             KernelWatches(watches: watches).uncovered(rule, usrMerge: merged).map(\.path)
         }
         #expect(uncovered([]) == rule.map(\.path))
@@ -41,11 +42,11 @@ struct KernelWatchTests {
     func shippedRulesCoverTheRule() throws {
         let text = try String(contentsOfFile: TestData.packageRoot.appendingPathComponent("audit-rules/50-audisp-lkm.rules").path,
                               encoding: .utf8)
-        var watches: [KernelWatches.Watch] = []
+        var watches: [(arch: String, watch: KernelWatches.Watch)] = []
         for line in text.split(separator: "\n") where line.hasPrefix("-a always,exit") && line.contains(" -F path=") {
             for arch in ["b64", "b32"] where line.contains("-F arch=\(arch) ") {
                 let path = line.split(separator: " ").first { $0.hasPrefix("path=") }!.dropFirst(5)
-                watches.append(.init(path: "\(arch):\(path)", isTree: false))
+                watches.append((arch, .init(path: RawPath(String(path)), isTree: false)))
             }
         }
         var rules = [DetectionRule.defaultRule()]
@@ -57,8 +58,7 @@ struct KernelWatchTests {
             try #require(!TestData.mandatory, "../shared/upstream-rules is missing")
         }
         for arch in ["b64", "b32"] {
-            let table = KernelWatches(watches: watches.filter { $0.path.hasPrefix(arch + ":") }
-                .map { .init(path: String($0.path.dropFirst(4)), isTree: false) })
+            let table = KernelWatches(watches: watches.filter { $0.arch == arch }.map(\.watch))
             for rule in rules {
                 // Split /usr too: /lib/modprobe.d must have a watch of its own there.
                 #expect(table.uncovered(rule.locations, usrMerge: UsrMerge(isMerged: false)).isEmpty, "\(arch)")

@@ -33,7 +33,7 @@ struct WatchManagementTests {
                 // A dir= watch on each place that exists, on both tables (WatchLoader.existingDirectories).
                 var isDirectory: ObjCBool = false
                 let trees = DetectionRule.defaultRule().locations.filter {
-                    $0.isDirectory && FileManager.default.fileExists(atPath: $0.path, isDirectory: &isDirectory) && isDirectory.boolValue
+                    $0.isDirectory && FileManager.default.fileExists(atPath: $0.path.text, isDirectory: &isDirectory) && isDirectory.boolValue
                 }.count
                 #expect(rules().filter { $0.contains(" -F dir=") }.count == 2 * trees, "\(rules())")
                 // One io_uring watch (list 7, which auditctl 3.0.9 prints as "(null)") per place.

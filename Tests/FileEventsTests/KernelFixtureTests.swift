@@ -1,5 +1,6 @@
 import AuditReading
 import FileEvents
+import HostFiles
 import Foundation
 import Testing
 import TestSupport
@@ -74,10 +75,10 @@ enum KernelFixture {
         #expect(actual.count == expected.count, "file events: \(actual.map { $0.file.path?.text ?? "?" })")
         for (event, want) in zip(actual, expected) {
             #expect(event.action == want.action, "\(want)")
-            #expect(event.file.path?.text == want.path, "\(want)")
-            #expect(event.original?.path?.text == want.original, "\(want)")
+            #expect(event.file.path?.bytes.text == want.path, "\(want)")
+            #expect(event.original?.path?.bytes.text == want.original, "\(want)")
             let (executable, source) = sourceOverride?(want) ?? (want.executable, want.source)
-            #expect(event.process.executable?.text == executable, "\(want)")
+            #expect(event.process.executable?.bytes.text == executable, "\(want)")
             #expect(event.process.executableSource == source, "\(want)")
             #expect(event.audit.architecture == want.architecture, "\(want)")
             #expect(event.file.unresolvedReason == nil, "\(want)")
@@ -108,7 +109,8 @@ struct KernelFixtureTests {
     func exactBytes() throws {
         let result = try replay(files: [log.path])
         let binary = result.fileEvents.first { $0.file.path?.text.contains("lkmfix-bin") == true }
-        #expect(binary?.file.path == Array("/etc/modprobe.d/lkmfix-bin".utf8) + [0xFF, 0xFE] + Array(".conf".utf8))
+        let expected: [UInt8] = Array("/etc/modprobe.d/lkmfix-bin".utf8) + [0xFF, 0xFE] + Array(".conf".utf8)
+        #expect(binary?.file.path == RawPath(bytes: expected))
     }
 
     @Test("file.name and file.extension follow the resolved path")

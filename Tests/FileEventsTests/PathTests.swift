@@ -1,4 +1,5 @@
 @testable import FileEvents
+@testable import HostFiles
 import Testing
 import TestSupport
 
@@ -21,7 +22,8 @@ struct PathTests {
         ("relative/x", "/relative/x"),
     ])
     func normalize(input: String, expected: String) {
-        #expect(PathText.normalize(Array(input.utf8)).text == expected)
+        #expect(RawPath(input).normalized.text == expected)
+        #expect(RawPath(input).isNormal == (input == expected))
     }
 
     @Test("merged /usr: an aliased directory is rewritten, a final component is not", arguments: [
@@ -34,8 +36,8 @@ struct PathTests {
         ("/etc/lib/x", "/etc/lib/x"),
     ])
     func usrMerge(input: String, expected: String) {
-        #expect(UsrMerge(isMerged: true).canonical(Array(input.utf8)).text == expected)
-        #expect(UsrMerge(isMerged: false).canonical(Array(input.utf8)).text == input)
+        #expect(UsrMerge(isMerged: true).canonical(RawPath(input)).text == expected)
+        #expect(UsrMerge(isMerged: false).canonical(RawPath(input)).text == input)
     }
 
     @Test("file.extension: the last '.' segment, none for dot files and trailing dots", arguments: [
@@ -48,7 +50,36 @@ struct PathTests {
         ("4913", nil),
     ] as [(String, String?)])
     func fileExtension(name: String, expected: String?) {
-        #expect(PathText.fileExtension(of: Array(name.utf8))?.text == expected)
+        #expect(EventFile.fileExtension(of: Array(name.utf8))?.text == expected)
+    }
+
+    @Test("directory, last component, the PARENT item's text, and what lies below", arguments: [
+        // (path, directory, last component, logged parent)
+        ("/etc/modprobe.d/x.conf", "/etc/modprobe.d", "x.conf", "/etc/modprobe.d/" as String?),
+        ("/etc", "/", "etc", "/"),
+        ("/", "/", "", "/"),
+        ("x.conf", "", "x.conf", nil),
+        ("sub/x.conf", "sub", "x.conf", "sub/"),
+        ("/etc/modprobe.d/", "/etc/modprobe.d", "", "/etc/modprobe.d/"),
+    ])
+    func components(path: String, directory: String, last: String, parent: String?) {
+        let path = RawPath(path)
+        #expect(path.directory.text == directory)
+        #expect(path.lastComponent.text == last)
+        #expect(path.loggedParent?.text == parent)
+    }
+
+    @Test("isAbove: strictly below, at a component boundary", arguments: [
+        ("/etc", "/etc/modprobe.d", true),
+        ("/etc", "/etc/modprobe.d/x.conf", true),
+        ("/etc", "/etc", false),
+        ("/etc", "/etcetera/x", false),
+        ("/etc/modprobe.d", "/etc", false),
+        // `/` is above nothing textually: nothing starts with `//`. Callers test it apart.
+        ("/", "/etc", false),
+    ])
+    func above(directory: String, path: String, expected: Bool) {
+        #expect(RawPath(directory).isAbove(RawPath(path)) == expected)
     }
 
     @Test("untrusted-string values: quoted, hex, (null)", arguments: [

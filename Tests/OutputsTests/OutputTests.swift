@@ -94,13 +94,13 @@ struct OutputTests {
             #expect(eventObject["action"] as? String == event.action.rawValue)
             #expect(process["name"] as? String == event.process.name.map { String(decoding: $0, as: UTF8.self) })
             #expect((document["host"] as! [String: Any])["os"] as? [String: String] == ["type": "linux"])
-            if let path = event.file.path, String(validating: path, as: UTF8.self) == nil {
+            if let path = event.file.path?.bytes, String(validating: path, as: UTF8.self) == nil {
                 #expect(file["path_hex"] as? String == String(hexOf: path))
             } else {
-                #expect(file["path"] as? String == event.file.path.map { String(decoding: $0, as: UTF8.self) })
+                #expect(file["path"] as? String == event.file.path.map { String(decoding: $0.bytes, as: UTF8.self) })
             }
             let original = (file["Ext"] as? [String: Any])?["original"] as? [String: Any]
-            #expect((original?["path"] as? String) == event.original?.path.map { String(decoding: $0, as: UTF8.self) })
+            #expect((original?["path"] as? String) == event.original?.path.map { String(decoding: $0.bytes, as: UTF8.self) })
         }
     }
 }

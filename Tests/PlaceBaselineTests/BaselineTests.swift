@@ -35,7 +35,7 @@ struct BaselineTests {
             try "options a\n".write(toFile: place + "/a.conf", atomically: false, encoding: .utf8)
             try "options b\n".write(toFile: place + "/b.conf", atomically: false, encoding: .utf8)
             try "options c\n".write(toFile: place + "/c.conf", atomically: false, encoding: .utf8)
-            let scanner = PlaceScanner(places: [.init(path: Array(place.utf8), isDirectory: true)])
+            let scanner = PlaceScanner(places: [.init(path: RawPath(place), isDirectory: true)])
             let before = scanner.scan(at: 1)
             rename(place + "/a.conf", place + "/moved.conf")
             // b.conf replaced by another file with other content (sed -i does this).
@@ -46,10 +46,10 @@ struct BaselineTests {
             rename(place + "/c.new", place + "/c.conf")
             let changes = scanner.scan(at: 2).changes(since: before)
             #expect(changes.map(\.action) == [.modification, .rename], "\(changes)")
-            #expect(changes.first?.path == Array((place + "/b.conf").utf8))
+            #expect(changes.first?.path == RawPath(place + "/b.conf"))
             #expect(changes.first?.before?.inode != changes.first?.after?.inode)
-            #expect(changes.last?.path == Array((place + "/moved.conf").utf8))
-            #expect(changes.last?.originalPath == Array((place + "/a.conf").utf8))
+            #expect(changes.last?.path == RawPath(place + "/moved.conf"))
+            #expect(changes.last?.originalPath == RawPath(place + "/a.conf"))
         }
     }
 
@@ -59,7 +59,7 @@ struct BaselineTests {
             let file = directory.path + "/x.conf"
             try "blacklist aaaa\n".write(toFile: file, atomically: false, encoding: .utf8)
             try runCommand("/usr/bin/touch", ["-d", "2020-01-01 00:00:00", file])
-            let scanner = PlaceScanner(places: [.init(path: Array(directory.path.utf8), isDirectory: true)])
+            let scanner = PlaceScanner(places: [.init(path: RawPath(directory.path), isDirectory: true)])
             let before = scanner.scan(at: 1)
             let fd = open(file, O_WRONLY)
             _ = "install bbbb\n\n".withCString { write(fd, $0, 14) }
@@ -81,12 +81,12 @@ struct BaselineTests {
     func bytesNamesPersisted() throws {
         try withTemporaryDirectory { directory in
             let name: [UInt8] = Array("evil-".utf8) + [0xFF, 0xFE, 0x0A] + Array(".conf".utf8)
-            let path = Array(directory.path.utf8) + [0x2F] + name
-            let fd = (path + [0]).withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o644) } }
+            let path = RawPath(directory.path).appending(name: name)
+            let fd = path.withCString { open($0, O_CREAT | O_WRONLY, 0o644) }
             #expect(fd >= 0)
             close(fd)
-            let scanner = PlaceScanner(places: [.init(path: Array(directory.path.utf8), isDirectory: true),
-                                                .init(path: Array((directory.path + "/missing").utf8), isDirectory: false)])
+            let scanner = PlaceScanner(places: [.init(path: RawPath(directory.path), isDirectory: true),
+                                                .init(path: RawPath(directory.path + "/missing"), isDirectory: false)])
             let baseline = scanner.scan(at: 1_800_000_000)
             #expect(baseline.entries[path]?.kind == .file)
             #expect(baseline.changes(since: Baseline(recorded: 0, entries: [:], complete: true)).contains { $0.path == path && $0.action == .creation })
@@ -124,7 +124,7 @@ struct BaselineTests {
     func boundsAndMountPoints() throws {
         try withTemporaryDirectory { directory in
             for index in 0 ..< 10 { close(open(directory.path + "/f\(index).conf", O_CREAT | O_WRONLY, 0o644)) }
-            let scanner = PlaceScanner(places: [.init(path: Array(directory.path.utf8), isDirectory: true)])
+            let scanner = PlaceScanner(places: [.init(path: RawPath(directory.path), isDirectory: true)])
             let baseline = scanner.scan(at: 1)
             #expect(baseline.entries.count == 11 && baseline.complete)
             #expect(baseline.entries.values.filter { $0.kind == .file }.allSatisfy { $0.content == .digest(SHA256.digest([])) })

@@ -1,5 +1,6 @@
 @testable import FileEvents
 import Foundation
+import HostFiles
 @testable import RuleEngine
 import Testing
 import TestSupport
@@ -8,11 +9,11 @@ import TestSupport
 func fileEvent(action: FileEvent.Action = .creation, path: String? = "/etc/modprobe.d/x.conf",
                original: String? = nil, executable: String? = "/usr/bin/cp") -> FileEvent {
     func file(_ path: String?) -> EventFile {
-        EventFile(path: path.map { Array($0.utf8) }, name: path.map { PathText.basename(of: Array($0.utf8)) })
+        EventFile(path: path.map { RawPath($0) }, name: path.map { RawPath($0).lastComponent })
     }
     return FileEvent(
         action: action, file: file(path), original: original.map(file),
-        process: ProcessIdentity(executable: executable.map { Array($0.utf8) }, executableSource: .syscallExe,
+        process: ProcessIdentity(executable: executable.map { RawPath($0) }, executableSource: .syscallExe,
                                  pid: 1, parentPID: 0, workingDirectory: nil, args: []),
         user: User(), audit: AuditFacts(syscall: .openat, syscallNumber: 257, architecture: .x86_64),
         seconds: 1_795_760_893, milliseconds: 159, serial: 150, node: nil)

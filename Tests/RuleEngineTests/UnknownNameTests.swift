@@ -1,5 +1,6 @@
 @testable import FileEvents
 import Foundation
+import HostFiles
 @testable import RuleEngine
 import Testing
 import TestSupport
@@ -11,7 +12,7 @@ struct UnknownNameTests {
     /// A creation in `directory` whose name is unknown.
     func nameless(in directory: String, executable: String = "/usr/bin/cp") -> FileEvent {
         var event = fileEvent(path: nil, executable: executable)
-        event.file.directory = Array(directory.utf8)
+        event.file.directory = RawPath(directory)
         event.file.unresolvedReason = "the kernel logged no name for this item (io_uring); the directory is known"
         return event
     }
@@ -80,10 +81,10 @@ struct UnknownNameTests {
         var engine = RuleEngine(rule: DetectionRule.defaultRule())
         var event = fileEvent(action: .rename, path: "/etc/modprobe.d/x.conf", original: "/tmp/a.conf")
         event.file.hasAlternative = true
-        event.file.alternativePath = Array("/tmp/x.conf".utf8)
+        event.file.alternativePath = "/tmp/x.conf"
         #expect(engine.evaluate(event) == .undecided)
         event.serial += 1
-        event.file.alternativePath = Array("/etc/modules-load.d/x.conf".utf8)
+        event.file.alternativePath = "/etc/modules-load.d/x.conf"
         #expect(engine.evaluate(event) == .alert, "both readings alert")
         event.serial += 1
         event.file.alternativePath = nil
