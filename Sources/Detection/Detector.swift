@@ -87,7 +87,7 @@ public final class Detector {
     /// `WatchRemovalBurst.gap` seconds after its last change.
     private var bursts: [BurstSender: (burst: WatchRemovalBurst, touched: Double)] = [:]
 
-    private struct BurstSender: Hashable {
+    private struct BurstSender: Hashable, Comparable {
         var node: String?
         var auditID: UInt64?
         var session: UInt64?
@@ -95,6 +95,12 @@ public final class Detector {
 
         init(_ change: AuditRuleChange) {
             (node, auditID, session, pid) = (change.node, change.auditID, change.session, change.pid)
+        }
+
+        /// By host name, then login user, session and process; unknown first.
+        static func < (left: BurstSender, right: BurstSender) -> Bool {
+            (left.node ?? "", left.auditID ?? 0, left.session ?? 0, left.pid ?? -1)
+                < (right.node ?? "", right.auditID ?? 0, right.session ?? 0, right.pid ?? -1)
         }
     }
     public private(set) var directoryReplacements = 0
@@ -234,7 +240,9 @@ public final class Detector {
         let done = bursts.filter { (allNodes || $0.key.node == node) && $0.value.touched + WatchRemovalBurst.gap < time }
         guard !done.isEmpty else { return }
         for sender in done.keys { bursts[sender] = nil }
-        for (_, open) in done.sorted(by: { $0.value.burst.first.time < $1.value.burst.first.time }) {
+        // Oldest first; bursts of cloned hosts can start in the same millisecond, and the
+        // table's order changes from run to run, so the sender breaks ties.
+        for (_, open) in done.sorted(by: { ($0.value.burst.first.time, $0.key) < ($1.value.burst.first.time, $1.key) }) {
             watchRemovals += 1
             emit(.watchRemoval(open.burst))
         }

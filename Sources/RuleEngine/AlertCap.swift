@@ -59,6 +59,14 @@ public struct AlertCap: Sendable {
             self.host = host
             isOverflow = true
         }
+
+        /// A total order, to break ties between summaries of the same size and time
+        /// (cloned hosts, two programs in one millisecond): the groups' table has no order
+        /// of its own from one run to the next.
+        func precedes(_ other: Group) -> Bool {
+            (host ?? "", executable ?? "", directory ?? "", isOverflow ? 1 : 0)
+                < (other.host ?? "", other.executable ?? "", other.directory ?? "", other.isOverflow ? 1 : 0)
+        }
     }
 
     /// What one group withheld since its previous summary.
@@ -210,7 +218,10 @@ public struct AlertCap: Sendable {
     public static let summariesAtOnce = 50
 
     private mutating func fold(_ due: [Summary]) -> [Summary] {
-        let ordered = due.sorted { ($0.withheld, $0.first) < ($1.withheld, $1.first) }
+        let ordered = due.sorted {
+            ($0.withheld, $0.first) < ($1.withheld, $1.first)
+                || ($0.withheld, $0.first) == ($1.withheld, $1.first) && $0.group.precedes($1.group)
+        }
         guard ordered.count > Self.summariesAtOnce else {
             statistics.summaries += ordered.count
             return ordered
@@ -230,7 +241,7 @@ public struct AlertCap: Sendable {
             }
             folded[summary.group.host] = host
         }
-        kept += folded.values.sorted { $0.first < $1.first }
+        kept += folded.values.sorted { ($0.first, $0.group.host ?? "") < ($1.first, $1.group.host ?? "") }
         statistics.summaries += kept.count
         return kept
     }

@@ -54,6 +54,19 @@ struct AlertCapTests {
         #expect(cap.statistics.withheldByGroup == 995 && cap.statistics.summaries == 3)
     }
 
+    @Test("summaries of the same size and time come in the groups' order, whatever order the table keeps")
+    func tiedSummariesOrdered() {
+        // Each cap's table is a new dictionary, whose order varies from one to the next.
+        for _ in 0 ..< 20 {
+            var cap = AlertCap(settings: Self.settings)
+            for (host, executable) in [("beta", "/tmp/x"), ("alpha", "/tmp/y"), ("alpha", "/tmp/x"), ("gamma", "/tmp/x")] {
+                for index in 0 ..< 6 { _ = cap.admit(alert(index, by: executable, host: host, at: 10), at: 10, ceilingReached: { _ in }) }
+            }
+            let order = cap.flush().map { "\($0.group.host ?? "-") \($0.group.executable?.text ?? "-")" }
+            #expect(order == ["alpha /tmp/x", "alpha /tmp/y", "beta /tmp/x", "gamma /tmp/x"])
+        }
+    }
+
     @Test("groups are host, program and directory: a flood on one host or in one directory withholds nothing elsewhere")
     func groups() {
         var cap = AlertCap(settings: Self.settings)
