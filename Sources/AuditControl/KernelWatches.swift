@@ -116,7 +116,7 @@ public struct KernelWatches: Sendable {
             let path = usrMerge.canonical(location.path)
             return !watched.contains { watch in
                 watch.path == path || watch.path == path.directory && !location.isDirectory
-                    || watch.isTree && (watch.path == "/" || watch.path.isAbove(path))
+                    || watch.isTree && (watch.path == "/" && path.isAbsolute || watch.path.isAbove(path))
             }
         }
     }

@@ -62,9 +62,9 @@ public enum WatchLoader {
 
         var description: String {
             switch self {
-            case .path(let path): path.text
-            case .tree(let path): "-F dir=\(path.text)"
-            case .mounts(let path): "-S mount,move_mount,open_tree \(path.text)"
+            case .path(let path): path.lossyText
+            case .tree(let path): "-F dir=\(path.lossyText)"
+            case .mounts(let path): "-S mount,move_mount,open_tree \(path.lossyText)"
             case .syscall(let name): "-S \(name)"
             }
         }
@@ -146,18 +146,19 @@ public enum WatchLoader {
         var rule: UnsafeMutablePointer<audit_rule_data>? = audit_rule_create_data()
         defer { audit_rule_free_data(rule) }
         guard rule != nil else { return .failed("out of memory") }
-        // A field pair is text for libaudit; the rule's places come from its text, so are UTF-8.
-        func field(_ name: String, _ path: RawPath) -> String { name + "=" + String(decoding: path.bytes, as: UTF8.self) }
-        var pairs: [String] = []
-        if case .exit(let architecture) = list { pairs.append("arch=\(architecture)") }
+        // `name=value` as libaudit takes it, a C string: a path's exact bytes (a place
+        // replaced by a link may point at a name that is not UTF-8).
+        func field(_ name: String, _ path: RawPath) -> [UInt8] { Array((name + "=").utf8) + path.bytes }
+        var pairs: [[UInt8]] = []
+        if case .exit(let architecture) = list { pairs.append(Array("arch=\(architecture)".utf8)) }
         switch target {
         case .path(let path):
             guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
             pairs.append(field("path", path))
-            if case .exit = list { pairs.append("perm=wa") }
+            if case .exit = list { pairs.append(Array("perm=wa".utf8)) }
         case .tree(let path):
             guard Self.setMask(rule!, list: list) else { return .failed("libaudit: the rule's mask cannot be set") }
-            pairs += [field("dir", path), "perm=wa"]
+            pairs += [field("dir", path), Array("perm=wa".utf8)]
         case .mounts(let path):
             for name in ["mount", "move_mount", "open_tree"] where audit_rule_syscallbyname_data(rule, name) != 0 {
                 return .failed("libaudit: no system call \(name)")
@@ -166,12 +167,14 @@ public enum WatchLoader {
         case .syscall(let name):
             guard audit_rule_syscallbyname_data(rule, name) == 0 else { return .failed("libaudit: no system call \(name)") }
         }
-        pairs.append("key=\(key)")
+        pairs.append(Array("key=\(key)".utf8))
         for pair in pairs {
-            let status = audit_rule_fieldpair_data(&rule, pair, Int32(AUDIT_FILTER_EXIT))
+            let status = (pair + [0]).withUnsafeBufferPointer { text in
+                text.withMemoryRebound(to: CChar.self) { audit_rule_fieldpair_data(&rule, $0.baseAddress, Int32(AUDIT_FILTER_EXIT)) }
+            }
             guard status == 0 else {
                 // libaudit's own codes (EAU_*), not errno values.
-                return .failed("libaudit refused \(pair) (error \(status))")
+                return .failed("libaudit refused \(String(decoding: pair, as: UTF8.self)) (error \(status))")
             }
         }
         let fd = audit_open()

@@ -169,7 +169,7 @@ public enum HostChecks {
                                        fix: "active = yes in \(pluginConf), then service auditd reload"))
         }
         let path = settings["path"] ?? ""
-        let this = SmallFile.linkTarget(RawPath("/proc/self/exe")).map { String(decoding: $0.bytes, as: UTF8.self) } ?? ""
+        let this = SmallFile.linkTarget(RawPath("/proc/self/exe")).map(\.lossyText) ?? ""
         var binary = stat()
         if path.isEmpty || stat(path, &binary) != 0 {
             results.append(CheckResult(.fail, "plugin binary", "path = \(path.isEmpty ? "(missing)" : path): no such file",

@@ -106,7 +106,7 @@ public struct PackageDatabase: Sendable {
 
     /// `path` inside the root at `prefix`, its links followed there (`RawPath.inRoot`).
     static func inRoot(_ path: String, _ prefix: String) -> String? {
-        RawPath(path).inRoot(RawPath(prefix), followingLast: true).map { String(decoding: $0.bytes, as: UTF8.self) }
+        RawPath(path).inRoot(RawPath(prefix), followingLast: true).map(\.lossyText)
     }
 
     /// The state of each path (as the system sees it, not prefixed with the root); `links`

@@ -14,7 +14,6 @@ public struct PeriodReport: Sendable {
     /// The places the rule covers, canonical: directories (a change of an entry counts)
     /// and files (`/etc/modules`).
     public let places: [RuleLocation]
-    /// Their paths as bytes, as file events carry theirs (made once, not per event).
     public let watchRemoval: WatchRemovalRule
     public private(set) var trails: [String: HostTrail] = [:]
     public private(set) var totals = ReportTotals()
@@ -115,13 +114,13 @@ public struct PeriodReport: Sendable {
                 let keys = change.keys.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",")
                 let detail = kind == .auditingDisabled || kind == .auditingEnabled
                     ? "audit_enabled=\(change.auditEnabled!)"
-                    : "key \(keys) on the \(change.listName ?? "?") list" + (change.path.map { " (\(String(decoding: $0.bytes, as: UTF8.self)))" } ?? "")
+                    : "key \(keys) on the \(change.listName ?? "?") list" + (change.path.map { " (\($0.lossyText))" } ?? "")
                 trails[name, default: HostTrail(host: name)].add(HostTrail.Mark(kind: kind, time: time, eventID: change.eventID, detail: detail))
             }
             if inPeriod && watchRemoval.matches(change) {
                 let alert = ReportedChange(subject: .rules(change),
                                            decision: .alert(rule: WatchRemovalRule.metadata.name, undecided: false),
-                                           place: change.path.map { String(decoding: $0.bytes, as: UTF8.self) } ?? "(audit rules)")
+                                           place: change.path.map(\.lossyText) ?? "(audit rules)")
                 tampering.append(alert)
             }
         }
@@ -133,7 +132,7 @@ public struct PeriodReport: Sendable {
     /// counts when its directory is a place, or it was logged for a detector's watch.
     public func place(of event: FileEvent) -> String? {
         guard period.contains(ReportPeriod.time(seconds: event.seconds, milliseconds: event.milliseconds)) else { return nil }
-        if event.action == .directoryReplacement { return event.file.path.map { String(decoding: $0.bytes, as: UTF8.self) } }
+        if event.action == .directoryReplacement { return event.file.path.map(\.lossyText) }
         for file in [event.file, event.original].compactMap({ $0 }) {
             // An unknown name in a known directory: the directory followed by a `/`.
             if let path = file.path ?? file.directory.map({ $0 + "/" }), let found = place(containing: path) {

@@ -342,7 +342,7 @@ public final class Detector {
         guard let host, let place = replacement.file.path, replacement.node == nil else { return [] }
         let (names, more) = host.entries(place, Self.broughtFilesLimit)
         if more {
-            emit(.notice("\(String(decoding: place.bytes, as: UTF8.self)) holds more than \(Self.broughtFilesLimit) entries "
+            emit(.notice("\(place.lossyText) holds more than \(Self.broughtFilesLimit) entries "
                          + "since it was replaced; only the first were examined"))
         }
         return names.map { name in

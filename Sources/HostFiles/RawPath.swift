@@ -20,6 +20,10 @@ public struct RawPath: Hashable, Comparable, Sendable, ExpressibleByStringLitera
     /// For people, and for keys in evidence: `DisplayText`, which reads back exactly.
     public var text: String { DisplayText.of(bytes) }
 
+    /// Its bytes read as UTF-8, a byte that is not replaced by U+FFFD: a place as the
+    /// rule's text wrote it, a path in a message or a report's column as it always read.
+    public var lossyText: String { String(decoding: bytes, as: UTF8.self) }
+
     public var isEmpty: Bool { bytes.isEmpty }
 
     /// Whether it starts at `/`.

@@ -36,7 +36,7 @@ func startDetachedThread(named name: String, _ body: @escaping @Sendable () -> V
 func lowerThreadPriority(by levels: Int32) {
     // gettid() needs _GNU_SOURCE; /proc/thread-self links to PID/task/TID.
     guard let link = SmallFile.linkTarget(RawPath("/proc/thread-self")),
-          let thread = String(decoding: link.bytes, as: UTF8.self).split(separator: "/").last.flatMap({ id_t($0) })
+          let thread = link.lossyText.split(separator: "/").last.flatMap({ id_t($0) })
     else { return }
     let which = __priority_which_t(PRIO_PROCESS.rawValue)
     errno = 0

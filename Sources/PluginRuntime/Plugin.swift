@@ -258,8 +258,8 @@ public final class Plugin {
         let linked = replacement.audit.syscall == .symlink || replacement.audit.syscall == .symlinkat
         let mounted = replacement.audit.syscall == .mount || replacement.audit.syscall == .moveMount
         guard linked || mounted, let target = replacement.original?.path else { return }
-        var message = "\(String(decoding: place.bytes, as: UTF8.self)) is now " + (linked ? "a symbolic link to " : "a mount of ")
-            + String(decoding: target.bytes, as: UTF8.self)
+        var message = "\(place.lossyText) is now " + (linked ? "a symbolic link to " : "a mount of ")
+            + target.lossyText
         if !LiveSystem.isLocal(target) {
             message += ": not on a local file system, neither read nor watched"
         } else if configuration.manageWatches {

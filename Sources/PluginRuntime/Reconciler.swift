@@ -168,7 +168,7 @@ final class Reconciler {
             let causes = Set(scan.windows.map(\.cause))
             if causes != [.unexplained] {
                 let finding = outcome.changes.isEmpty ? "nothing changed while unwatched"
-                    : "changed while unwatched: " + outcome.changes.map { String(decoding: $0.change.path.bytes, as: UTF8.self) }.joined(separator: ", ")
+                    : "changed while unwatched: " + outcome.changes.map(\.change.path.lossyText).joined(separator: ", ")
                 outcome.reconciled = (causes, finding, scan.time)
                 outcome.notices.append("places compared with their baseline after "
                                        + causes.map(\.rawValue).sorted().joined(separator: ", ") + ": " + finding)

@@ -61,7 +61,7 @@ public enum BorrowedExclusionRule {
     private static func borrowedBecause(_ test: Condition, event: FileEvent,
                                         standing: (_ executable: RawPath) -> ProgramStanding) -> String? {
         let executable = event.process.executable ?? RawPath(bytes: [])
-        let kernelImage = event.audit.exe.map { String(decoding: $0.bytes, as: UTF8.self) } ?? "?"
+        let kernelImage = event.audit.exe.map(\.lossyText) ?? "?"
         switch test {
         case .equals(.processExecutable, _, _), .like(.processExecutable, _, _):
             guard let matched = test.matchedText(event) else { return nil }
@@ -130,7 +130,7 @@ public enum ProgramStanding: Sendable, Equatable {
     /// Offline: judged by the location alone. A system binary or library directory is
     /// the program's place; anywhere else (`/tmp`, a home, `/opt/x`, a descriptor) is not.
     public static func byLocation(_ executable: RawPath) -> ProgramStanding {
-        let path = String(decoding: executable.bytes, as: UTF8.self)
+        let path = executable.lossyText
         guard !executable.isEmpty else { return .notInstalled("no executable is known") }
         if let place = BorrowedExclusionRule.writableByAnyone.first(where: { path.hasPrefix($0) }) {
             return .notInstalled("\(path) is under \(place), which anyone can write")

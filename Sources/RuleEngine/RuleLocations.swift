@@ -14,7 +14,8 @@ public struct RuleLocation: Hashable, Sendable, CustomStringConvertible {
         self.isDirectory = isDirectory
     }
 
-    public var description: String { isDirectory ? path.text + "/" : path.text }
+    /// The place as the rule writes it (its text).
+    public var description: String { path.lossyText + (isDirectory ? "/" : "") }
 
     /// The path canonical: `.`, `..` and `//` removed, merged `/usr`.
     public func canonicalPath(usrMerge: UsrMerge) -> RawPath { PathResolver.canonical(absolute: path, usrMerge: usrMerge) }
