@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compliance
 import Glibc
+import HostFiles
 import Outputs
 import RuleEngine
 
@@ -75,8 +76,7 @@ struct InventoryCommand: ParsableCommand {
     var failOnControl = false
 
     func validate() throws {
-        var status = stat()
-        guard stat(root, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { throw ValidationError("--root \(root): not a directory") }
+        guard let status = try? RawPath(root).status(followingLinks: true), status.st_mode & S_IFMT == S_IFDIR else { throw ValidationError("--root \(root): not a directory") }
         if table == .controls && profile == nil { throw ValidationError("--table controls needs --profile") }
     }
 

@@ -150,8 +150,7 @@ public enum HostChecks {
     static func plugin(configuration: PluginConfiguration, auditd: UInt32?) -> [CheckResult] {
         var results: [CheckResult] = []
         var confFailed = false
-        var status = stat()
-        guard stat(pluginConf, &status) == 0 else {
+        guard let status = try? RawPath(pluginConf).status(followingLinks: true) else {
             return [CheckResult(.fail, "plugin conf", "\(pluginConf) is missing: auditd does not start the plugin",
                                 fix: "./install.sh (or copy plugin-conf/audisp-lkm.conf there and signal auditd)")]
         }
@@ -170,11 +169,11 @@ public enum HostChecks {
         }
         let path = settings["path"] ?? ""
         let this = SmallFile.linkTarget(RawPath("/proc/self/exe")).map(\.lossyText) ?? ""
-        var binary = stat()
-        if path.isEmpty || stat(path, &binary) != 0 {
+        let binary = path.isEmpty ? nil : try? RawPath(path).status(followingLinks: true)
+        if binary == nil {
             results.append(CheckResult(.fail, "plugin binary", "path = \(path.isEmpty ? "(missing)" : path): no such file",
                                        fix: "./install.sh"))
-        } else if binary.st_uid != 0 || binary.st_mode & 0o022 != 0 {
+        } else if let binary, binary.st_uid != 0 || binary.st_mode & 0o022 != 0 {
             results.append(CheckResult(.fail, "plugin binary", "\(path) is not owned by root or is writable by others",
                                        fix: "chown root:root \(path); chmod 0750 \(path)"))
         } else if SmallFile.realPath(path) ?? path != SmallFile.realPath(this) ?? this {
@@ -193,15 +192,14 @@ public enum HostChecks {
             return results
         }
         // A live plugin writes its state report on SIGUSR1 within milliseconds.
-        var before = stat()
-        let hadReport = stat(configuration.stateFile, &before) == 0
+        let stateFile = RawPath(configuration.stateFile)
+        let before = try? stateFile.status(followingLinks: true)
         kill(pid_t(pid), SIGUSR1)
         var fresh = false
         for _ in 0..<30 {
             usleep(100_000)
-            var now = stat()
-            if stat(configuration.stateFile, &now) == 0,
-               !hadReport || now.st_mtim.tv_sec != before.st_mtim.tv_sec || now.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
+            if let now = try? stateFile.status(followingLinks: true),
+               before.map({ now.st_mtim.tv_sec != $0.st_mtim.tv_sec || now.st_mtim.tv_nsec != $0.st_mtim.tv_nsec }) ?? true {
                 fresh = true
                 break
             }

@@ -61,8 +61,7 @@ public struct PackageDatabase: Sendable {
     public init(root: String) {
         self.root = root
         prefix = root == "/" ? "" : root
-        var status = stat()
-        if let dpkgStatus = Self.inRoot("/var/lib/dpkg/status", prefix), stat(dpkgStatus, &status) == 0,
+        if let dpkgStatus = Self.inRoot("/var/lib/dpkg/status", prefix), (try? RawPath(dpkgStatus).status(followingLinks: true)) != nil,
            access(Self.dpkgQuery, X_OK) == 0, prefix.isEmpty || !Self.dpkgDatabaseHoldsLinks(prefix) {
             kind = .dpkg
         } else if Self.holdsRPMDatabase(prefix),
@@ -80,10 +79,9 @@ public struct PackageDatabase: Sendable {
         guard access(rpm, X_OK) == 0, let (output, _) = runProgram(rpm, ["--eval", "%_dbpath"]) else { return false }
         let dbpath = String(decoding: output, as: UTF8.self).trimmed(" \t\n")
         guard dbpath.hasPrefix("/") else { return false }
-        var status = stat()
         return ["rpmdb.sqlite", "Packages", "Packages.db"].contains {
             guard let file = inRoot(dbpath + "/" + $0, prefix) else { return false }
-            return stat(file, &status) == 0
+            return (try? RawPath(file).status(followingLinks: true)) != nil
         }
     }
 

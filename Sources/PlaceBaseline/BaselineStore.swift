@@ -31,8 +31,8 @@ public struct BaselineStore: Sendable {
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw Problem("\(directory): \(String(cString: strerror(errno)))")
         }
-        var status = stat()
-        guard lstat(directory, &status) == 0 else { throw Problem("\(directory): \(String(cString: strerror(errno)))") }
+        let status: stat
+        do { status = try RawPath(directory).status() } catch { throw Problem("\(directory): \(error)") }
         guard status.st_mode & S_IFMT == S_IFDIR else { throw Problem("\(directory) is not a directory") }
         if let fault = RawPath.ownershipFault(status) { throw Problem("\(directory) \(fault)") }
     }
