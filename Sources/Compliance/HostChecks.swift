@@ -240,10 +240,10 @@ public enum HostChecks {
         case .file:
             // The plugin appends, creating the file when missing.
             let file = configuration.file
-            let target = access(file, F_OK) == 0 ? file : String(decoding: RawPath(file).directory.bytes, as: UTF8.self)
-            if access(target, W_OK) != 0 {
-                return CheckResult(.fail, "output", "\(sink): NOT WRITABLE (\(target): \(String(cString: strerror(errno))))",
-                                   fix: "create \(target) writable by root, or choose another output")
+            let target = RawPath(file).isAccessible(F_OK) ? RawPath(file) : RawPath(file).directory
+            if !target.isAccessible(W_OK) {
+                return CheckResult(.fail, "output", "\(sink): NOT WRITABLE (\(target.lossyText): \(String(cString: strerror(errno))))",
+                                   fix: "create \(target.lossyText) writable by root, or choose another output")
             }
         case .stdout: break
         }

@@ -144,7 +144,7 @@ public struct Inventory: Sendable {
     /// the same `install`, `remove`, `blacklist` and `options` directives, in order.
     static func compareWithKmod(_ configuration: ModprobeConfiguration) -> KmodComparison {
         let candidates: [String] = ["/usr/sbin/modprobe", "/sbin/modprobe", "/usr/bin/modprobe"]
-        let modprobe = candidates.first { access($0, X_OK) == 0 }
+        let modprobe = candidates.first { RawPath($0).isAccessible(X_OK) }
         guard let modprobe, let (output, status) = runProgram(modprobe, ["--showconfig"]), status == 0 else {
             return .unavailable("modprobe (kmod) is not installed or --showconfig failed")
         }

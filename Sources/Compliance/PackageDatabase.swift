@@ -62,7 +62,7 @@ public struct PackageDatabase: Sendable {
         self.root = root
         prefix = root == "/" ? "" : root
         if let dpkgStatus = Self.inRoot("/var/lib/dpkg/status", prefix), (try? RawPath(dpkgStatus).status(followingLinks: true)) != nil,
-           access(Self.dpkgQuery, X_OK) == 0, prefix.isEmpty || !Self.dpkgDatabaseHoldsLinks(prefix) {
+           RawPath(Self.dpkgQuery).isAccessible(X_OK), prefix.isEmpty || !Self.dpkgDatabaseHoldsLinks(prefix) {
             kind = .dpkg
         } else if Self.holdsRPMDatabase(prefix),
                   let (output, _) = runProgram(Self.rpm, ["--root", root, "-qa", "--qf", "%{NAME}\n"]), !output.isEmpty {
@@ -76,7 +76,7 @@ public struct PackageDatabase: Sendable {
     /// (`%_dbpath` under the root). rpm asked about a root without one creates one there,
     /// and the root may be a suspect disk that must not change.
     static func holdsRPMDatabase(_ prefix: String) -> Bool {
-        guard access(rpm, X_OK) == 0, let (output, _) = runProgram(rpm, ["--eval", "%_dbpath"]) else { return false }
+        guard RawPath(rpm).isAccessible(X_OK), let (output, _) = runProgram(rpm, ["--eval", "%_dbpath"]) else { return false }
         let dbpath = String(decoding: output, as: UTF8.self).trimmed(" \t\n")
         guard dbpath.hasPrefix("/") else { return false }
         return ["rpmdb.sqlite", "Packages", "Packages.db"].contains {

@@ -143,6 +143,11 @@ extension RawPath {
         return nil
     }
 
+    /// `access(2)`: whether this process may reach the file in `mode` (`F_OK`: it exists;
+    /// `X_OK`, `W_OK`), with its real user, as a program it would run or a file it
+    /// would write.
+    public func isAccessible(_ mode: Int32) -> Bool { withCString { access($0, mode) } == 0 }
+
     /// `lstat(2)` (`followingLinks`: `stat(2)`).
     public func status(followingLinks: Bool = false) throws(SmallFile.ReadProblem) -> stat {
         var status = stat()

@@ -8,7 +8,7 @@ public func runProgram(_ path: String, _ arguments: [String]) -> (output: [UInt8
 
 /// `runProgram` with arguments as bytes (paths that need not be UTF-8).
 public func runProgram(_ path: String, _ arguments: [RawPath]) -> (output: [UInt8], status: Int32)? {
-    guard access(path, X_OK) == 0 else { return nil }
+    guard RawPath(path).isAccessible(X_OK) else { return nil }
     var pipe: [Int32] = [0, 0]
     guard Glibc.pipe(&pipe) == 0 else { return nil }
     _ = fcntl(pipe[0], F_SETFD, FD_CLOEXEC)

@@ -104,7 +104,7 @@ public struct PluginConfiguration: Equatable, Sendable {
     /// Reads the file at `path`; nil when it does not exist and was not `required` (the
     /// default path, which may be absent: then the defaults apply).
     public static func load(path: String, required: Bool) throws(ConfigurationError) -> PluginConfiguration? {
-        guard required || access(path, F_OK) == 0 else { return nil }
+        guard required || RawPath(path).isAccessible(F_OK) else { return nil }
         return try load(path: path)
     }
 
