@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Data flow, one module per stage (HostFiles, beneath them all, holds RawPath, the one path
-// type, and the host's files read as bytes):
+// type, and the host's files read as bytes; Threads, the named threads and the lock that
+// replay's and the plugin's queues wait on):
 //   CAudit (libauparse, libaudit, zlib) -> AuditReading (bytes -> records -> events)
 //   -> FileEvents (events -> creation/rename file events) -> RuleEngine (Elastic's EQL rule)
 //   -> Outputs (ECS JSON, text; syslog, file and stdout sinks)
@@ -31,13 +32,15 @@ let package = Package(
         // The host's files as bytes: RawPath (the one path type: events, places, watches and
         // host files), small files read whole, links, directories.
         .target(name: "HostFiles"),
+        // POSIX threads of the detector's own, and the lock its queues between them wait on.
+        .target(name: "Threads", dependencies: ["HostFiles"]),
         .target(name: "AuditReading", dependencies: ["CAudit"]),
         .target(name: "FileEvents", dependencies: ["AuditReading", "HostFiles"]),
         .target(name: "RuleEngine", dependencies: ["FileEvents", "HostFiles"]),
         // The places as last known (a baseline), scanned and compared: what changed unseen.
         .target(name: "PlaceBaseline", dependencies: ["AuditReading", "FileEvents", "HostFiles"]),
         // The one pipeline from audit events to findings (select, normalise, evaluate, cap).
-        .target(name: "Detection", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "HostFiles"]),
+        .target(name: "Detection", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "HostFiles", "Threads"]),
         .target(name: "Outputs", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "PlaceBaseline", "HostFiles"]),
         // Reading audit logs offline for people: inputs in rotation order, progress, replay's run.
         .target(name: "OfflineReplay", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs"]),
@@ -50,7 +53,7 @@ let package = Package(
         // The plugin's configuration file (/etc/audit/audisp-lkm.conf).
         .target(name: "Settings", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Outputs", "HostFiles"]),
         .target(name: "PluginRuntime", dependencies: ["AuditReading", "FileEvents", "RuleEngine", "Detection", "Outputs",
-                                                      "AuditControl", "Settings", "HostFiles", "PlaceBaseline", "CCapNG"]),
+                                                      "AuditControl", "Settings", "HostFiles", "PlaceBaseline", "Threads", "CCapNG"]),
         .executableTarget(
             name: "AudispLKM",
             dependencies: [

@@ -1,5 +1,5 @@
 import AuditReading
-import Glibc
+import Threads
 
 /// The detector on two cores, for reading logs offline (`replay`): the calling thread
 /// reads, regroups and selects the records and has libauparse parse them; a second
@@ -29,8 +29,7 @@ public final class DetectionPipeline {
     private var batchesHandedOver = 0
     private let batches = WaitingQueue<EventBatch>(capacity: 1)
     private let handOvers = WaitingQueue<Detector.HandOver?>(capacity: .max)
-    private var thread = pthread_t()
-    private var running = false
+    private var thread: PosixThread?
 
     /// Findings go to `emit`, on the second thread, until `finish` returns. `batchBytes`
     /// and `directoriesPerBatch` (`Detector.handOver`) are for tests, which make the
@@ -72,10 +71,10 @@ public final class DetectionPipeline {
     }
 
     private func stop() {
-        guard running else { return }
-        running = false
+        guard let thread else { return }
+        self.thread = nil
         batches.close()
-        pthread_join(thread, nil)
+        thread.join()
         detector.endHandOvers()
     }
 
@@ -88,17 +87,12 @@ public final class DetectionPipeline {
             let body: () -> Void
             init(_ body: @escaping () -> Void) { self.body = body }
         }
-        let work = Unmanaged.passRetained(Work { [detector, emit, batches, handOvers] in
+        let work = Work { [detector, emit, batches, handOvers] in
             while let batch = batches.pop() {
                 batch.forEach { detector.process($0, emit: emit) }
                 handOvers.push(detector.handOver())
             }
-        }).toOpaque()
-        let status = pthread_create(&thread, nil, { argument in
-            Unmanaged<Work>.fromOpaque(argument!).takeRetainedValue().body()
-            return nil
-        }, work)
-        guard status == 0 else { fatalError("pthread_create: \(String(cString: strerror(status)))") }
-        running = true
+        }
+        thread = PosixThread.start(named: "lkm-detect") { work.body() }
     }
 }

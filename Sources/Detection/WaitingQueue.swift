@@ -1,5 +1,5 @@
 import AuditReading
-import Glibc
+import Threads
 
 /// A first-in first-out queue between two threads that waits: `push` while `capacity`
 /// elements are queued, `pop` until there is one. Replay's reading thread may wait on its
@@ -7,57 +7,39 @@ import Glibc
 /// outputs, uses a queue that refuses instead.
 final class WaitingQueue<Element>: @unchecked Sendable {
     let capacity: Int
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = ConditionLock()
     // Guarded by `lock`.
     private var items = FIFOQueue<Element>()
     private var closed = false
 
-    init(capacity: Int) {
-        self.capacity = capacity
-        pthread_mutex_init(lock, nil)
-        pthread_cond_init(changed, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(changed)
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-        changed.deallocate()
-    }
+    init(capacity: Int) { self.capacity = capacity }
 
     /// Appends `element`, first waiting while the queue is full; dropped once closed.
     func push(_ element: Element) {
-        locked {
-            while !closed && items.count >= capacity { pthread_cond_wait(changed, lock) }
+        lock.withLock {
+            while !closed && items.count >= capacity { lock.wait() }
             guard !closed else { return }
             items.append(element)
-            pthread_cond_broadcast(changed)
+            lock.broadcast()
         }
     }
 
     /// The oldest element, waiting for one; nil once the queue is closed and empty.
     func pop() -> Element? {
-        locked {
-            while !closed && items.isEmpty { pthread_cond_wait(changed, lock) }
+        lock.withLock {
+            while !closed && items.isEmpty { lock.wait() }
             guard let element = items.first else { return nil }
             items.removeFirst()
-            pthread_cond_broadcast(changed)
+            lock.broadcast()
             return element
         }
     }
 
     /// No more elements: `pop` returns what is queued, then nil.
     func close() {
-        locked {
+        lock.withLock {
             closed = true
-            pthread_cond_broadcast(changed)
+            lock.broadcast()
         }
-    }
-
-    private func locked<Result>(_ body: () -> Result) -> Result {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        return body()
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import Outputs
 import Synchronization
+import Threads
 
 /// Hands output lines to a sink on a thread of its own, through a bounded queue.
 ///
@@ -37,9 +38,9 @@ public final class AlertDispatcher: @unchecked Sendable {
         describing = Mutex(sink.description)
         noticeLine = Mutex(notice)
         let box = SinkBox(sink)
-        startDetachedThread(named: "lkm-output") { [self] in
+        PosixThread.start(named: "lkm-output", detached: true) { [self] in
             // Below the stdin pump, as the processing thread (see Plugin.run).
-            lowerThreadPriority(by: 5)
+            PosixThread.lowerPriority(by: 5)
             deliver(to: box.sink)
         }
     }

@@ -1,4 +1,5 @@
-import Glibc
+import AuditReading
+import Threads
 
 /// A first-in first-out queue between threads that refuses, rather than waits, when full.
 ///
@@ -9,11 +10,9 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// The most the queue holds, in the units of `cost`.
     public let capacity: Int
     private let cost: (Element) -> Int
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = ConditionLock()
     // Guarded by `lock`.
-    private var items: [Element] = []
-    private var head = 0
+    private var items = FIFOQueue<Element>()
     private var load = 0
     private var closed = false
     private var woken = false
@@ -23,26 +22,13 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     public init(capacity: Int, cost: @escaping (Element) -> Int) {
         self.capacity = capacity
         self.cost = cost
-        pthread_mutex_init(lock, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(changed, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(changed)
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-        changed.deallocate()
     }
 
     /// Appends `element` unless that would exceed the capacity or the queue is closed;
     /// never waits.
     public func offer(_ element: Element) -> Bool {
         let units = cost(element)
-        return locked {
+        return lock.withLock {
             guard !closed, load + units <= capacity else {
                 statistics.refused += 1
                 return false
@@ -50,7 +36,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
             items.append(element)
             load += units
             statistics.highWater = max(statistics.highWater, load)
-            pthread_cond_signal(changed)
+            lock.broadcast()
             return true
         }
     }
@@ -66,61 +52,47 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
 
     /// Removes the oldest element, waiting up to `timeout` nanoseconds for one.
     public func take(timeout: Int) -> Taken {
-        locked {
-            let deadline = Self.deadline(after: timeout)
-            while head == items.count && !closed && !woken {
-                var limit = deadline
-                if pthread_cond_timedwait(changed, lock, &limit) == ETIMEDOUT { break }
-            }
+        lock.withLock {
+            let deadline = ConditionLock.deadline(after: timeout)
+            while items.isEmpty && !closed && !woken && lock.wait(until: deadline) {}
             woken = false
-            guard head < items.count else { return closed ? .closed : .nothing }
-            let element = items[head]
-            head += 1
+            guard let element = items.first else { return closed ? .closed : .nothing }
+            items.removeFirst()
             load -= cost(element)
-            if head == items.count {
-                items.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head >= 1024 && head * 2 >= items.count {
-                items.removeFirst(head)
-                head = 0
-            }
             return .element(element)
         }
     }
 
     /// Waits up to `timeout` nanoseconds, returning early when the queue is closed or woken.
     public func pause(timeout: Int) {
-        locked {
-            let deadline = Self.deadline(after: timeout)
-            while !closed && !woken {
-                var limit = deadline
-                if pthread_cond_timedwait(changed, lock, &limit) == ETIMEDOUT { break }
-            }
+        lock.withLock {
+            let deadline = ConditionLock.deadline(after: timeout)
+            while !closed && !woken && lock.wait(until: deadline) {}
             woken = false
         }
     }
 
     /// Makes a waiting `take` or `pause` return now.
     public func wake() {
-        locked {
+        lock.withLock {
             woken = true
-            pthread_cond_broadcast(changed)
+            lock.broadcast()
         }
     }
 
     /// No more elements will be accepted; `take` returns the rest, then `.closed`.
     public func close() {
-        locked {
+        lock.withLock {
             closed = true
-            pthread_cond_broadcast(changed)
+            lock.broadcast()
         }
     }
 
-    public var isClosed: Bool { locked { closed } }
+    public var isClosed: Bool { lock.withLock { closed } }
 
     /// The units queued now, the most ever queued, and what was refused.
     public var snapshot: QueueStatistics {
-        locked {
+        lock.withLock {
             var copy = statistics
             copy.load = load
             copy.capacity = capacity
@@ -130,24 +102,10 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
 
     /// Returns the count of refusals since the last call, and forgets it.
     public func takeRefusalsSinceLastCall() -> Int {
-        locked {
+        lock.withLock {
             defer { statistics.refusalsReported = statistics.refused }
             return statistics.refused - statistics.refusalsReported
         }
-    }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        return body()
-    }
-
-    private static func deadline(after nanoseconds: Int) -> timespec {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let total = Int(now.tv_nsec) + nanoseconds % 1_000_000_000
-        return timespec(tv_sec: now.tv_sec + nanoseconds / 1_000_000_000 + total / 1_000_000_000,
-                        tv_nsec: total % 1_000_000_000)
     }
 }
 

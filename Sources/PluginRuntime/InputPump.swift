@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import Threads
 
 /// Drains the plugin's standard input (auditd's record stream) into a bounded queue on a
 /// thread of its own, so auditd is never kept waiting by the work behind it.
@@ -30,7 +31,7 @@ public final class InputPump: @unchecked Sendable {
     }
 
     public func start() {
-        startDetachedThread(named: "lkm-stdin") { [self] in pump() }
+        PosixThread.start(named: "lkm-stdin", detached: true) { [self] in pump() }
     }
 
     private func pump() {

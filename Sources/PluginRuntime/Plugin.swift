@@ -9,6 +9,7 @@ import PlaceBaseline
 import RuleEngine
 import Settings
 import Synchronization
+import Threads
 
 /// The audisp plugin: auditd's record stream on standard input, alerts out.
 ///
@@ -113,7 +114,7 @@ public final class Plugin {
                          + "alerts to \(dispatcher.statistics.sink) as \(configuration.format.rawValue)")
         // The pump must win the CPU when it is short: it alone keeps auditd from waiting.
         // Lowering a thread's own priority needs no privilege.
-        lowerThreadPriority(by: 5)
+        PosixThread.lowerPriority(by: 5)
         processInput()
         return 0
     }

@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import Threads
 
 /// The plugin's signals, taken by one thread with sigwaitinfo(2).
 ///
@@ -44,7 +45,7 @@ public final class SignalWatcher: Sendable {
     /// Starts the signal thread; `onRequest` runs on it after each accepted signal, and
     /// `onIgnored` with the sender of each SIGTERM that did not come from the parent.
     public func start(onRequest: @escaping @Sendable () -> Void, onIgnored: @escaping @Sendable (pid_t) -> Void) {
-        startDetachedThread(named: "lkm-signals") { [self] in
+        PosixThread.start(named: "lkm-signals", detached: true) { [self] in
             var set = sigset_t()
             sigemptyset(&set)
             for signal in Self.watched { sigaddset(&set, signal) }
