@@ -3,7 +3,7 @@ import Glibc
 /// A path as the kernel knows it: bytes, which need not be UTF-8 (a file name may hold any
 /// byte but `/` and NUL). The one path type of the project: a path logged in an audit
 /// event, a place of the rule, a watch in the kernel and a file read from the host are
-/// all `RawPath`s. Text appears only for people (`text`).
+/// all `RawPath`s. Text appears only for people (`text`, `lossyText`).
 public struct RawPath: Hashable, Comparable, Sendable, ExpressibleByStringLiteral {
     public var bytes: [UInt8]
 
@@ -20,8 +20,8 @@ public struct RawPath: Hashable, Comparable, Sendable, ExpressibleByStringLitera
     /// For people, and for keys in evidence: `DisplayText`, which reads back exactly.
     public var text: String { DisplayText.of(bytes) }
 
-    /// Its bytes read as UTF-8, a byte that is not replaced by U+FFFD: a place as the
-    /// rule's text wrote it, a path in a message or a report's column as it always read.
+    /// Its bytes read as UTF-8, each invalid byte replaced by U+FFFD: a place as the rule's
+    /// text wrote it, a path in a message or a report's column as it always read.
     public var lossyText: String { String(decoding: bytes, as: UTF8.self) }
 
     public var isEmpty: Bool { bytes.isEmpty }
