@@ -1,4 +1,3 @@
-import Compliance
 import FileEvents
 import Glibc
 import Outputs

@@ -71,8 +71,7 @@ public final class DetectionPipeline {
     }
 
     private func stop() {
-        guard let thread else { return }
-        self.thread = nil
+        guard let thread = thread.take() else { return }
         batches.close()
         thread.join()
         detector.endHandOvers()

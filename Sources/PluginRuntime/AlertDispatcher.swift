@@ -38,7 +38,7 @@ public final class AlertDispatcher: @unchecked Sendable {
         describing = Mutex(sink.description)
         noticeLine = Mutex(notice)
         let box = SinkBox(sink)
-        PosixThread.start(named: "lkm-output", detached: true) { [self] in
+        PosixThread.detach(named: "lkm-output") { [self] in
             // Below the stdin pump, as the processing thread (see Plugin.run).
             PosixThread.lowerPriority(by: 5)
             deliver(to: box.sink)

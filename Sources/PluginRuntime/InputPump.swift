@@ -31,7 +31,7 @@ public final class InputPump: @unchecked Sendable {
     }
 
     public func start() {
-        PosixThread.start(named: "lkm-stdin", detached: true) { [self] in pump() }
+        PosixThread.detach(named: "lkm-stdin") { [self] in pump() }
     }
 
     private func pump() {

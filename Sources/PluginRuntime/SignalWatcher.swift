@@ -45,7 +45,7 @@ public final class SignalWatcher: Sendable {
     /// Starts the signal thread; `onRequest` runs on it after each accepted signal, and
     /// `onIgnored` with the sender of each SIGTERM that did not come from the parent.
     public func start(onRequest: @escaping @Sendable () -> Void, onIgnored: @escaping @Sendable (pid_t) -> Void) {
-        PosixThread.start(named: "lkm-signals", detached: true) { [self] in
+        PosixThread.detach(named: "lkm-signals") { [self] in
             var set = sigset_t()
             sigemptyset(&set)
             for signal in Self.watched { sigaddset(&set, signal) }

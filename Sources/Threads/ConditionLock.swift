@@ -45,6 +45,7 @@ public final class ConditionLock: @unchecked Sendable {
 
     /// The monotonic time `nanoseconds` from now.
     public static func deadline(after nanoseconds: Int) -> timespec {
+        precondition(nanoseconds >= 0, "ConditionLock: a deadline in the past")
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let total = Int(now.tv_nsec) + nanoseconds % 1_000_000_000

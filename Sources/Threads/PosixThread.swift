@@ -1,16 +1,24 @@
 import Glibc
 import HostFiles
 
-/// A POSIX thread of the detector's own, named (as `ps -L` and `top -H` show it).
-public struct PosixThread {
+/// A POSIX thread of the detector's own, named (as `ps -L` and `top -H` show it). One
+/// that is started is joined once (it cannot be copied); one that is detached lives as
+/// long as the process (the plugin's).
+public struct PosixThread: ~Copyable {
     private let handle: pthread_t
 
-    /// Starts a thread named `name` (the kernel keeps 15 bytes) that runs `body` once.
-    /// A detached thread lives as long as the process (the plugin's); any other is
-    /// `join`ed.
-    @discardableResult
-    public static func start(named name: String, detached: Bool = false,
-                             _ body: @escaping @Sendable () -> Void) -> PosixThread {
+    /// Starts a thread named `name` (the kernel keeps 15 bytes) that runs `body` once;
+    /// the caller `join`s it.
+    public static func start(named name: String, _ body: @escaping @Sendable () -> Void) -> PosixThread {
+        PosixThread(handle: create(named: name, body))
+    }
+
+    /// Starts a thread named `name` that runs `body` once, and lets it go.
+    public static func detach(named name: String, _ body: @escaping @Sendable () -> Void) {
+        pthread_detach(create(named: name, body))
+    }
+
+    private static func create(named name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
         final class Start: Sendable {
             let name: String
             let body: @Sendable () -> Void
@@ -34,12 +42,11 @@ public struct PosixThread {
             return nil
         }, start)
         guard status == 0 else { fatalError("pthread_create: \(String(cString: strerror(status)))") }
-        if detached { pthread_detach(handle) }
-        return PosixThread(handle: handle)
+        return handle
     }
 
     /// Waits for the thread to end.
-    public func join() { pthread_join(handle, nil) }
+    public consuming func join() { pthread_join(handle, nil) }
 
     /// Makes the calling thread `levels` nice levels less urgent than it is (Linux applies
     /// setpriority with a thread id to that thread alone; lowering needs no privilege).
