@@ -1,4 +1,5 @@
 import ArgumentParser
+import HostFiles
 import Settings
 
 /// `audisp-lkm manual 8|5`: the man pages audisp-lkm(8) and audisp-lkm.conf(5), written
@@ -166,10 +167,10 @@ struct HelpText {
             discussionLines.append(line)
             lines = lines.dropFirst()
         }
-        discussion = discussionLines.joined(separator: "\n").trimmingCharacters(in: "\n")
+        discussion = discussionLines.joined(separator: "\n").trimmed("\n")
         var usageLines: [String] = []
         while let line = lines.first, !line.isEmpty {
-            usageLines.append(line.hasPrefix("USAGE: ") ? String(line.dropFirst(7)) : line.trimmingCharacters(in: " "))
+            usageLines.append(line.hasPrefix("USAGE: ") ? String(line.dropFirst(7)) : line.trimmed(" "))
             lines = lines.dropFirst()
         }
         usage = usageLines.isEmpty ? nil : usageLines.joined(separator: " ")
@@ -180,19 +181,12 @@ struct HelpText {
                 let body = line.dropFirst(2)
                 let split = body.firstRange(of: "  ")
                 let names = split.map { String(body[..<$0.lowerBound]) } ?? String(body)
-                let help = split.map { String(body[$0.upperBound...]).trimmingCharacters(in: " ") } ?? ""
+                let help = split.map { body[$0.upperBound...].trimmed(" ") } ?? ""
                 lists[lists.count - 1].entries.append((names, help))
             } else if line.hasPrefix("   "), !lists.isEmpty, var last = lists[lists.count - 1].entries.popLast() {
-                last.help += (last.help.isEmpty ? "" : " ") + line.trimmingCharacters(in: " ")
+                last.help += (last.help.isEmpty ? "" : " ") + line.trimmed(" ")
                 lists[lists.count - 1].entries.append(last)
             }
         }
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        let drop: (Character) -> Bool = { set.contains($0) }
-        return String(self.drop(while: drop).reversed().drop(while: drop).reversed())
     }
 }

@@ -8,7 +8,7 @@ public enum DpkgOwners {
     /// cannot be run. `adminDirectory`: another root's database (`--admindir`).
     public static func of(_ paths: [RawPath], adminDirectory: String? = nil) -> [RawPath: String]? {
         let spellings = spellings(of: paths)
-        let patterns = spellings.keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }.map { path in
+        let patterns = spellings.keys.sorted().map { path in
             RawPath(bytes: path.bytes.flatMap { Array("*?[\\".utf8).contains($0) ? [UInt8(ascii: "\\"), $0] : [$0] })
         }
         let options = adminDirectory.map { [RawPath("--admindir=\($0)")] } ?? []
@@ -21,7 +21,7 @@ public enum DpkgOwners {
                   !line.starts(with: "diversion ".utf8), !line.starts(with: "local diversion ".utf8),
                   let asked = spellings[RawPath(bytes: Array(line[(separator.lowerBound + 2)...]))] else { continue }
             owners[asked] = String(decoding: line[..<separator.lowerBound], as: UTF8.self).split(separator: ",").first
-                .map { String($0).trimmingSpaces() }
+                .map { $0.trimmed(" ") }
         }
         return owners
     }
@@ -40,11 +40,5 @@ extension DpkgOwners {
             }
         }
         return spellings
-    }
-}
-
-extension String {
-    fileprivate func trimmingSpaces() -> String {
-        String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }
