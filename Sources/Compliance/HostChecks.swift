@@ -172,7 +172,7 @@ public enum HostChecks {
         if binary == nil {
             results.append(CheckResult(.fail, "plugin binary", "path = \(path.isEmpty ? "(missing)" : path): no such file",
                                        fix: "./install.sh"))
-        } else if let binary, binary.st_uid != 0 || binary.st_mode & 0o022 != 0 {
+        } else if let binary, RawPath.ownershipFault(binary) != nil {
             results.append(CheckResult(.fail, "plugin binary", "\(path) is not owned by root or is writable by others",
                                        fix: "chown root:root \(path); chmod 0750 \(path)"))
         } else if SmallFile.realPath(path) ?? path != SmallFile.realPath(this) ?? this {

@@ -210,7 +210,7 @@ public struct ModprobeConfiguration: Sendable {
         var read: [(String, [UInt8])] = []
         // Whole (kmod has no limit), or not at all: a directive after the part read would
         // otherwise go unseen. A mask wins its name and is not read.
-        for (_, winner) in winners.filter({ files[$0.value.file].isRead }).sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
+        for (_, winner) in winners.filter({ files[$0.value.file].isRead }).sorted(by: { $0.key < $1.key }) {
             do {
                 let bytes = try SmallFile.contents(winner.system, limit: min(Self.maximumFileBytes, bytesLeft))
                 bytesLeft -= bytes.count

@@ -109,7 +109,7 @@ public struct ProcessTable: Sendable {
         let name = first?.name ?? RawPath(bytes: [])
         if event.syscall == .execveat, let descriptor = event.directoryDescriptor(argument: 0), !name.isAbsolute {
             let base = RawPath("/dev/fd/\(descriptor)")
-            return name.isEmpty ? base : RawPath(bytes: base.bytes + [UInt8(ascii: "/")] + name.bytes)
+            return name.isEmpty ? base : base + "/" + name
         }
         return name.isEmpty ? nil : name
     }

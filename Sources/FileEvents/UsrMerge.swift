@@ -25,7 +25,7 @@ public struct UsrMerge: Sendable {
         for alias in Self.aliases where path.bytes.count > alias.count + 1 && path.bytes.starts(with: alias)
             && path.bytes[alias.count] == UInt8(ascii: "/") {
             // The alias must be a directory of the path: something follows its '/'.
-            return RawPath(bytes: Array("/usr".utf8) + path.bytes)
+            return "/usr" + path
         }
         return path
     }

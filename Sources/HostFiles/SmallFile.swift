@@ -92,7 +92,7 @@ public enum SmallFile {
             names.append(name)
             return true
         }
-        return names.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+        return names.sorted()
     }
 
     /// Calls `body` with each entry's name and inode (not `.` and `..`), in the order the

@@ -39,7 +39,7 @@ public struct PlaceScanner: Sendable {
             guard place.isDirectory, status.st_mode & S_IFMT == S_IFDIR else { continue }
             try? SmallFile.forEachEntry(in: place.path) { name, _ in
                 guard admit(&baseline) else { return false }
-                let path = RawPath(bytes: place.path.bytes + [UInt8(ascii: "/")] + name.bytes)
+                let path = place.path.appending(name)
                 guard let entryStatus = try? path.status() else { return true }
                 baseline.entries[path] = entryStatus.st_dev == status.st_dev
                     ? Self.entry(path, entryStatus) : Self.mountPoint(entryStatus)

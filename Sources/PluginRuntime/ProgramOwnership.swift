@@ -28,7 +28,7 @@ final class ProgramOwnership: Sendable {
             return .notInstalled("\(path.text) cannot be examined")
         }
         let directory = path.directory
-        if let parent = try? directory.status(followingLinks: true), parent.st_uid != 0 || parent.st_mode & 0o022 != 0 {
+        if let parent = try? directory.status(followingLinks: true), RawPath.ownershipFault(parent) != nil {
             return .notInstalled("\(path.text) is in \(directory.text), which others than root can write")
         }
         let identity = Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
