@@ -204,8 +204,8 @@ public struct ReportTotals: Sendable {
     /// Exclusions the program borrowed (`BorrowedExclusionRule` alerts on them).
     public private(set) var borrowed = 0
     /// Watch-removal alerts as bursts: the records of one login user on one host, each
-    /// within 2 s of the one before (`auditctl -D` removes rules one by one), as the page
-    /// lists them; and when each host's and user's last one came.
+    /// within `WatchRemovalBurst.gap` (2 s) of the one before (`auditctl -D` removes rules
+    /// one by one), as the page lists them; and when each host's and user's last one came.
     public private(set) var tamperBursts = 0
     private var lastTamper: [String: Double] = [:]
 
@@ -220,7 +220,7 @@ public struct ReportTotals: Sendable {
         switch change.decision {
         case .alert where { if case .rules = change.subject { true } else { false } }():
             let sender = host + "|" + change.loginUser
-            if lastTamper[sender].map({ change.time - $0 > 2 }) ?? true { tamperBursts += 1 }
+            if lastTamper[sender].map({ change.time - $0 > WatchRemovalBurst.gap }) ?? true { tamperBursts += 1 }
             if lastTamper[sender] != nil || lastTamper.count < Tally.distinctCapacity { lastTamper[sender] = change.time }
         case .alert(let rule, _): byRule.add(rule)
         case .excluded(_, let borrowed?) where !borrowed.isEmpty: self.borrowed += 1
