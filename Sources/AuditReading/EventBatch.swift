@@ -22,7 +22,13 @@ public struct EventBatch: Sendable {
         var node: String?
     }
 
-    public init() {}
+    /// A batch that will be handed over once it holds about `expectedBytes` of record
+    /// text: grown once, not by doubling (a record is about 128 bytes, an event 512).
+    public init(expectedBytes: Int) {
+        bytes.reserveCapacity(expectedBytes + 1 << 16)
+        records.reserveCapacity(expectedBytes / 128)
+        events.reserveCapacity(expectedBytes / 512)
+    }
 
     /// Events held.
     public var count: Int { events.count }
@@ -31,12 +37,6 @@ public struct EventBatch: Sendable {
 
     /// Copies `event`, which is only valid during libauparse's callback.
     public mutating func append(_ event: AuditEvent) {
-        if events.isEmpty && bytes.capacity == 0 {
-            // A batch is handed over at about this size: grown once, not by doubling.
-            bytes.reserveCapacity(1 << 18 + 1 << 16)
-            records.reserveCapacity(2048)
-            events.reserveCapacity(512)
-        }
         let first = records.count
         for record in event.records {
             var copied = Record(type: record.type, text: nil, enrichment: nil)

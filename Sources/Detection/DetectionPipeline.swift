@@ -25,7 +25,7 @@ public final class DetectionPipeline {
     public private(set) var reader: AuditLogReader!
     private let detector: Detector
     private let emit: (Finding) -> Void
-    private var batch = EventBatch()
+    private var batch: EventBatch
     private var batchesHandedOver = 0
     private let batches = WaitingQueue<EventBatch>(capacity: 1)
     private let handOvers = WaitingQueue<Detector.HandOver?>(capacity: .max)
@@ -39,6 +39,7 @@ public final class DetectionPipeline {
         self.detector = detector
         self.emit = emit
         self.batchBytes = batchBytes
+        batch = EventBatch(expectedBytes: batchBytes)
         reader = AuditLogReader(endOfEventTimeout: endOfEventTimeout, selector: { [unowned detector] summary in
             detector.disposition(summary)
         }) { [unowned self] event in
@@ -64,7 +65,7 @@ public final class DetectionPipeline {
 
     private func handOverBatch() {
         batches.push(batch)
-        batch = EventBatch()
+        batch = EventBatch(expectedBytes: batchBytes)
         batchesHandedOver += 1
         // One hand-over (or none, `Detector.handOver`) per batch processed, in order.
         if batchesHandedOver >= 2, case let handOver?? = handOvers.pop() { detector.adopt(handOver) }
