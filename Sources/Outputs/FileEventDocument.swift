@@ -1,5 +1,6 @@
 import AuditReading
 import FileEvents
+import HostFiles
 
 /// ECS fields of a file event, as Elastic Defend names them.
 public enum FileEventDocument {
@@ -106,15 +107,18 @@ public enum FileEventDocument {
         writer.endObject()
     }
 
-    /// `path`, `name`, `extension`; when the path is not valid UTF-8 its exact bytes are
-    /// added in hex as `path_hex`, since JSON text cannot carry them.
+    /// `path`, `name`, `extension`.
     private static func writePath(_ file: EventFile, into writer: inout JSONWriter) {
-        if let path = file.path {
-            writer.key("path")
-            if !writer.string(path) { writer.member("path_hex", String(hexOf: path.bytes)) }
-        }
+        if let path = file.path { writePathMember(path, into: &writer) }
         writer.member("name", file.name)
         writer.member("extension", file.fileExtension)
+    }
+
+    /// `path`; when it is not valid UTF-8, its exact bytes are added in hex as `path_hex`,
+    /// since JSON text cannot carry them.
+    static func writePathMember(_ path: RawPath, into writer: inout JSONWriter) {
+        writer.key("path")
+        if !writer.string(path) { writer.member("path_hex", String(hexOf: path.bytes)) }
     }
 
     /// For an unresolved path: why, and the name as the kernel logged it; for a path that

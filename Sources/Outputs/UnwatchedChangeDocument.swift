@@ -16,13 +16,11 @@ enum UnwatchedChangeDocument {
                                      id: { $0 += Array("scan:".utf8); $0.appendDecimal(UInt64(max(0, found.found))) },
                                      host: nil, into: &writer)
         writer.beginObject("file")
-        writer.key("path")
-        if !writer.string(change.path) { writer.member("path_hex", String(hexOf: change.path.bytes)) }
+        FileEventDocument.writePathMember(change.path, into: &writer)
         if let after = change.after { writeEntry(after, into: &writer) }
         if let original = change.originalPath {
             writer.beginObject("Ext"); writer.beginObject("original")
-            writer.key("path")
-            if !writer.string(original) { writer.member("path_hex", String(hexOf: original.bytes)) }
+            FileEventDocument.writePathMember(original, into: &writer)
             writer.endObject(); writer.endObject()
         }
         writer.endObject()
